@@ -1,0 +1,3 @@
+from lossadvisor.cli import main
+
+main()

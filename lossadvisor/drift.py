@@ -1,0 +1,91 @@
+"""Compare data_formats.yaml with the losses of the installed sentence-transformers (`table --check`)."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, field
+
+from lossadvisor.table import DocstringRow, LossTable
+
+_ROW_LINE = re.compile(r"^\s*\|(.+)\|\s*$")
+
+
+def parse_inputs_table(docstring: str) -> list[DocstringRow]:
+    """The rows of a loss docstring's RST grid table under "Inputs:"."""
+    lines = docstring.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == "Inputs:")
+    except StopIteration:
+        return []
+    rows: list[DocstringRow] = []
+    header_seen = False
+    for line in lines[start + 1 :]:
+        stripped = line.strip()
+        if not stripped:
+            if rows or header_seen:
+                break
+            continue
+        if stripped.startswith("+"):
+            continue
+        match = _ROW_LINE.match(line)
+        if not match:
+            break
+        cells = [" ".join(cell.split()) for cell in match.group(1).split("|")]
+        if not header_seen:
+            header_seen = True
+            continue
+        if len(cells) >= 3:
+            rows.append(DocstringRow(inputs=cells[0], labels=cells[1], num_labels=cells[2]))
+    return rows
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    library_version: str
+    checked: list[str]
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def check_against_library(table: LossTable) -> DriftReport:
+    import torch.nn as nn
+    import sentence_transformers
+    from sentence_transformers.cross_encoder import losses as library_losses
+
+    differences: list[str] = []
+    library_classes = {
+        name: obj
+        for name, obj in vars(library_losses).items()
+        if inspect.isclass(obj) and issubclass(obj, nn.Module) and name.endswith("Loss")
+    }
+    for name in sorted(set(library_classes) - set(table.losses)):
+        differences.append(f"{name}: in sentence_transformers.cross_encoder.losses but not in the table")
+    checked = []
+    for name, loss in table.losses.items():
+        module_path, _, class_name = loss.import_path.rpartition(".")
+        cls = library_classes.get(name)
+        if cls is None or module_path != library_losses.__name__:
+            differences.append(f"{name}: not found as {loss.import_path}")
+            continue
+        checked.append(name)
+        documented = parse_inputs_table(cls.__init__.__doc__ or cls.__doc__ or "")
+        declared = list(loss.docstring_rows)
+        for row in documented:
+            if row not in declared:
+                differences.append(f"{name}: docstring row {row.inputs} | {row.labels} | {row.num_labels} is not in the table")
+        for row in declared:
+            if row not in documented:
+                differences.append(f"{name}: table row {row.inputs} | {row.labels} | {row.num_labels} is not in the docstring")
+        documented_num_labels = {row.num_labels.strip("`") for row in documented}
+        if documented_num_labels and documented_num_labels != {loss.num_labels}:
+            differences.append(
+                f"{name}: num_labels is '{loss.num_labels}' in the table, {sorted(documented_num_labels)} in the docstring"
+            )
+        default_activation = inspect.signature(cls.__init__).parameters.get("activation_fn")
+        if loss.loss_activation and default_activation is None:
+            differences.append(f"{name}: the table sets the loss's activation_fn, which the class does not take")
+    return DriftReport(library_version=sentence_transformers.__version__, checked=checked, differences=differences)

@@ -1,0 +1,117 @@
+"""Results → rich views or JSON. Both render the same dataclasses, so they cannot disagree."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+ROLE_STYLE = {"input": "green", "label": "bold cyan", "ignored": "dim"}
+
+
+def to_plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value) if not f.name.startswith("_")}
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "__fspath__"):
+        return str(value)
+    return value
+
+
+def print_json(result: Any, console: Console | None = None) -> None:
+    text = json.dumps(to_plain(result), indent=2, ensure_ascii=False, default=str)
+    (console or Console(soft_wrap=True)).print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def render_table(loss_table, format_filter: str | None, console: Console) -> None:
+    view = Table(title="CrossEncoder loss overview (data_formats.yaml)", show_lines=False)
+    for header in ("format", "inputs", "labels", "num_labels", "losses"):
+        view.add_column(header)
+    common = {(f, c.loss) for c in loss_table.model.common for f in c.formats if c.loss}
+    for row in loss_table.model.rows:
+        if format_filter and row.format != format_filter:
+            continue
+        losses = ", ".join(f"[bold]{l}[/bold]*" if (row.format, l) in common else l for l in row.losses)
+        view.add_row(row.format + (" [dim](distillation)[/dim]" if row.distillation else ""), escape(row.inputs),
+                     escape(row.labels), row.num_labels, losses)
+    console.print(view)
+    console.print("[dim]* commonly used. Convert between formats with `lossadvisor convert DATASET --to FORMAT`.[/dim]")
+    for advice in loss_table.model.common:
+        if format_filter and format_filter not in advice.formats:
+            continue
+        console.print(f"  • {', '.join(advice.formats)}: {escape(advice.advice)}")
+
+
+def render_explain(info: dict[str, Any], console: Console) -> None:
+    console.print(f"[bold]{info['loss']}[/bold]  [dim]{info['import']}[/dim]")
+    console.print(f"  {escape(info['summary'])}")
+    console.print(f"  num_labels: {info['num_labels']}   activation: {info['activation']}")
+    view = Table(title="data it wants", show_header=True)
+    view.add_column("format")
+    view.add_column("inputs")
+    view.add_column("labels")
+    for row in info["rows"]:
+        view.add_row(row["format"], escape(row["inputs"]), escape(row["labels"]))
+    console.print(view)
+    if info["params"]:
+        console.print("[bold]parameters worth setting[/bold]")
+        for p in info["params"]:
+            console.print(f"  {p['name']}={escape(p['value'])}  [dim]{escape(p['why'])}[/dim]")
+    if info["convertible_from"]:
+        console.print("[bold]formats that convert into it[/bold]")
+        for c in info["convertible_from"]:
+            console.print(f"  {c['from']} → {c['to']}: {escape(c['summary'])}" + (f" [dim](needs {', '.join(c['needs'])})[/dim]" if c["needs"] else ""))
+    console.print(f"[bold]construction[/bold]\n  {escape(info['construction'])}")
+
+
+def render_report(report, console: Console) -> None:
+    rows = f"{report.num_rows:,} rows" if report.num_rows is not None else "rows: unknown (streamed)"
+    split = f", split '{report.split}'" if report.split else ""
+    console.print(f"[bold]{escape(report.dataset)}[/bold]  ({report.source_kind}{split}, {rows}; sampled {report.sample_rows:,})")
+    view = Table(show_header=True, header_style="bold")
+    for header in ("column", "dtype", "role", "why"):
+        view.add_column(header)
+    for column in report.columns:
+        role = column.role + (f" ({column.label_kind})" if column.label_kind else "")
+        view.add_row(escape(column.name), escape(column.dtype), f"[{ROLE_STYLE[column.role]}]{role}[/]", escape(column.reason))
+    console.print(view)
+    if report.format is None:
+        console.print("[bold red]format: none of the table's formats fits[/bold red]")
+    else:
+        state = " [yellow](after the fixes below)[/yellow]" if report.needs_fixing else ""
+        console.print(f"[bold]format:[/bold] [bold green]{report.format}[/bold green]{state}: {escape(report.format_description or '')}")
+        for reading in report.readings[1:]:
+            console.print(f"  [dim]other reading:[/dim] {reading.format}: {escape(reading.assumption or '')}")
+    if report.recommendations:
+        console.print(f"[bold]CrossEncoder:[/bold] num_labels={report.num_labels}, activation={report.activation}")
+        console.print("[bold]recommended losses[/bold] (best first)")
+        for index, rec in enumerate(report.recommendations, 1):
+            console.print(f"  {index}. [bold]{rec.loss}[/bold]: {escape(rec.reason)}")
+            for p in rec.params:
+                console.print(f"       {p['name']}={escape(p['value'])}  [dim]{escape(p['why'])}[/dim]")
+    if report.conversions:
+        console.print("[bold]conversions that unlock more losses[/bold]")
+        for offer in report.conversions:
+            unlocks = ", ".join(offer.unlocks) or "no new losses"
+            console.print(f"  → {offer.to} ({escape(unlocks)})\n    [cyan]{escape(offer.command)}[/cyan]")
+    warnings = [w for w in report.warnings if w.severity == "warning"]
+    notes = [w for w in report.warnings if w.severity != "warning"]
+    if warnings:
+        console.print(f"[bold yellow]warnings ({len(warnings)})[/bold yellow]")
+        for w in warnings:
+            console.print(f"  [yellow]![/yellow] \\[{w.code}] {escape(w.message)}\n      fix: [cyan]{escape(w.fix)}[/cyan]")
+    if notes:
+        console.print("[bold]notes[/bold]")
+        for w in notes:
+            console.print(f"  [dim]i[/dim] \\[{w.code}] {escape(w.message)}\n      [dim]{escape(w.fix)}[/dim]")
+    console.print(f"[dim]load it with: {escape(report.load_code)}[/dim]")

@@ -1,0 +1,215 @@
+"""A tiny randomly initialised BERT cross-encoder built from the user's own texts, and model loading.
+
+The tiny model exists so that `lossadvisor trial` can prove that a loss, a data format and the trainer fit
+together in seconds, on a CPU, with nothing downloaded. Its scores mean nothing; its loss curve does.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lossadvisor.errors import LossAdvisorError
+
+if TYPE_CHECKING:
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+TINY = "tiny"
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+VOCAB_SIZE = 3000
+# Small enough to build in well under a second and to train 20 steps in a few seconds on 2 CPU cores,
+# large enough that a listwise loss has something to move.
+HIDDEN_SIZE = 64
+NUM_LAYERS = 2
+NUM_HEADS = 2
+INTERMEDIATE_SIZE = 128
+# WordPiece training cost grows with the corpus; a few thousand texts already give a usable vocabulary.
+MAX_TOKENIZER_TEXTS = 5000
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Silence the per-call progress bars of save/load; the CLI draws its own progress."""
+    from transformers.utils import logging as hf_logging
+
+    was_disabled = hf_logging.is_progress_bar_enabled() is False
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if not was_disabled:
+            hf_logging.enable_progress_bar()
+
+
+def train_wordpiece_vocab(texts: Sequence[str], vocab_size: int = VOCAB_SIZE) -> dict[str, int]:
+    """A BERT-style (lower-cased) WordPiece vocabulary trained on the given texts."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), min_frequency=1, show_progress=False
+    )
+    corpus = [text for text in list(texts)[:MAX_TOKENIZER_TEXTS] if isinstance(text, str) and text]
+    # An empty corpus still needs a vocabulary that can encode something: fall back to the alphabet.
+    tokenizer.train_from_iterator(corpus or ["abcdefghijklmnopqrstuvwxyz 0123456789"], trainer=trainer)
+    return tokenizer.get_vocab()
+
+
+def save_tiny_model(
+    texts: Sequence[str],
+    num_labels: int,
+    folder: Path,
+    max_length: int = 128,
+    seed: int = 0,
+) -> Path:
+    """Write a tiny BERT sequence classifier and its tokenizer to `folder` (created if missing)."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = train_wordpiece_vocab(texts)
+    with _quiet_transformers():
+        try:
+            tokenizer = BertTokenizerFast(vocab=vocab, model_max_length=max_length)
+        except TypeError:
+            # transformers 4.x: the fast tokenizer only takes a vocab file.
+            vocab_file = folder / "vocab.txt"
+            ordered = sorted(vocab, key=vocab.__getitem__)
+            vocab_file.write_text("\n".join(ordered) + "\n", encoding="utf-8")
+            tokenizer = BertTokenizerFast(vocab_file=str(vocab_file), model_max_length=max_length)
+        tokenizer.save_pretrained(str(folder))
+        config = BertConfig(
+            vocab_size=len(vocab),
+            hidden_size=HIDDEN_SIZE,
+            num_hidden_layers=NUM_LAYERS,
+            num_attention_heads=NUM_HEADS,
+            intermediate_size=INTERMEDIATE_SIZE,
+            # +2 for [CLS]/[SEP] headroom; position ids beyond this would crash instead of truncating.
+            max_position_embeddings=max_length + 2,
+            num_labels=num_labels,
+        )
+        # The global RNG state is restored so that building the model does not shift the seed of the trial.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = BertForSequenceClassification(config)
+        model.save_pretrained(str(folder))
+    return folder
+
+
+def _activation(identity_activation: bool):
+    import torch
+
+    # None lets CrossEncoder pick its default (Sigmoid for 1 label, Identity otherwise).
+    return torch.nn.Identity() if identity_activation else None
+
+
+def load_local_cross_encoder(
+    folder: str | Path, num_labels: int, identity_activation: bool, max_length: int = 128
+) -> CrossEncoder:
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    with _quiet_transformers():
+        return CrossEncoder(
+            str(folder),
+            num_labels=num_labels,
+            max_length=max_length,
+            activation_fn=_activation(identity_activation),
+            local_files_only=True,
+        )
+
+
+def build_tiny_cross_encoder(
+    texts: Sequence[str],
+    num_labels: int,
+    identity_activation: bool,
+    max_length: int = 128,
+    seed: int = 0,
+    workdir: Path | None = None,
+) -> CrossEncoder:
+    """A tiny random CrossEncoder whose tokenizer was trained on `texts`; seconds to build, no download.
+
+    With `workdir`, the model folder is written to `workdir/tiny-cross-encoder` and kept; without, it lives in
+    a temporary folder that is removed once the model is in memory.
+    """
+    if workdir is not None:
+        folder = save_tiny_model(texts, num_labels, Path(workdir) / "tiny-cross-encoder", max_length, seed)
+        return load_local_cross_encoder(folder, num_labels, identity_activation, max_length)
+    tmp = tempfile.mkdtemp(prefix="lossadvisor-tiny-")
+    try:
+        folder = save_tiny_model(texts, num_labels, Path(tmp), max_length, seed)
+        return load_local_cross_encoder(folder, num_labels, identity_activation, max_length)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def looks_like_path(spec: str) -> bool:
+    return spec.startswith((".", "/", "~")) or "\\" in spec or Path(spec).expanduser().exists()
+
+
+def load_cross_encoder(
+    model_spec: str,
+    texts: Sequence[str],
+    num_labels: int,
+    identity_activation: bool,
+    max_length: int = 128,
+    seed: int = 0,
+    workdir: Path | None = None,
+    local_files_only: bool = False,
+) -> CrossEncoder:
+    """"tiny", a local model folder, or a Hugging Face Hub id (downloaded only because the user named it)."""
+    if model_spec == TINY:
+        return build_tiny_cross_encoder(texts, num_labels, identity_activation, max_length, seed, workdir)
+    if looks_like_path(model_spec):
+        folder = Path(model_spec).expanduser()
+        if not folder.is_dir():
+            raise LossAdvisorError(
+                f"model folder {model_spec} does not exist",
+                "Pass --model tiny, a folder written by save_pretrained, or a Hugging Face Hub id.",
+            )
+        try:
+            return load_local_cross_encoder(folder, num_labels, identity_activation, max_length)
+        except (OSError, ValueError) as exc:
+            raise LossAdvisorError(
+                f"cannot load a CrossEncoder from {model_spec}: {_first_line(exc)}",
+                "The folder needs config.json, the weights and the tokenizer files (model.save_pretrained(...)).",
+            ) from None
+    if not _HUB_ID.match(model_spec):
+        raise LossAdvisorError(
+            f"'{model_spec}' is neither 'tiny', an existing folder, nor a Hugging Face Hub id",
+            "Pass --model tiny, a local folder, or an id such as cross-encoder/ms-marco-MiniLM-L6-v2.",
+        )
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    try:
+        with _quiet_transformers():
+            return CrossEncoder(
+                model_spec,
+                num_labels=num_labels,
+                max_length=max_length,
+                activation_fn=_activation(identity_activation),
+                local_files_only=local_files_only,
+            )
+    except (OSError, ValueError, ConnectionError) as exc:
+        raise LossAdvisorError(
+            f"cannot load model '{model_spec}' from the Hugging Face Hub (offline, or no such model): "
+            f"{_first_line(exc)}",
+            "Check the id and your connection, download it once to a local folder, or pass --model tiny.",
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
