@@ -168,11 +168,16 @@ def inspect_dataset(spec: str, table: LossTable, split: str | None = None, subse
     return advise(profile, table)
 
 
+def _printable(name: str) -> str:
+    """A column name for a one-line message: quoted when it holds line breaks or other control characters."""
+    return name if name.isprintable() else repr(name)
+
+
 def advise(profile: Profile, table: LossTable) -> Report:
     sample = profile.sample
     if not any(profile.column(n).kind == "text" for n in profile.inputs):
         raise SourceError(
-            f"{sample.spec}: no text columns found (columns: {', '.join(c.name for c in profile.columns)})",
+            f"{sample.spec}: no text columns found (columns: {', '.join(_printable(c.name) for c in profile.columns)})",
             "CrossEncoder losses need text inputs: point at the columns holding the texts.",
         )
     readings = readings_for(profile, table)
@@ -256,8 +261,13 @@ def _recommendations(profile: Profile, reading: Reading, table: LossTable) -> tu
 def _lists_unsorted(profile: Profile) -> bool:
     if profile.label is None or profile.column(profile.label).kind != "number-list":
         return False
-    values = profile.sample.table.column(profile.label).to_pylist()[:500]
+    values = _complete_lists(profile.sample.table.column(profile.label).to_pylist()[:500])
     return any(v and list(v) != sorted(v, reverse=True) for v in values)
+
+
+def _complete_lists(rows: list) -> list[list]:
+    """The label lists with no null or NaN entry (only those can be compared and sorted)."""
+    return [row for row in rows if row is not None and all(v is not None and v == v for v in row)]
 
 
 def _advised_params(loss_name: str, params, profile: Profile):
@@ -296,7 +306,7 @@ def _conversions(profile: Profile, reading: Reading, table: LossTable, recs) -> 
         targets = []  # the data is one grouping away from this format: offer that first
         offers.append(ConversionOffer(
             to=reading.format, command=f"lossadvisor convert {spec} --to {reading.format} -o {_out_name(profile, reading.format)}",
-            unlocks=tuple(l for l in reading.losses if l not in recommended), needs=(), summary="group rows by the first input",
+            unlocks=tuple(loss for loss in reading.losses if loss not in recommended), needs=(), summary="group rows by the first input",
         ))
         seen.add(reading.format)
     for conversion in targets:
@@ -370,7 +380,6 @@ def _warnings(profile: Profile, reading: Reading | None, table: LossTable) -> li
             out.append(Warning("split-column", f"the split is stored in column '{column.name}' ({values}), not in files",
                                f"train = dataset.filter(lambda row: row[{column.name!r}] == {column.stats['top'][0][0]!r})"))
     selected = list(profile.inputs) + ([profile.label] if profile.label else []) + list(profile.label_parts)
-    label_out = ["label"] if (profile.label or profile.label_parts) else []
     original_inputs = [c.name for c in profile.columns if c.name not in ST_LABEL_NAMES]
     extra = [n for n in original_inputs if n not in profile.inputs and n not in profile.label_parts and n != profile.label]
     if extra:
@@ -490,10 +499,15 @@ def _label_warnings(profile: Profile, reading: Reading | None, out: list[Warning
 def _list_label_warnings(profile: Profile, out: list[Warning]) -> None:
     table = profile.sample.table
     labels = table.column(profile.label).to_pylist()
+    complete = _complete_lists(labels)
+    if len(complete) < len(labels):
+        out.append(Warning("null-labels", f"{len(labels) - len(complete)} label list(s) are null or hold null/NaN entries",
+                           f"dataset = dataset.filter(lambda row: row[{profile.label!r}] is not None"
+                           f" and all(v is not None and v == v for v in row[{profile.label!r}]))"))
     list_inputs = [n for n in profile.inputs if profile.column(n).kind == "text-list"]
     if list_inputs:
         docs = table.column(list_inputs[0]).to_pylist()
-        mismatched = sum(1 for d, l in zip(docs, labels) if d is not None and l is not None and len(d) != len(l))
+        mismatched = sum(1 for d, row in zip(docs, labels) if d is not None and row is not None and len(d) != len(row))
         if mismatched:
             out.append(Warning("list-length-mismatch", f"{mismatched} row(s) have a different number of docs and labels",
                                f"dataset = dataset.filter(lambda row: len(row[{list_inputs[0]!r}]) == len(row[{profile.label!r}]))"))
@@ -502,6 +516,7 @@ def _list_label_warnings(profile: Profile, out: list[Warning]) -> None:
             out.append(Warning("ragged-lists", f"list lengths vary from {min(lengths)} to {max(lengths)}: fine for the listwise losses"
                                " (they pad), but set mini_batch_size to bound memory on the long ones",
                                "losses.LambdaLoss(model, mini_batch_size=16)", "info"))
+        labels = complete
         flat = {v for row in labels if row for v in row}
         if flat and not flat <= {0, 1}:
             out.append(Warning("graded-lists", f"graded labels ({min(flat)}..{max(flat)}), not binary: LambdaLoss and ListNetLoss use the grades",
@@ -537,9 +552,9 @@ def _format_warnings(profile: Profile, reading: Reading, table: LossTable, warni
     out = warnings
     rows = table.rows_for_format(reading.format)
     losses = {loss for row in rows for loss in row.losses}
-    identity = sorted(l for l in losses if table.losses[l].activation == "identity")
+    identity = sorted(name for name in losses if table.losses[name].activation == "identity")
     if identity:
-        loss_side = sorted(l for l in identity if table.losses[l].loss_activation)
+        loss_side = sorted(name for name in identity if table.losses[name].loss_activation)
         extra = f"; {', '.join(loss_side)} also default their own activation_fn to Sigmoid" if loss_side else ""
         out.append(Warning(
             "sigmoid-activation",

@@ -169,3 +169,144 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         sys.exit(EXIT_INTERRUPTED)
+
+
+def _parse_range(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    from lossadvisor.errors import LossAdvisorError
+
+    try:
+        lo, hi = (float(part) for part in text.split(":"))
+    except ValueError:
+        raise LossAdvisorError(f"--score-range must look like LOW:HIGH (e.g. 0:5), got '{text}'") from None
+    if hi <= lo:
+        raise LossAdvisorError(f"--score-range {text}: HIGH must be above LOW")
+    return lo, hi
+
+
+@app.command("trial")
+@handles_errors
+def trial_command(
+    dataset: str = typer.Argument(..., help="The dataset (as for inspect)."),
+    loss: Optional[str] = typer.Option(None, "--loss", "-l", help="A loss class name, or a custom loss: path/to/file.py:Class or package.module:Class."),
+    compare_losses: Optional[str] = typer.Option(None, "--compare", help="Several losses, comma-separated, or 'fitting' for every loss that fits the data."),
+    model: str = typer.Option("tiny", "--model", help="'tiny' (built locally, random weights, no download), a local model folder, or a hub id."),
+    steps: int = typer.Option(20, "--steps", min=1, max=100000, help="Training steps."),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Rows per batch (a list counts as one row)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default 5e-4 for tiny, 2e-5 otherwise)."),
+    max_length: int = typer.Option(128, "--max-length", min=8, help="Tokenizer max length."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the sample, the model and the trainer."),
+    sample_size: Optional[int] = typer.Option(None, "--sample-size", min=1, help="Rows to sample (default: what the steps need)."),
+    eval_fraction: float = typer.Option(0.0, "--eval-fraction", min=0.0, max=0.5, help="Held-out fraction for a before/after metric."),
+    split: Optional[str] = typer.Option(None, "--split", help="Split to train on."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write the loss curve(s) to this PNG."),
+    force: bool = typer.Option(False, "--force", help="Try a loss even though the table says it does not fit."),
+    gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing", help="Turn on gradient checkpointing."),
+    bf16: bool = typer.Option(False, "--bf16", help="Train in bf16."),
+    fp16: bool = typer.Option(False, "--fp16", help="Train in fp16 (CUDA only)."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Smoke-train the real loss on the real CrossEncoderTrainer, on a sample of your data.
+
+    Example: [cyan]lossadvisor trial data.jsonl --loss ListNetLoss --steps 30 --plot curve.png[/cyan]
+    """
+    from lossadvisor import render
+    from lossadvisor.errors import LossAdvisorError
+    from lossadvisor.tidy import load_canonical
+
+    if not loss and not compare_losses:
+        raise LossAdvisorError("name a loss with --loss, or several with --compare", "e.g. --loss BinaryCrossEntropyLoss, or --compare fitting")
+    loss_table = _loss_table()
+    names: list = []
+    if compare_losses:
+        if compare_losses.strip().lower() != "fitting":
+            names = [loss_table.resolve_loss(n) for n in compare_losses.split(",") if n.strip()]
+    elif loss and ":" not in loss:
+        names = [loss_table.resolve_loss(loss)]
+    prepared = load_canonical(dataset, loss_table, split=split)
+    fmt = prepared.format
+    if compare_losses and not names:
+        names = [l for row in loss_table.rows_for_format(fmt) for l in row.losses]
+        names = list(dict.fromkeys(names))
+    from lossadvisor import trial as trial_core
+
+    if not force:
+        for name in names:
+            trial_core.check_fit(fmt, name, loss_table)
+    if loss and ":" in loss:
+        names = [trial_core.load_custom_loss(loss)]
+    options = trial_core.TrialOptions(
+        model=model, steps=steps, batch_size=batch_size, lr=lr, max_length=max_length, seed=seed, sample_size=sample_size,
+        eval_fraction=eval_fraction, plot=plot, force=force, gradient_checkpointing=gradient_checkpointing, bf16=bf16, fp16=fp16,
+    )
+    quiet = json_output or not sys.stderr.isatty()
+    if not quiet:
+        err.print(f"[dim]{prepared.format} data, {prepared.result.rows_out:,} rows; fixes applied in memory: "
+                  f"{'; '.join(prepared.result.applied) or 'none'}[/dim]")
+    progress = None if quiet else (lambda *args: err.print(f"[dim]  {args[0] if len(args) == 3 else ''} step {args[-2]}: {args[-1]:.4f}[/dim]"))
+    if len(names) == 1:
+        results = [trial_core.run_trial(prepared.table, fmt, names[0], loss_table, options,
+                                        on_step=(lambda step, value: progress(step, value)) if progress else None)]
+    else:
+        results = trial_core.compare(prepared.table, fmt, names, loss_table, options, on_step=progress)
+    if plot is not None:
+        trial_core.write_plot(results, plot)
+    if json_output:
+        render.print_json({"format": fmt, "fixes_applied": list(prepared.result.applied), "rows": prepared.result.rows_out,
+                           "results": [render.to_plain(r) | {"ok": r.ok} for r in results],
+                           "plot": str(plot) if plot else None}, out)
+    else:
+        render.render_trials(results, prepared.result.applied, plot, out)
+    trial_core.raise_for_failure(results)
+
+
+@app.command("scaffold")
+@handles_errors
+def scaffold_command(
+    dataset: str = typer.Argument(..., help="The dataset (as for inspect)."),
+    loss: str = typer.Option(..., "--loss", "-l", help="The loss to train with."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write the training script (e.g. train.py)."),
+    model: str = typer.Option("tiny", "--model", help="Base model: a hub id or local folder ('tiny' builds a small random BERT)."),
+    split: Optional[str] = typer.Option(None, "--split", help="Split to train on."),
+    epochs: int = typer.Option(1, "--epochs", min=1, help="Training epochs."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Per-device batch size."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing script."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Write a complete training script (runs with `python train.py` or `accelerate launch train.py`).
+
+    Example: [cyan]lossadvisor scaffold data.parquet --loss BinaryCrossEntropyLoss -o train.py[/cyan]
+    """
+    from lossadvisor import render
+    from lossadvisor.advice import inspect_dataset
+    from lossadvisor.scaffold import render_training_script, write_new_file
+    from lossadvisor.tidy import tidy_code
+
+    loss_table = _loss_table()
+    loss_name = loss_table.resolve_loss(loss)
+    if output.exists() and not overwrite:
+        from lossadvisor.errors import FitError
+
+        raise FitError(f"{output} already exists", "Pass --overwrite to replace it, or choose another -o.")
+    report = inspect_dataset(dataset, loss_table, split=split)
+    if report.format is None or report.tidy is None:
+        from lossadvisor.errors import FitError
+
+        raise FitError(f"{dataset}: no format of the loss table fits this data", f"Run `lossadvisor inspect {dataset}`.")
+    fixes, imports = tidy_code(report)
+    load_code = f"dataset = {report.load_code}"
+    if any(w.code == "nested-records" for w in report.warnings):
+        load_code = ("from lossadvisor.sources import open_sample, read_table\nfrom datasets import Dataset\n"
+                     f"# Nested records, flattened the way `lossadvisor inspect` reads them.\n"
+                     f"dataset = Dataset(read_table(open_sample({dataset!r})))")
+    text = render_training_script(dataset, load_code, fixes, report.format, loss_name, loss_table, model, epochs=epochs,
+                                  batch_size=batch_size, extra_imports=imports)
+    path = write_new_file(output, text, overwrite=overwrite)
+    result = {"script": str(path), "format": report.format, "loss": loss_name, "fixes": fixes,
+              "run": [f"python {path}", f"accelerate launch {path}"]}
+    if json_output:
+        render.print_json(result, out)
+    else:
+        out.print(f"wrote [bold]{path}[/bold]: {loss_name} on {report.format} data, {len(fixes)} fix line(s)")
+        out.print(f"  run it: [cyan]python {path}[/cyan]   or on several GPUs: [cyan]accelerate launch {path}[/cyan]")

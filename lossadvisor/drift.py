@@ -12,32 +12,44 @@ _ROW_LINE = re.compile(r"^\s*\|(.+)\|\s*$")
 
 
 def parse_inputs_table(docstring: str) -> list[DocstringRow]:
-    """The rows of a loss docstring's RST grid table under "Inputs:"."""
+    """The rows of a loss docstring's RST grid table under "Inputs:".
+
+    A grid row may wrap over several lines between two `+---+` separators; its cells are joined.
+    """
     lines = docstring.splitlines()
     try:
         start = next(i for i, line in enumerate(lines) if line.strip() == "Inputs:")
     except StopIteration:
         return []
-    rows: list[DocstringRow] = []
-    header_seen = False
+    blocks: list[list[str]] = []  # one per grid row, header first
+    current: list[list[str]] | None = None
+
+    def close() -> None:
+        nonlocal current
+        if current is not None:
+            blocks.append([" ".join(" ".join(parts).split()) for parts in current])
+            current = None
+
     for line in lines[start + 1 :]:
         stripped = line.strip()
         if not stripped:
-            if rows or header_seen:
+            if blocks or current is not None:
                 break
             continue
         if stripped.startswith("+"):
+            close()
             continue
         match = _ROW_LINE.match(line)
         if not match:
             break
-        cells = [" ".join(cell.split()) for cell in match.group(1).split("|")]
-        if not header_seen:
-            header_seen = True
-            continue
-        if len(cells) >= 3:
-            rows.append(DocstringRow(inputs=cells[0], labels=cells[1], num_labels=cells[2]))
-    return rows
+        cells = match.group(1).split("|")
+        if current is None:
+            current = [[cell] for cell in cells]
+        else:
+            for index, cell in enumerate(cells[: len(current)]):
+                current[index].append(cell)
+    close()
+    return [DocstringRow(inputs=cells[0], labels=cells[1], num_labels=cells[2]) for cells in blocks[1:] if len(cells) >= 3]
 
 
 @dataclass(frozen=True)
@@ -52,8 +64,8 @@ class DriftReport:
 
 
 def check_against_library(table: LossTable) -> DriftReport:
-    import torch.nn as nn
     import sentence_transformers
+    import torch.nn as nn
     from sentence_transformers.cross_encoder import losses as library_losses
 
     differences: list[str] = []
@@ -85,7 +97,18 @@ def check_against_library(table: LossTable) -> DriftReport:
             differences.append(
                 f"{name}: num_labels is '{loss.num_labels}' in the table, {sorted(documented_num_labels)} in the docstring"
             )
-        default_activation = inspect.signature(cls.__init__).parameters.get("activation_fn")
-        if loss.loss_activation and default_activation is None:
-            differences.append(f"{name}: the table sets the loss's activation_fn, which the class does not take")
+        parameter = inspect.signature(cls.__init__).parameters.get("activation_fn")
+        if parameter is None:
+            if loss.loss_activation:
+                differences.append(f"{name}: the table sets the loss's activation_fn, which the class does not take")
+        else:
+            # loss_activation marks losses whose own activation_fn defaults to something other than Identity
+            default = parameter.default
+            default_name = "None" if default is None or default is inspect.Parameter.empty else type(default).__name__
+            own_activation = default_name not in ("None", "Identity")
+            if loss.loss_activation != own_activation:
+                differences.append(
+                    f"{name}: loss_activation is {str(loss.loss_activation).lower()} in the table, but the class's"
+                    f" activation_fn defaults to {default_name}"
+                )
     return DriftReport(library_version=sentence_transformers.__version__, checked=checked, differences=differences)

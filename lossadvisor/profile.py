@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from lossadvisor.sources import Sample
 
@@ -94,6 +93,11 @@ def _dtype_name(t: pa.DataType) -> str:
     return text.replace("large_string", "string").replace("item: ", "").replace("element: ", "")
 
 
+def _flatten(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The items of a list column (no pyarrow.compute: importing it costs ~0.1 s of start-up)."""
+    return pa.chunked_array([chunk.flatten() for chunk in column.chunks], type=column.type.value_type)
+
+
 def _text_stats(column: pa.ChunkedArray) -> dict[str, Any]:
     values = column.to_pylist()
     present = [v for v in values if v is not None]
@@ -128,10 +132,11 @@ def _is_float(value: str) -> bool:
 
 
 def _number_stats(column: pa.ChunkedArray, whole: dict[str, Any] | None) -> dict[str, Any]:
+    raw = column.to_pylist()
     if pa.types.is_boolean(column.type):
-        column = pc.cast(column, pa.int8())
-    values = [v for v in column.to_pylist() if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    nan = sum(1 for v in column.to_pylist() if isinstance(v, float) and math.isnan(v))
+        raw = [None if v is None else int(v) for v in raw]
+    values = [v for v in raw if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    nan = sum(1 for v in raw if isinstance(v, float) and math.isnan(v))
     distinct = sorted(set(values))
     stats: dict[str, Any] = {
         "nulls": column.null_count,
@@ -152,7 +157,7 @@ def _number_stats(column: pa.ChunkedArray, whole: dict[str, Any] | None) -> dict
 
 
 def _list_stats(column: pa.ChunkedArray) -> dict[str, Any]:
-    lengths = [v for v in pc.list_value_length(column).to_pylist() if v is not None]
+    lengths = [v for chunk in column.chunks for v in chunk.value_lengths().to_pylist() if v is not None]
     return {
         "nulls": column.null_count,
         "min_len": min(lengths) if lengths else 0,
@@ -168,13 +173,13 @@ def _describe(name: str, column: pa.ChunkedArray, whole: dict[str, Any] | None) 
     if _is_string(t):
         return ColumnProfile(name, _dtype_name(t), "text", stats=_text_stats(column))
     if pa.types.is_dictionary(t):
-        return _describe(name, pc.cast(column, t.value_type), whole)
+        return _describe(name, column.cast(t.value_type), whole)
     if _is_number(t):
         return ColumnProfile(name, _dtype_name(t), "number", stats=_number_stats(column, whole))
     if _is_list(t):
         inner = t.value_type
         stats = _list_stats(column)
-        flat = pc.list_flatten(column)
+        flat = _flatten(column)
         if _is_string(inner):
             items = _text_stats(flat)
             stats.update({"item_" + k: v for k, v in items.items() if k in ("mean_words", "distinct", "top", "nulls")})
@@ -240,27 +245,29 @@ def build_profile(sample: Sample) -> Profile:
         _describe(name, table.column(name), sample.column_stats.get(name)) for name in table.column_names
     ]
     by_name = {c.name: c for c in described}
-    roles: dict[str, tuple[str, str]] = {}
+    roles: dict[str, tuple[str, str]] = {
+        c.name: ("ignored", "reserved column name (CrossEncoderTrainer uses it)") for c in described if c.name in RESERVED_NAMES
+    }
 
-    text_candidates = [c for c in described if _looks_like_text(c)]
+    text_candidates = [c for c in described if _looks_like_text(c) and c.name not in roles]
     for c in text_candidates:
         if c.stats["parse_tree"] > 0.5 or re.search(r"parse", c.name, re.I):
             roles[c.name] = ("ignored", "parse trees, not text to score")
         elif METADATA_NAMES.search(c.name) and not (ANCHOR_NAMES.match(c.name) or POSITIVE_NAMES.match(c.name)):
             roles[c.name] = ("ignored", "metadata by its name")
     texts = [c for c in text_candidates if c.name not in roles]
-    list_texts = [c for c in described if c.kind == "text-list"]
 
     # --- the label -----------------------------------------------------------------------------------
     label_candidates: list[ColumnProfile] = []
     for c in described:
+        if c.name in RESERVED_NAMES:
+            continue
         if c.kind == "number" and not _is_id_number(c):
             label_candidates.append(c)
         elif c.kind == "number-list":
             label_candidates.append(c)
         elif _class_like_text(c) and not METADATA_NAMES.search(c.name):
             label_candidates.append(c)
-    exact = [c for c in label_candidates if c.name in ST_LABEL_NAMES]
     exact_any = [c for c in described if c.name in ST_LABEL_NAMES]
     named = [c for c in label_candidates if LABEL_LIKE.search(c.name)]
 
@@ -323,10 +330,11 @@ def build_profile(sample: Sample) -> Profile:
                 roles[c.name] = ("ignored", "mostly null")
             elif c.stats["id_like"] >= 0.5 or ID_LIKE.search(c.name):
                 roles[c.name] = ("ignored", "id column")
+            elif c.stats["top"] and {v.lower() for v, _ in c.stats["top"]} <= SPLIT_VALUES:
+                # before the metadata names: a split column is often called *_set or split
+                roles[c.name] = ("ignored", "split marker (train/test) stored as a column")
             elif METADATA_NAMES.search(c.name):
                 roles[c.name] = ("ignored", "metadata by its name")
-            elif c.stats["top"] and {v.lower() for v, _ in c.stats["top"]} <= SPLIT_VALUES:
-                roles[c.name] = ("ignored", "split marker (train/test) stored as a column")
             else:
                 roles[c.name] = ("ignored", "short codes or categories, not text")
         elif c.kind == "text-list":

@@ -41,7 +41,7 @@ def render_table(loss_table, format_filter: str | None, console: Console) -> Non
     for row in loss_table.model.rows:
         if format_filter and row.format != format_filter:
             continue
-        losses = ", ".join(f"[bold]{l}[/bold]*" if (row.format, l) in common else l for l in row.losses)
+        losses = ", ".join(f"[bold]{loss}[/bold]*" if (row.format, loss) in common else loss for loss in row.losses)
         view.add_row(row.format + (" [dim](distillation)[/dim]" if row.distillation else ""), escape(row.inputs),
                      escape(row.labels), row.num_labels, losses)
     console.print(view)
@@ -115,3 +115,48 @@ def render_report(report, console: Console) -> None:
         for w in notes:
             console.print(f"  [dim]i[/dim] \\[{w.code}] {escape(w.message)}\n      [dim]{escape(w.fix)}[/dim]")
     console.print(f"[dim]load it with: {escape(report.load_code)}[/dim]")
+
+
+def render_trials(results, applied, plot, console: Console) -> None:
+    from lossadvisor.trial import sparkline
+
+    if applied:
+        console.print("[bold]fixes applied in memory[/bold]: " + escape("; ".join(applied)))
+    view = Table(title="smoke-train", show_header=True, header_style="bold")
+    for header in ("loss", "status", "first → last", "down?", "steps/s", "samples/s", "1st step", "peak MiB"):
+        view.add_column(header)
+    for r in results:
+        first = f"{r.first_window_mean:.4f}" if r.first_window_mean is not None else "-"
+        last = f"{r.last_window_mean:.4f}" if r.last_window_mean is not None else "-"
+        status = "[green]ok[/green]" if r.ok else f"[red]{r.status}[/red]"
+        down = {True: "[green]yes[/green]", False: "[yellow]no[/yellow]", None: "-"}[r.went_down]
+        view.add_row(r.loss_name, status, f"{first} → {last}", down,
+                     _num(r.steps_per_second), _num(r.samples_per_second), _num(r.time_to_first_step_s, "s"),
+                     _num(r.peak_cuda_mib or r.peak_rss_mib, digits=0))
+    console.print(view)
+    for r in results:
+        console.print(f"[bold]{r.loss_name}[/bold] on {r.train_rows} rows, batch {r.batch_size}, lr {r.learning_rate:g}, {r.device}")
+        console.print(f"  loss per step: {sparkline(r.losses, width=60)}  ({len(r.losses)} steps)")
+        console.print(f"  [dim]{escape(r.model_code)}[/dim]\n  [dim]loss = {escape(r.loss_code)}[/dim]")
+        grads = [g for g in r.grad_norms if g is not None]
+        if grads:
+            console.print(f"  gradient norm: first {grads[0]:.3g}, last {grads[-1]:.3g}")
+        for p in r.params:
+            console.print(f"  {p.name}={escape(str(p.code))}  [dim]{escape(p.why)}[/dim]")
+        if r.evaluation is not None:
+            e = r.evaluation
+            console.print(f"  {e.evaluator} {e.metric}: {_num(e.before, digits=4)} → {_num(e.after, digits=4)} on {e.rows} held-out rows")
+        if r.problem:
+            console.print(f"  [red]problem:[/red] {escape(r.problem)}")
+        if r.hint:
+            console.print(f"  [cyan]hint:[/cyan] {escape(r.hint)}")
+        for note in r.notes:
+            console.print(f"  [dim]note: {escape(note)}[/dim]")
+    if plot:
+        console.print(f"curve written to [bold]{plot}[/bold]")
+
+
+def _num(value, unit: str = "", digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}{unit}"

@@ -99,7 +99,7 @@ def _parquet_sample(files: list[str], limit: int) -> tuple[pa.Table, int, dict[s
     total, tables, stats = 0, [], {}
     for index, path in enumerate(files):
         try:
-            parquet = pq.ParquetFile(path)
+            parquet = pq.ParquetFile(path, memory_map=True)  # only the pages the sample touches are read
         except (pa.ArrowException, OSError) as exc:
             raise SourceError(f"{path}: not a readable parquet file ({_short(exc)})") from None
         total += parquet.metadata.num_rows
@@ -207,8 +207,11 @@ def _save_to_disk_files(folder: Path) -> list[str]:
 
 
 def _read_window(path: str) -> tuple[str, bool]:
-    with open(path, "rb") as handle:
-        raw = handle.read(TEXT_WINDOW_BYTES + 1)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(TEXT_WINDOW_BYTES + 1)
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read it ({exc.strerror or _short(exc)})") from None
     complete = len(raw) <= TEXT_WINDOW_BYTES
     raw = raw[:TEXT_WINDOW_BYTES]
     if not complete:
@@ -365,9 +368,13 @@ def _rows_to_table(rows: list[list[str]], names: tuple[str, ...]) -> pa.Table:
     return pa.table(dict(zip(names, arrays)))
 
 
+_ZERO_PADDED = re.compile(r"^[+-]?0\d")
+
+
 def _typed_column(values: list[str | None]) -> pa.Array:
     present = [v for v in values if v not in (None, "")]
-    if present:
+    # Zero-padded numbers ('0001') are codes or ids: reading them as int would lose the padding.
+    if present and not any(_ZERO_PADDED.match(v) for v in present):
         for kind in (int, float):
             try:
                 parsed = [kind(v) if v not in (None, "") else None for v in values]
@@ -375,15 +382,42 @@ def _typed_column(values: list[str | None]) -> pa.Array:
                 continue
             if kind is int and any(abs(v) >= 2**63 for v in parsed if v is not None):
                 continue
-            return pa.array(parsed, type=pa.int64() if kind is int else pa.float64())
-    return pa.array([v if v != "" else None for v in values], type=pa.string()) if present else pa.array(values, type=pa.string())
+            return _number_array(parsed, pa.int64() if kind is int else pa.float64())
+    return _string_array([v if v != "" else None for v in values] if present else values)
+
+
+# `pa.array(list)` imports pandas (~0.6 s) whenever pandas is installed, only to ask whether the list is a
+# pandas object. The sample tables are built without it so that `inspect` on a CSV/JSON file starts fast.
+
+
+def _string_array(values: list[str | None]) -> pa.Array:
+    builder = pa.lib.StringBuilder()
+    builder.append_values(values)
+    return builder.finish()
+
+
+def _number_array(values: list[int | float | None], type: pa.DataType) -> pa.Array:
+    import array
+
+    data = array.array("q" if pa.types.is_integer(type) else "d", [0 if v is None else v for v in values])
+    validity = None
+    if any(v is None for v in values):
+        bits = bytearray((len(values) + 7) // 8)
+        for index, value in enumerate(values):
+            if value is not None:
+                bits[index >> 3] |= 1 << (index & 7)
+        validity = pa.py_buffer(bytes(bits))
+    return pa.Array.from_buffers(type, len(values), [validity, pa.py_buffer(data)])
 
 
 def _count_lines(path: str) -> int:
     count = 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 24):
-            count += chunk.count(b"\n")
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 24):
+                count += chunk.count(b"\n")
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read it ({exc.strerror or _short(exc)})") from None
     return count
 
 
@@ -451,6 +485,15 @@ def _records_to_table(records: list[Any], path: str) -> pa.Table:
         raise SourceError(f"{path}: no records")
     if not all(isinstance(r, dict) for r in records):
         raise SourceError(f"{path}: JSON records are not objects")
+    import pyarrow.json as pj
+
+    # pyarrow's JSON reader infers one schema over all records (keys missing from the first record included)
+    # and, unlike Table.from_pylist, does not import pandas.
+    try:
+        data = "\n".join(json.dumps(r, ensure_ascii=False) for r in records).encode("utf-8", "surrogatepass")
+        return pj.read_json(pa.BufferReader(data), read_options=pj.ReadOptions(block_size=min(len(data) + 1, 2**31 - 1)))
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        pass
     try:
         return pa.Table.from_pylist(records)
     except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
@@ -462,8 +505,6 @@ def flatten_nested(table: pa.Table) -> tuple[pa.Table, tuple[str, ...]]:
 
     Stops when no column is a list of structs, or when more than one is (no single way down).
     """
-    import pyarrow.compute as pc
-
     path: list[str] = []
     for _ in range(8):
         nested = [
@@ -477,6 +518,8 @@ def flatten_nested(table: pa.Table) -> tuple[pa.Table, tuple[str, ...]]:
         text_columns = sum(1 for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
         if text_columns >= 2 and not _holds_records(table.schema.field(name).type.value_type):
             break  # the rows already pair texts; what is left nested (e.g. SQuAD answers) is a leaf
+        import pyarrow.compute as pc  # here, not at the top: most data has nothing to flatten
+
         column = table.column(name).combine_chunks()
         parents = pc.list_parent_indices(column)
         children = pc.list_flatten(column)

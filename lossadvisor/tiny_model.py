@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import shutil
+import string
 import tempfile
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,9 +30,11 @@ HIDDEN_SIZE = 64
 NUM_LAYERS = 2
 NUM_HEADS = 2
 INTERMEDIATE_SIZE = 128
-# WordPiece training cost grows with the corpus; a few thousand texts already give a usable vocabulary.
+# A few thousand texts already give a usable vocabulary; more only costs time.
 MAX_TOKENIZER_TEXTS = 5000
 
+# Always present, so that text unlike the training texts still tokenises into pieces rather than [UNK].
+_BASE_CHARACTERS = string.ascii_lowercase + string.digits + string.punctuation
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -52,19 +56,28 @@ def _quiet_transformers() -> Iterator[None]:
 
 
 def train_wordpiece_vocab(texts: Sequence[str], vocab_size: int = VOCAB_SIZE) -> dict[str, int]:
-    """A BERT-style (lower-cased) WordPiece vocabulary trained on the given texts."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    """A BERT-style (lower-cased) WordPiece vocabulary learnt from the given texts, the same on every run.
 
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), min_frequency=1, show_progress=False
-    )
-    corpus = [text for text in list(texts)[:MAX_TOKENIZER_TEXTS] if isinstance(text, str) and text]
-    # An empty corpus still needs a vocabulary that can encode something: fall back to the alphabet.
-    tokenizer.train_from_iterator(corpus or ["abcdefghijklmnopqrstuvwxyz 0123456789"], trainer=trainer)
-    return tokenizer.get_vocab()
+    tokenizers' WordPieceTrainer is not used: its vocabulary changes from run to run (hash-map order decides
+    ties), so the same seed would give different token ids, irreproducible trials, and ranks that disagree
+    under `accelerate launch`. Instead the texts go through BERT's own normaliser and pre-tokeniser from the
+    tokenizers library, and the vocabulary is every character (alone and as a ##continuation, so that no word
+    is unknown) plus the most frequent words, ties broken alphabetically.
+    """
+    from tokenizers import normalizers, pre_tokenizers
+
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    counts: Counter[str] = Counter()
+    for text in list(texts)[:MAX_TOKENIZER_TEXTS]:
+        if isinstance(text, str) and text:
+            counts.update(word for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
+    characters = sorted({char for word in counts for char in word} | set(_BASE_CHARACTERS))
+    vocab = list(SPECIAL_TOKENS) + characters + [f"##{char}" for char in characters]
+    known = set(vocab)
+    frequent = sorted((word for word in counts if word not in known), key=lambda word: (-counts[word], word))
+    vocab += frequent[: max(0, vocab_size - len(vocab))]
+    return {token: index for index, token in enumerate(vocab)}
 
 
 def save_tiny_model(
@@ -169,7 +182,7 @@ def load_cross_encoder(
     workdir: Path | None = None,
     local_files_only: bool = False,
 ) -> CrossEncoder:
-    """"tiny", a local model folder, or a Hugging Face Hub id (downloaded only because the user named it)."""
+    """The tiny model, a local model folder, or a Hugging Face Hub id (downloaded only because the user named it)."""
     if model_spec == TINY:
         return build_tiny_cross_encoder(texts, num_labels, identity_activation, max_length, seed, workdir)
     if looks_like_path(model_spec):
@@ -204,8 +217,7 @@ def load_cross_encoder(
             )
     except (OSError, ValueError, ConnectionError) as exc:
         raise LossAdvisorError(
-            f"cannot load model '{model_spec}' from the Hugging Face Hub (offline, or no such model): "
-            f"{_first_line(exc)}",
+            f"cannot load model '{model_spec}' from the Hugging Face Hub (offline, or no such model): {_first_line(exc)}",
             "Check the id and your connection, download it once to a local folder, or pass --model tiny.",
         ) from None
 

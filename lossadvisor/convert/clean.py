@@ -1,0 +1,136 @@
+"""Tidy helpers for `convert --fix`: each returns a StepResult whose `dropped` says what went and why.
+
+They keep the column layout as it is (no renaming, no reordering) and never touch the input table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lossadvisor.convert._arrow import LABEL, add_count, flat, is_text, is_text_list, present_text, to_numpy_bool
+from lossadvisor.convert.options import StepResult
+from lossadvisor.errors import FitError
+
+NLI_CLASSES = ("entailment", "neutral", "contradiction")  # the SNLI / MultiNLI / SICK ids 0, 1, 2
+SAME = "same"  # target format of a tidy step: the format does not change
+
+
+def _result(method: str, table: pa.Table, rows_in: int, dropped: dict[str, int], notes: list[str] | None = None,
+            stats: dict | None = None) -> StepResult:
+    return StepResult(method, SAME, table, rows_in, table.num_rows, table.num_rows, dropped, notes or [], stats or {})
+
+
+def _text_columns(table: pa.Table) -> list[str]:
+    return [f.name for f in table.schema if is_text(f.type) or is_text_list(f.type)
+            or (pa.types.is_dictionary(f.type) and is_text(f.type.value_type))]
+
+
+def drop_empty_texts(table: pa.Table, columns: list[str] | None = None) -> StepResult:
+    """Drop rows where a text column is null, empty or only whitespace, or a list of texts is null or empty."""
+    columns = _text_columns(table) if columns is None else columns
+    keep = np.ones(table.num_rows, dtype=bool)
+    dropped: dict[str, int] = {}
+    for name in columns:
+        column = flat(table.column(name))
+        if is_text_list(column.type):
+            ok = to_numpy_bool(pc.greater(pc.list_value_length(column), 0))
+            reason = f"empty list in '{name}'"
+        else:
+            ok = present_text(column)
+            reason = f"null or empty text in '{name}'"
+        add_count(dropped, reason, (keep & ~ok).sum())
+        keep &= ok
+    out = table if keep.all() else table.filter(pa.array(keep))
+    return _result("drop-empty-texts", out, table.num_rows, dropped)
+
+
+def _hashable(column: pa.Array) -> pa.Array:
+    """group_by cannot key on lists: a list becomes one string (with a separator no text contains)."""
+    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        as_text = pc.cast(column, pa.list_(pa.string()))
+        return pc.binary_join(as_text, "\x1f")
+    return column
+
+
+def drop_duplicates(table: pa.Table, columns: list[str] | None = None) -> StepResult:
+    """Keep the first of each set of rows equal in `columns` (default: every column)."""
+    columns = list(table.column_names) if columns is None else columns
+    if table.num_rows == 0:
+        return _result("drop-duplicates", table, 0, {})
+    keys = pa.table({f"k{i}": _hashable(flat(table.column(n))) for i, n in enumerate(columns)})
+    keys = keys.append_column("__row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    first = keys.group_by([f"k{i}" for i in range(len(columns))], use_threads=True).aggregate([("__row", "min")])
+    rows = np.sort(first.column("__row_min").to_numpy())
+    dropped: dict[str, int] = {}
+    add_count(dropped, "exact duplicate row" if len(columns) == table.num_columns else f"duplicate of ({', '.join(columns)})",
+              table.num_rows - len(rows))
+    out = table if len(rows) == table.num_rows else table.take(pa.array(rows))
+    return _result("drop-duplicates", out, table.num_rows, dropped)
+
+
+def normalize_scores(table: pa.Table, column: str = LABEL, value_range: tuple[float, float] | None = None,
+                     clip: bool = True) -> StepResult:
+    """Scale a score column (or a list of scores) to [0, 1]: (x - low) / (high - low).
+
+    Without `value_range` the observed minimum and maximum are used. Values outside the range are clipped
+    (and counted) unless clip=False.
+    """
+    if column not in table.column_names:
+        raise FitError(f"no column '{column}' to normalise (columns: {', '.join(table.column_names)})")
+    values_column = flat(table.column(column))
+    is_list = pa.types.is_list(values_column.type) or pa.types.is_large_list(values_column.type)
+    values = pc.list_flatten(values_column) if is_list else values_column
+    if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
+        raise FitError(f"cannot normalise '{column}': it holds {values.type}, not numbers")
+    numbers = pc.cast(values, pa.float64())
+    if value_range is None:
+        bounds = pc.min_max(numbers)
+        low, high = bounds["min"].as_py(), bounds["max"].as_py()
+        if low is None:
+            raise FitError(f"'{column}' has no values to normalise")
+    else:
+        low, high = float(value_range[0]), float(value_range[1])
+    if not high > low:
+        raise FitError(f"cannot normalise '{column}' with the range [{low}, {high}]", "Pass a range whose upper end is larger.")
+    scaled = pc.divide(pc.subtract(numbers, low), high - low)
+    outside = int(pc.sum(pc.or_(pc.less(scaled, 0.0), pc.greater(scaled, 1.0))).as_py() or 0)
+    if clip and outside:
+        scaled = pc.max_element_wise(pc.min_element_wise(scaled, 1.0), 0.0)
+    if is_list:
+        offsets = pc.subtract(values_column.offsets, values_column.offsets[0])
+        scaled = pa.ListArray.from_arrays(pc.cast(offsets, pa.int32()), scaled, mask=values_column.is_null())
+    out = table.set_column(table.column_names.index(column), column, scaled)
+    notes = [f"scaled '{column}' from [{low:g}, {high:g}] to [0, 1]"]
+    if outside:
+        notes.append(f"{outside} values fell outside [{low:g}, {high:g}]" + (" and were clipped" if clip else ""))
+    return _result("normalize-scores", out, table.num_rows, {}, notes, {"range": [low, high], "outside_range": outside})
+
+
+def map_class_names(table: pa.Table, column: str = LABEL, names: list[str] | tuple[str, ...] | None = None) -> StepResult:
+    """Replace class names with ids 0..n-1. Returns the mapping in stats['mapping'].
+
+    Matching ignores case and surrounding spaces. Without `names`: NLI labels get the usual ids
+    (entailment 0, neutral 1, contradiction 2), anything else the sorted order. Rows whose label is not one
+    of the names are dropped (e.g. SNLI's '-', no annotator consensus).
+    """
+    if column not in table.column_names:
+        raise FitError(f"no column '{column}' to map (columns: {', '.join(table.column_names)})")
+    labels = flat(table.column(column))
+    if not is_text(labels.type):
+        return _result("map-class-names", table, table.num_rows, {}, [f"'{column}' already holds {labels.type}"], {"mapping": {}})
+    normalised = pc.utf8_lower(pc.utf8_trim_whitespace(labels))
+    if names is None:
+        seen = sorted(v for v in pc.unique(pc.drop_null(normalised)).to_pylist() if v)
+        names = NLI_CLASSES if set(seen) <= set(NLI_CLASSES) and "entailment" in seen else tuple(seen)
+    lowered = [str(n).strip().lower() for n in names]
+    ids = pc.index_in(normalised, value_set=pa.array(lowered, pa.string()))
+    known = to_numpy_bool(pc.is_valid(ids))
+    dropped: dict[str, int] = {}
+    add_count(dropped, "label not a known class", (~known).sum())
+    mask = pa.array(known)
+    out = table.filter(mask)
+    out = out.set_column(out.column_names.index(column), column, pc.cast(ids.filter(mask), pa.int64()))
+    mapping = {str(name): index for index, name in enumerate(names)}
+    return _result("map-class-names", out, table.num_rows, dropped, [f"class ids: {mapping}"], {"mapping": mapping})

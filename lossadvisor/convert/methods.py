@@ -1,0 +1,33 @@
+"""The conversion methods, by the `method` names of data_formats.yaml's `conversions`.
+
+Each is `(table, target_format, options, *, progress=None) -> StepResult`: the table in canonical column
+order of the source format in, the table in canonical order of the target format out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lossadvisor.convert.mine import mine
+from lossadvisor.convert.reshape import (
+    class_sampling,
+    class_to_binary,
+    explode,
+    group,
+    group_negatives,
+    pair_positives_with_negatives,
+    split_negatives,
+)
+from lossadvisor.convert.teacher import teacher
+
+METHODS: dict[str, Callable] = {
+    "class-sampling": class_sampling,
+    "class-to-binary": class_to_binary,
+    "mine": mine,
+    "group": group,
+    "explode": explode,
+    "pair-positives-with-negatives": pair_positives_with_negatives,
+    "group-negatives": group_negatives,
+    "split-negatives": split_negatives,
+    "teacher": teacher,
+}

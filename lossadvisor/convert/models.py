@@ -1,0 +1,111 @@
+"""Load the models a conversion may use, from local files only: nothing is ever downloaded here."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from lossadvisor.errors import FitError
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """transformers warns about freshly initialised heads and draws its own bars; the CLI draws ours."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    st_logger = logging.getLogger("sentence_transformers")
+    level = st_logger.level
+    st_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        st_logger.setLevel(level)
+
+
+def describe(model: Any) -> str:
+    if isinstance(model, (str, Path)):
+        return str(model)
+    card = getattr(getattr(model, "model_card_data", None), "base_model", None)
+    return str(card or type(model).__name__)
+
+
+def _load(kind: str, spec: Any, role: str, flag: str) -> Any:
+    if not isinstance(spec, (str, Path)):
+        return spec  # an already loaded model (tests, library users)
+    if kind == "bi":
+        from sentence_transformers import SentenceTransformer as cls
+    else:
+        from sentence_transformers.cross_encoder import CrossEncoder as cls
+    name = str(spec)
+    path = Path(name).expanduser()
+    looks_local = path.exists() or name.startswith((".", "/", "~"))
+    if looks_local and not path.is_dir():
+        raise FitError(f"{role} model folder {name} does not exist", f"Pass {flag} a folder written by save_pretrained.")
+    try:
+        with _quiet():
+            # local_files_only: a hub id is read from the local Hugging Face cache, never fetched.
+            return cls(str(path) if looks_local else name, local_files_only=True)
+    except (OSError, ValueError, RuntimeError) as exc:
+        hint = (
+            "The folder needs the model's config, weights and tokenizer files."
+            if looks_local
+            else f"Nothing is downloaded during convert: fetch it once (`hf download {name}`) or pass a local folder."
+        )
+        raise FitError(f"cannot load {role} model '{name}' from local files: {_first_line(exc)}", hint) from None
+
+
+def load_sentence_transformer(spec: Any) -> Any:
+    return _load("bi", spec, "miner", "--miner")
+
+
+def load_cross_encoder(spec: Any, role: str = "teacher", flag: str = "--teacher") -> Any:
+    return _load("cross", spec, role, flag)
+
+
+def predict_pairs(model: Any, pairs: list[tuple[str, str]], batch_size: int, raw: bool, progress_task: Any = None,
+                  chunk: int = 2048) -> Any:
+    """CrossEncoder scores for (query, document) pairs, in chunks so that a progress bar can move.
+
+    raw=True asks for logits: a one-label CrossEncoder applies Sigmoid by default, which squashes the
+    differences that margins and listwise distillation need.
+    """
+    import inspect
+
+    import numpy as np
+
+    kwargs: dict[str, Any] = {}
+    try:
+        parameters = inspect.signature(model.predict).parameters
+    except (TypeError, ValueError):
+        parameters = {}
+    if "batch_size" in parameters:
+        kwargs["batch_size"] = batch_size
+    if "show_progress_bar" in parameters:
+        kwargs["show_progress_bar"] = False
+    if raw and "activation_fn" in parameters:
+        import torch
+
+        kwargs["activation_fn"] = torch.nn.Identity()
+    out = []
+    for start in range(0, len(pairs), chunk):
+        scores = np.asarray(model.predict(pairs[start : start + chunk], **kwargs), dtype=np.float64)
+        if scores.ndim > 1 and scores.shape[-1] != 1:
+            raise FitError(
+                f"the model {describe(model)} gives {scores.shape[-1]} scores per pair; a teacher or rescorer needs 1",
+                "Use a CrossEncoder with num_labels=1 (a reranker), e.g. a cross-encoder/ms-marco-* model.",
+            )
+        out.append(scores.reshape(-1))
+        if progress_task is not None:
+            progress_task.advance(len(pairs[start : start + chunk]))
+    return np.concatenate(out) if out else np.zeros(0)

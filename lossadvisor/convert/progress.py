@@ -1,0 +1,86 @@
+"""Progress reporting that costs nothing unless the caller asks for it.
+
+`run_conversion(progress=...)` accepts None (silent), a `rich.progress.Progress` (the CLI passes one when
+stdout is a terminal and --json is off), or a plain callback `(description, completed, total)`; total is
+None while the amount of work is unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+ProgressCallback = Callable[[str, int, "int | None"], None]
+
+
+class Task:
+    """One bar: advance it as work gets done; `finish` marks it complete."""
+
+    def __init__(self, reporter: Reporter, description: str, total: int | None) -> None:
+        self._reporter = reporter
+        self.description = description
+        self.total = total
+        self.completed = 0
+        self._rich_id: Any = None
+        if reporter.rich is not None:
+            self._rich_id = reporter.rich.add_task(description, total=total)
+        self._emit()
+
+    def advance(self, amount: int = 1) -> None:
+        self.completed += amount
+        self._emit()
+
+    def finish(self) -> None:
+        if self.total is None:
+            self.total = self.completed
+        self.completed = self.total
+        self._emit()
+
+    def _emit(self) -> None:
+        if self._reporter.rich is not None:
+            self._reporter.rich.update(self._rich_id, completed=self.completed, total=self.total)
+        elif self._reporter.callback is not None:
+            self._reporter.callback(self.description, self.completed, self.total)
+
+
+class Reporter:
+    def __init__(self, target: Any = None) -> None:
+        self.rich = None
+        self.callback: ProgressCallback | None = None
+        if target is None or isinstance(target, Reporter):
+            if isinstance(target, Reporter):
+                self.rich, self.callback = target.rich, target.callback
+        elif hasattr(target, "add_task") and hasattr(target, "update"):
+            self.rich = target
+        elif callable(target):
+            self.callback = target
+        else:
+            raise TypeError(f"progress must be None, a rich Progress or a callable, not {type(target).__name__}")
+
+    @property
+    def active(self) -> bool:
+        return self.rich is not None or self.callback is not None
+
+    def task(self, description: str, total: int | None = None) -> Task:
+        return Task(self, description, total)
+
+
+def as_reporter(progress: Any) -> Reporter:
+    return progress if isinstance(progress, Reporter) else Reporter(progress)
+
+
+def rich_progress(**kwargs: Any):
+    """The bars the CLI shows: on stderr, so that stdout keeps only the result."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    kwargs.setdefault("console", Console(stderr=True))
+    kwargs.setdefault("transient", True)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        **kwargs,
+    )

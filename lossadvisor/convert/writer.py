@@ -1,0 +1,248 @@
+"""Write a converted table so that OUT is either complete or absent, never half written.
+
+The table goes to a hidden temporary sibling of OUT (same folder, so the final rename stays on one file
+system and nothing is written anywhere else) and is renamed into place once complete. An existing OUT is
+kept until the new one is complete. Ctrl-C or an error removes the temporary copy; OS errors (read-only
+folder, full disk) become a one-line FitError.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from lossadvisor.errors import FitError
+
+KINDS = {".parquet": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv"}
+DATASET_FOLDER = "datasets"
+# What save_to_disk leaves in a folder: replacing any other folder with --overwrite is refused.
+_DATASET_MARKERS = ("state.json", "dataset_info.json", "dataset_dict.json")
+METADATA_KEY = b"lossadvisor"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    path: Path
+    kind: str  # datasets | parquet | jsonl | csv | tsv
+    rows: int
+    bytes: int
+    replaced: bool
+    metadata_written: bool
+
+
+def output_kind(out: str | Path) -> str:
+    """By suffix: .parquet, .jsonl (or .json: JSON Lines), .csv, .tsv; anything else is a save_to_disk folder."""
+    return KINDS.get(Path(out).suffix.lower(), DATASET_FOLDER)
+
+
+def _exists(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
+def _is_dataset_folder(path: Path) -> bool:
+    return any((path / marker).is_file() for marker in _DATASET_MARKERS) or not any(path.iterdir())
+
+
+def check_output(out: str | Path, overwrite: bool = False, protect: Iterable[str | Path] = ()) -> Path:
+    """Every check that needs no data, so that the CLI can fail before a slow conversion starts."""
+    out = Path(out).expanduser()
+    parent = out.absolute().parent
+    if not parent.is_dir():
+        raise FitError(f"folder {parent} does not exist", f"Create it first (mkdir -p {parent}) or choose another OUT.")
+    if not os.access(parent, os.W_OK):
+        raise FitError(f"cannot write to {parent}: no permission or a read-only file system", "Choose a folder you can write to.")
+    resolved = out.resolve()
+    for source in protect:
+        source_path = Path(source).expanduser().resolve()
+        if resolved == source_path or source_path in resolved.parents or resolved in source_path.parents:
+            raise FitError(f"{out} would overwrite the input {source}", "Write the converted data to a new path.")
+    if _exists(out):
+        if not overwrite:
+            raise FitError(f"{out} already exists", "Pass --overwrite to replace it, or choose another OUT.")
+        if out.is_dir() and not out.is_symlink() and not _is_dataset_folder(out):
+            raise FitError(f"{out} is a folder that is not a saved dataset; refusing to replace it",
+                           "Choose a new OUT path, or remove that folder yourself.")
+    return out
+
+
+def _sibling(out: Path, tag: str) -> Path:
+    return out.absolute().parent / f".{out.name}.lossadvisor-{tag}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def _fsync(path: Path) -> None:
+    files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
+    for file in files:
+        fd = os.open(file, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # not every file system lets a folder be opened for fsync
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size
+
+
+@contextlib.contextmanager
+def _datasets_quiet() -> Iterator[None]:
+    from datasets.utils import logging as ds_logging
+
+    was_enabled = ds_logging.is_progress_bar_enabled()
+    ds_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            ds_logging.enable_progress_bar()
+
+
+def _write_dataset_folder(table: pa.Table, path: Path, metadata: dict[str, Any] | None) -> bool:
+    from datasets import Dataset, DatasetInfo
+    from datasets.table import InMemoryTable
+
+    info = DatasetInfo(description=json.dumps(metadata, sort_keys=True)) if metadata else None
+    with _datasets_quiet():
+        Dataset(InMemoryTable(table), info=info).save_to_disk(str(path))
+    return bool(metadata)
+
+
+def _write_parquet(table: pa.Table, path: Path, metadata: dict[str, Any] | None) -> bool:
+    import pyarrow.parquet as pq
+
+    if metadata:
+        merged = dict(table.schema.metadata or {})
+        merged[METADATA_KEY] = json.dumps(metadata, sort_keys=True).encode()
+        table = table.replace_schema_metadata(merged)
+    pq.write_table(table, path)
+    return bool(metadata)
+
+
+def _write_jsonl(table: pa.Table, path: Path, metadata: dict[str, Any] | None) -> bool:
+    # pandas' JSON writer is vectorised C; a batch at a time bounds memory.
+    with open(path, "w", encoding="utf-8") as handle:
+        for batch in table.to_batches(max_chunksize=65_536):
+            if batch.num_rows == 0:
+                continue
+            text = batch.to_pandas().to_json(orient="records", lines=True, force_ascii=False, double_precision=15)
+            handle.write(text if text.endswith("\n") else text + "\n")
+    return False
+
+
+def _write_delimited(table: pa.Table, path: Path, delimiter: str) -> bool:
+    import pyarrow.csv as pcsv
+
+    pcsv.write_csv(table, path, pcsv.WriteOptions(delimiter=delimiter))
+    return False
+
+
+def _write(kind: str, table: pa.Table, path: Path, metadata: dict[str, Any] | None) -> bool:
+    if kind == DATASET_FOLDER:
+        return _write_dataset_folder(table, path, metadata)
+    if kind == "parquet":
+        return _write_parquet(table, path, metadata)
+    if kind == "jsonl":
+        return _write_jsonl(table, path, metadata)
+    return _write_delimited(table, path, "\t" if kind == "tsv" else ",")
+
+
+def _move_into_place(temporary: Path, out: Path, overwrite: bool) -> bool:
+    """Rename the complete temporary copy to OUT; True when an existing OUT was replaced."""
+    if not _exists(out):
+        if temporary.is_dir():
+            os.rename(temporary, out)
+        else:
+            try:
+                os.link(temporary, out)  # fails if OUT appeared meanwhile: never clobber without --overwrite
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                    raise
+                os.rename(temporary, out)  # file systems without hard links
+            else:
+                temporary.unlink()
+        return False
+    if not overwrite:
+        raise FitError(f"{out} already exists", "Pass --overwrite to replace it, or choose another OUT.")
+    if temporary.is_dir() or (out.is_dir() and not out.is_symlink()):
+        # A folder cannot be swapped in one rename: park the old one, move the new one in, then delete the old.
+        backup = _sibling(out, "old")
+        os.rename(out, backup)
+        try:
+            os.rename(temporary, out)
+        except BaseException:
+            os.rename(backup, out)
+            raise
+        _remove(backup)
+    else:
+        os.replace(temporary, out)
+    return True
+
+
+def _os_error(out: Path, exc: OSError) -> FitError:
+    text = str(exc).strip()
+    reason = exc.strerror or (text.splitlines()[0] if text else type(exc).__name__)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left" in str(exc):
+        hint = "Free some space, or write OUT to another disk."
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "Choose a folder you can write to."
+    else:
+        hint = None
+    return FitError(f"cannot write {out}: {reason}", hint)
+
+
+def write_output(table: pa.Table, out: str | Path, overwrite: bool = False, metadata: dict[str, Any] | None = None,
+                 *, protect: Iterable[str | Path] = ()) -> WriteResult:
+    """Write `table` to OUT: a datasets save_to_disk folder, or .parquet / .jsonl / .csv / .tsv by suffix.
+
+    protect: paths OUT must not be, contain or sit inside (the input); metadata: JSON-able provenance,
+    stored in the parquet schema or the dataset's description (JSON Lines and CSV have nowhere to put it).
+    """
+    out = check_output(out, overwrite, protect)
+    kind = output_kind(out)
+    if kind in ("csv", "tsv"):
+        nested = [f.name for f in table.schema if pa.types.is_nested(f.type)]
+        if nested:
+            raise FitError(f"{kind.upper()} cannot hold the list column(s) {', '.join(nested)}",
+                           "Write .parquet, .jsonl or a dataset folder instead.")
+    temporary = _sibling(out, "tmp")
+    try:
+        written_metadata = _write(kind, table, temporary, metadata)
+        _fsync(temporary)
+        size = _size(temporary)
+        replaced = _move_into_place(temporary, out, overwrite)
+        _fsync_dir(out.absolute().parent)
+    except OSError as exc:
+        _remove(temporary)
+        raise _os_error(out, exc) from None
+    except BaseException:
+        _remove(temporary)
+        raise
+    return WriteResult(out, kind, table.num_rows, size, replaced, written_metadata)

@@ -1,0 +1,306 @@
+"""The CLI through typer's CliRunner: inspect (rich and --json), table, explain, --version, errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from lossadvisor import __version__
+from lossadvisor.cli import app
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+needs_real = pytest.mark.skipif(not (REAL / "MANIFEST.yaml").is_file(), reason="../shared/data/real is not there")
+
+
+def run(*args: str, **kwargs):
+    return CliRunner().invoke(app, list(args), **kwargs)
+
+
+def error_lines(result) -> list[str]:
+    """stderr as lines: one `Error:` line, at most one `Hint:` line, no traceback."""
+    lines = result.stderr.splitlines()
+    assert lines, f"nothing on stderr (exit {result.exit_code}): {result.stdout[:500]}"
+    assert lines[0].startswith("Error: ")
+    assert len(lines) <= 2 and all(line.startswith(("Error: ", "Hint: ")) for line in lines), lines
+    assert "Traceback" not in result.output
+    return lines
+
+
+@pytest.fixture()
+def pairs_file(tmp_path) -> Path:
+    path = tmp_path / "pairs.parquet"
+    n = 30
+    pq.write_table(pa.table({
+        "id": list(range(100, 100 + n)),
+        "question": [f"what is the capital of country number {i}?" for i in range(n)],
+        "answer": [f"the capital of country number {i} is a large old city" for i in range(n)],
+        "label": [i % 2 for i in range(n)],
+    }), path)
+    return path
+
+
+# --- inspect ---------------------------------------------------------------------------------------------
+
+
+def test_inspect_rich_view(pairs_file):
+    result = run("inspect", str(pairs_file))
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert str(pairs_file.name) in out
+    assert "format:" in out and "labeled-pair" in out
+    assert "BinaryCrossEntropyLoss" in out
+    assert "[extra-columns]" in out
+    assert "load it with:" in out
+    assert result.stderr == ""
+
+
+def test_inspect_json(pairs_file):
+    result = run("inspect", str(pairs_file), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)  # exactly one JSON object on stdout
+    assert report["format"] == "labeled-pair"
+    assert report["num_labels"] == 1
+    assert {"name": "question", "dtype": "string", "role": "input"}.items() <= report["columns"][1].items()
+    assert [c["role"] for c in report["columns"]] == ["ignored", "input", "input", "label"]
+    assert all({"name", "dtype", "role"} <= set(c) for c in report["columns"])
+    assert report["recommendations"][0]["loss"] == "BinaryCrossEntropyLoss"
+    assert all({"to", "command", "unlocks"} <= set(c) for c in report["conversions"])
+    assert {c["to"] for c in report["conversions"]} == {"labeled-list", "triplet"}
+    assert all(isinstance(c["unlocks"], list) for c in report["conversions"])
+    assert all({"code", "message", "fix"} <= set(w) for w in report["warnings"])
+    assert "extra-columns" in [w["code"] for w in report["warnings"]]
+
+
+def test_rich_view_and_json_agree(pairs_file):
+    rich_out = run("inspect", str(pairs_file)).stdout
+    report = json.loads(run("inspect", str(pairs_file), "--json").stdout)
+    for warning in report["warnings"]:
+        assert f"[{warning['code']}]" in rich_out
+    for recommendation in report["recommendations"]:
+        assert recommendation["loss"] in rich_out
+
+
+@needs_real
+@pytest.mark.parametrize("path, fmt", [
+    ("sick/SICK.txt", "pair-class"),
+    ("sick/sick_nli_hf", "pair-class"),
+    ("wikiqa/WikiQA-test.tsv", "labeled-pair"),
+    ("cranfield/cranfield_labeled_list_hf", "labeled-list"),
+])
+def test_inspect_real_data(path, fmt):
+    result = run("inspect", str(REAL / path), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["format"] == fmt
+
+
+@needs_real
+def test_inspect_split_option():
+    result = run("inspect", str(REAL / "sick/sick_nli_hf"), "--split", "test", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["split"] == "test" and report["num_rows"] == 2006
+
+
+# --- table and explain ------------------------------------------------------------------------------------
+
+
+def test_table():
+    result = run("table", env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    for name in ("pair-class", "labeled-list", "n-tuple-scores", "CrossEntropyLoss", "MarginMSELoss"):
+        assert name in result.stdout
+
+
+def test_table_format_filter():
+    result = run("table", "--format", "labeled_lists", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {row["format"] for row in data["rows"]} == {"labeled-list"}
+    assert data["rows"][0]["losses"][0] == "LambdaLoss"
+    rich = run("table", "--format", "pair-score")
+    assert rich.exit_code == 0
+    assert "pair-score" in rich.stdout and "labeled-list" not in rich.stdout
+
+
+def test_table_unknown_format():
+    result = run("table", "--format", "tripplet")
+    assert result.exit_code == 2
+    lines = error_lines(result)
+    assert lines[0].startswith("Error: unknown format 'tripplet'")
+    assert lines[1] == "Hint: Did you mean 'triplet'?"
+
+
+def test_explain():
+    result = run("explain", "LambdaLoss")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("LambdaLoss")
+    assert "labeled-list" in result.stdout
+    assert "activation_fn=torch.nn.Identity()" in result.stdout
+
+
+def test_explain_json_forgives_case():
+    result = run("explain", "listnet", "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info["loss"] == "ListNetLoss"
+    assert info["import_path"] == "sentence_transformers.cross_encoder.losses.ListNetLoss"
+    assert {c["from"] for c in info["convertible_from"]} == {"pair", "labeled-pair"}
+
+
+def test_explain_typo():
+    result = run("explain", "ListNt")
+    assert result.exit_code == 2
+    lines = error_lines(result)
+    assert lines[0] == "Error: unknown loss 'ListNt'"
+    assert lines[1] == "Hint: Did you mean 'ListNetLoss'?"
+    assert result.stdout == ""
+
+
+def test_version():
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"lossadvisor {__version__}"
+
+
+def test_help():
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("inspect", "table", "explain"):
+        assert command in result.stdout
+
+
+# --- errors: exit 2 and one Error line ---------------------------------------------------------------------
+
+
+def test_missing_path(tmp_path):
+    result = run("inspect", str(tmp_path / "nope.csv"))
+    assert result.exit_code == 2
+    assert error_lines(result)[0] == f"Error: {tmp_path / 'nope.csv'}: no such file or folder"
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    result = run("inspect", str(tmp_path / "empty.csv"))
+    assert result.exit_code == 2
+    assert error_lines(result)[0] == f"Error: {tmp_path / 'empty.csv'}: empty file"
+
+
+def test_header_only_csv(tmp_path):
+    (tmp_path / "header.csv").write_text("question,answer,label\n")
+    result = run("inspect", str(tmp_path / "header.csv"))
+    assert result.exit_code == 2
+    assert error_lines(result)[0] == f"Error: {tmp_path / 'header.csv'}: the dataset is empty (no rows)"
+
+
+def test_random_bytes_named_parquet(tmp_path):
+    (tmp_path / "random.parquet").write_bytes(bytes(range(256)) * 16)
+    result = run("inspect", str(tmp_path / "random.parquet"))
+    assert result.exit_code == 2
+    assert error_lines(result)[0].startswith(f"Error: {tmp_path / 'random.parquet'}: not a readable parquet file")
+
+
+def test_malformed_jsonl(tmp_path):
+    (tmp_path / "bad.jsonl").write_text('{"question": "a b c", "answer": "d e f"}\n{"question": \n')
+    result = run("inspect", str(tmp_path / "bad.jsonl"))
+    assert result.exit_code == 2
+    assert error_lines(result)[0] == f"Error: {tmp_path / 'bad.jsonl'}: line 2 is not valid JSON (1 bad lines)"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet", ".arrow"])
+def test_unreadable_file(tmp_path, suffix):
+    path = tmp_path / f"unreadable{suffix}"
+    if Path("/proc/self/mem").exists():
+        path.symlink_to("/proc/self/mem")  # a regular file whose first read fails (EIO), even for root
+    else:
+        path.write_text("question,answer\nwhat is it?,a thing that is\n")
+        path.chmod(0)
+    result = run("inspect", str(path))
+    assert result.exit_code == 2
+    assert error_lines(result)[0].startswith(f"Error: {path}: ")
+
+
+def test_not_a_regular_file(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.csv")
+    result = run("inspect", str(tmp_path / "pipe.csv"))
+    assert result.exit_code == 2
+    assert error_lines(result)[0] == f"Error: {tmp_path / 'pipe.csv'}: not a regular file or folder"
+
+
+@needs_real
+def test_unknown_split():
+    result = run("inspect", str(REAL / "sick/sick_nli_hf"), "--split", "dev")
+    assert result.exit_code == 2
+    lines = error_lines(result)
+    assert lines[0] == f"Error: {REAL / 'sick/sick_nli_hf'} has no split 'dev'"
+    assert lines[1] == "Hint: Known splits: train, test. Use --split."
+
+
+def test_unknown_split_of_a_local_file(pairs_file):
+    result = run("inspect", str(pairs_file), "--split", "validation")
+    assert result.exit_code == 2
+    assert "one split, 'train'" in error_lines(result)[0]
+
+
+def test_no_text_columns(tmp_path):
+    (tmp_path / "numbers.csv").write_text("x,y,label\n1,2,0\n3,4,1\n")
+    result = run("inspect", str(tmp_path / "numbers.csv"))
+    assert result.exit_code == 2
+    assert error_lines(result)[0] == f"Error: {tmp_path / 'numbers.csv'}: no text columns found (columns: x, y, label)"
+
+
+def test_hub_id_offline_fails_fast(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.monotonic()
+    result = run("inspect", "some-org/some-dataset")
+    assert time.monotonic() - start < 5
+    assert result.exit_code == 2
+    lines = error_lines(result)
+    assert lines[0].startswith("Error: 'some-org/some-dataset' is not a local path")
+
+
+def test_subset_on_a_local_file(pairs_file):
+    result = run("inspect", str(pairs_file), "--subset", "x")
+    assert result.exit_code == 2
+    assert error_lines(result)[0] == "Error: --subset applies to hub datasets only"
+
+
+def test_unknown_option_is_a_usage_error(pairs_file):
+    result = run("inspect", str(pairs_file), "--frobnicate")
+    assert result.exit_code == 2
+
+
+# --- internal errors: exit 1, one line, traceback only with --debug ---------------------------------------
+
+
+@pytest.fixture()
+def broken_inspect(monkeypatch):
+    import lossadvisor.advice
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("something inside broke\nsecond line")
+
+    monkeypatch.setattr(lossadvisor.advice, "inspect_dataset", boom)
+
+
+def test_internal_error_is_one_line(broken_inspect, pairs_file):
+    result = run("inspect", str(pairs_file))
+    assert result.exit_code == 1
+    lines = error_lines(result)
+    assert lines[0] == "Error: internal error: RuntimeError: something inside broke"
+    assert lines[1] == "Hint: Run again with --debug for the traceback."
+
+
+def test_internal_error_with_debug_shows_the_traceback(broken_inspect, pairs_file):
+    result = run("--debug", "inspect", str(pairs_file))
+    assert result.exit_code == 1
+    assert "Traceback" in result.stderr
+    assert "RuntimeError: something inside broke" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-2].startswith("Error: internal error")

@@ -1,0 +1,177 @@
+"""lossadvisor.scaffold: the rendered training script, and writing it safely."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lossadvisor.errors import FitError
+from lossadvisor.scaffold import render_training_script, write_new_file
+from lossadvisor.table import load_table
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = REPO.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture(scope="module")
+def table():
+    return load_table()
+
+
+def _cases():
+    table = load_table()
+    return [(row.format, loss) for row in table.model.rows for loss in row.losses]
+
+
+@pytest.mark.parametrize("format_name, loss_name", _cases())
+def test_every_row_renders_a_valid_script(table, format_name, loss_name):
+    script = render_training_script(
+        "data.jsonl",
+        'dataset = load_dataset("json", data_files="data.jsonl", split="train")',
+        ["dataset = dataset.select(range(100))"],
+        format_name,
+        loss_name,
+        table,
+        model="cross-encoder/ms-marco-MiniLM-L6-v2",
+    )
+    tree = ast.parse(script)
+    functions = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert {"load_data", "build_model", "build_loss", "build_evaluator", "main"} <= functions
+    assert 'if __name__ == "__main__":\n    main()\n' in script
+    assert f"losses.{loss_name}(" in script
+    assert 'MODEL = "cross-encoder/ms-marco-MiniLM-L6-v2"' in script
+    entry = table.losses[loss_name]
+    identity = entry.activation == "identity"
+    assert ("activation_fn=torch.nn.Identity())" in script) == identity
+    assert f"identity_activation={identity}" in script
+    assert ('batch_sampler="no_duplicates"' in script) == loss_name.endswith("MultipleNegativesRankingLoss")
+    if entry.num_labels == "num_classes":
+        assert 'num_labels = int(max(dataset["label"])) + 1' in script
+    else:
+        assert "num_labels = 1\n" in script
+
+
+def test_script_parts_follow_the_advice(table):
+    bce = render_training_script("d", "dataset = None", [], "labeled-pair", "BinaryCrossEntropyLoss", table)
+    assert 'kwargs["pos_weight"] = torch.tensor(negatives / positives)' in bce
+    assert "CrossEncoderClassificationEvaluator(pairs" in bce
+    lam = render_training_script("d", "dataset = None", [], "labeled-list", "LambdaLoss", table)
+    assert "weighting_scheme=losses.NDCGLoss2PPScheme()," in lam and "mini_batch_size=16," in lam
+    assert "CrossEncoderRerankingEvaluator(samples" in lam
+    cached = render_training_script("d", "dataset = None", [], "pair", "CachedMultipleNegativesRankingLoss", table, batch_size=64)
+    assert "mini_batch_size=32," in cached
+    mse = render_training_script("d", "dataset = None", [], "pair-score", "MSELoss", table)
+    assert "CrossEncoderCorrelationEvaluator(pairs" in mse and "return losses.MSELoss(model)" in mse
+    extra = render_training_script(
+        "d", "dataset = None", [], "pair", "MultipleNegativesRankingLoss", table, extra_imports=["import math"]
+    )
+    assert "\nimport math\n" in extra
+    ast.parse(extra)
+
+
+def test_a_misfit_is_refused(table):
+    with pytest.raises(FitError, match="LambdaLoss does not train on pair data"):
+        render_training_script("d", "dataset = None", [], "pair", "LambdaLoss", table)
+
+
+def test_write_new_file_refuses_to_overwrite(tmp_path):
+    target = tmp_path / "train.py"
+    write_new_file(target, "print('one')\n")
+    assert target.read_text() == "print('one')\n"
+    assert os.access(target, os.X_OK)
+    with pytest.raises(FitError, match="already exists") as caught:
+        write_new_file(target, "print('two')\n")
+    assert "--overwrite" in caught.value.hint
+    assert target.read_text() == "print('one')\n"
+    write_new_file(target, "print('two')\n", overwrite=True)
+    assert target.read_text() == "print('two')\n"
+    # atomic: no temporary file is left next to it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.py"]
+    with pytest.raises(FitError, match="does not exist"):
+        write_new_file(tmp_path / "missing" / "train.py", "x")
+    notes = write_new_file(tmp_path / "notes.txt", "x")
+    assert not os.access(notes, os.X_OK)
+
+
+def test_write_new_file_leaves_nothing_on_failure(tmp_path, monkeypatch):
+    def fail(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        write_new_file(tmp_path / "train.py", "x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _run(command: list[str], cwd: Path, timeout: int = 400) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    # Never reach for the network: the data is local and the model is the tiny one.
+    env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    env["HF_DATASETS_CACHE"] = str(cwd / "datasets-cache")
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _script(table, kind: str) -> str:
+    if kind == "labeled-pair":
+        return render_training_script(
+            "mrpc/mrpc_train_hf",
+            f'dataset = load_from_disk("{REAL / "mrpc/mrpc_train_hf"}")',
+            ['dataset = dataset.select_columns(["sentence1", "sentence2", "label"])', "dataset = dataset.select(range(80))"],
+            "labeled-pair",
+            "BinaryCrossEntropyLoss",
+            table,
+            model="tiny",
+            batch_size=8,
+        )
+    return render_training_script(
+        "wikiqa/wikiqa_test_labeled_list.jsonl",
+        f'dataset = load_dataset("json", data_files="{REAL / "wikiqa/wikiqa_test_labeled_list.jsonl"}", split="train")',
+        ["dataset = dataset.filter(lambda row: len(row['docs']) <= 8).select(range(40))"],
+        "labeled-list",
+        "LambdaLoss",
+        table,
+        model="tiny",
+        batch_size=4,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL.is_dir(), reason="real data slices not available")
+@pytest.mark.parametrize("kind", ["labeled-pair", "labeled-list"])
+def test_the_script_trains_with_python(table, tmp_path, kind):
+    script = write_new_file(tmp_path / "train.py", _script(table, kind))
+    done = _run([sys.executable, str(script), "--model", "tiny", "--max-steps", "2", "--output-dir", "out"], tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "before training:" in done.stdout and "after training:" in done.stdout
+    assert (tmp_path / "out" / "final" / "config.json").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL.is_dir(), reason="real data slices not available")
+@pytest.mark.skipif(shutil.which("accelerate", path=str(Path(sys.executable).parent)) is None, reason="accelerate not installed")
+def test_the_script_trains_under_accelerate_launch(table, tmp_path):
+    script = write_new_file(tmp_path / "train.py", _script(table, "labeled-pair"))
+    accelerate = shutil.which("accelerate", path=str(Path(sys.executable).parent))
+    launch = [
+        accelerate,
+        "launch",
+        "--cpu",
+        "--num_processes",
+        "1",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+    ]
+    done = _run([*launch, str(script), "--model", "tiny", "--max-steps", "2", "--output-dir", "out"], tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "out" / "final" / "config.json").is_file()
