@@ -5,8 +5,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
-from lossadvisor.errors import SourceError
-from lossadvisor.profile import RESERVED_NAMES, ST_LABEL_NAMES, Profile, build_profile
+from lossadvisor.errors import FitError, SourceError
+from lossadvisor.profile import RESERVED_NAMES, ST_LABEL_NAMES, ColumnChoice, Profile, build_profile
 from lossadvisor.sources import Sample, open_sample
 from lossadvisor.table import Format, LossTable
 
@@ -158,29 +158,35 @@ def _assumption(format_name: str, kind: str, profile: Profile) -> str | None:
 # --- the report -----------------------------------------------------------------------------------------
 
 
-def inspect_dataset(spec: str, table: LossTable, split: str | None = None, subset: str | None = None) -> Report:
+def inspect_dataset(spec: str, table: LossTable, split: str | None = None, subset: str | None = None,
+                    choice: ColumnChoice | None = None, reading: str | None = None) -> Report:
     sample = open_sample(spec, split=split, subset=subset)
     if sample.table.num_rows == 0:
         raise SourceError(f"{spec}: the dataset is empty (no rows)")
     if sample.table.num_columns == 0:
         raise SourceError(f"{spec}: the dataset has no columns")
-    profile = build_profile(sample)
-    return advise(profile, table)
+    profile = build_profile(sample, choice)
+    return advise(profile, table, reading)
 
 
-def _printable(name: str) -> str:
-    """A column name for a one-line message: quoted when it holds line breaks or other control characters."""
-    return name if name.isprintable() else repr(name)
-
-
-def advise(profile: Profile, table: LossTable) -> Report:
+def advise(profile: Profile, table: LossTable, reading: str | None = None) -> Report:
+    """`reading` picks one of the possible formats (--as), where the data alone cannot decide."""
     sample = profile.sample
     if not any(profile.column(n).kind == "text" for n in profile.inputs):
+        names = ", ".join(repr(c.name) if "\n" in c.name else c.name for c in profile.columns)
         raise SourceError(
-            f"{sample.spec}: no text columns found (columns: {', '.join(_printable(c.name) for c in profile.columns)})",
-            "CrossEncoder losses need text inputs: point at the columns holding the texts.",
+            f"{sample.spec}: no text columns found (columns: {names})",
+            "CrossEncoder losses need text inputs: point at the columns holding the texts (--inputs).",
         )
     readings = readings_for(profile, table)
+    if reading is not None:
+        wanted = table.resolve_format(reading)
+        chosen = [r for r in readings if r.format == wanted]
+        if not chosen:
+            possible = ", ".join(r.format for r in readings) or "none"
+            raise FitError(f"the data cannot be read as {wanted} (possible readings: {possible})",
+                           f"Convert it instead: lossadvisor convert {shlex.quote(sample.spec)} --to {wanted} -o OUT")
+        readings = chosen + [r for r in readings if r.format != wanted]
     primary = readings[0] if readings else None
     warnings = _warnings(profile, primary, table)
     tidy = _tidy_plan(profile, primary)

@@ -62,6 +62,18 @@ def handles_errors(command):
     return wrapper
 
 
+INPUTS_HELP = "Input columns, comma-separated, in the order the model should see them (overrides inference)."
+LABEL_HELP = "The label column (overrides inference), or 'none'."
+AS_HELP = "Read the data as this format where it is ambiguous (e.g. pair-class for 0/1 labels)."
+
+
+def _choice(inputs: str | None, label: str | None):
+    from lossadvisor.profile import ColumnChoice
+
+    names = tuple(n.strip() for n in inputs.split(",") if n.strip()) if inputs else None
+    return ColumnChoice(inputs=names, label=label)
+
+
 def _loss_table():
     from lossadvisor.table import load_table
 
@@ -147,6 +159,9 @@ def inspect_command(
     dataset: str = typer.Argument(..., help="A save_to_disk folder, data file(s) (csv/tsv/json/jsonl/parquet/arrow, a glob or a folder), or a hub id."),
     split: Optional[str] = typer.Option(None, "--split", help="Split to inspect (DatasetDict folders and hub datasets)."),
     subset: Optional[str] = typer.Option(None, "--subset", help="Hub dataset configuration (subset) name."),
+    inputs: Optional[str] = typer.Option(None, "--inputs", help=INPUTS_HELP),
+    label: Optional[str] = typer.Option(None, "--label", help=LABEL_HELP),
+    read_as: Optional[str] = typer.Option(None, "--as", help=AS_HELP),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Infer the training format, recommend losses, and flag the traps (with fixes).
@@ -156,7 +171,7 @@ def inspect_command(
     from lossadvisor import render
     from lossadvisor.advice import inspect_dataset
 
-    report = inspect_dataset(dataset, _loss_table(), split=split, subset=subset)
+    report = inspect_dataset(dataset, _loss_table(), split=split, subset=subset, choice=_choice(inputs, label), reading=read_as)
     if json_output:
         render.print_json(report, out)
     else:
@@ -200,6 +215,10 @@ def trial_command(
     sample_size: Optional[int] = typer.Option(None, "--sample-size", min=1, help="Rows to sample (default: what the steps need)."),
     eval_fraction: float = typer.Option(0.0, "--eval-fraction", min=0.0, max=0.5, help="Held-out fraction for a before/after metric."),
     split: Optional[str] = typer.Option(None, "--split", help="Split to train on."),
+    inputs: Optional[str] = typer.Option(None, "--inputs", help=INPUTS_HELP),
+    label: Optional[str] = typer.Option(None, "--label", help=LABEL_HELP),
+    read_as: Optional[str] = typer.Option(None, "--as", help=AS_HELP),
+    score_range: Optional[str] = typer.Option(None, "--score-range", help="Rescale scores from LOW:HIGH to [0, 1] (e.g. 0:5)."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write the loss curve(s) to this PNG."),
     force: bool = typer.Option(False, "--force", help="Try a loss even though the table says it does not fit."),
     gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing", help="Turn on gradient checkpointing."),
@@ -224,7 +243,8 @@ def trial_command(
             names = [loss_table.resolve_loss(n) for n in compare_losses.split(",") if n.strip()]
     elif loss and ":" not in loss:
         names = [loss_table.resolve_loss(loss)]
-    prepared = load_canonical(dataset, loss_table, split=split)
+    prepared = load_canonical(dataset, loss_table, split=split, score_range=_parse_range(score_range),
+                              choice=_choice(inputs, label), reading=read_as)
     fmt = prepared.format
     if compare_losses and not names:
         names = [l for row in loss_table.rows_for_format(fmt) for l in row.losses]
@@ -269,6 +289,9 @@ def scaffold_command(
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the training script (e.g. train.py)."),
     model: str = typer.Option("tiny", "--model", help="Base model: a hub id or local folder ('tiny' builds a small random BERT)."),
     split: Optional[str] = typer.Option(None, "--split", help="Split to train on."),
+    inputs: Optional[str] = typer.Option(None, "--inputs", help=INPUTS_HELP),
+    label: Optional[str] = typer.Option(None, "--label", help=LABEL_HELP),
+    read_as: Optional[str] = typer.Option(None, "--as", help=AS_HELP),
     epochs: int = typer.Option(1, "--epochs", min=1, help="Training epochs."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Per-device batch size."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing script."),
@@ -289,19 +312,19 @@ def scaffold_command(
         from lossadvisor.errors import FitError
 
         raise FitError(f"{output} already exists", "Pass --overwrite to replace it, or choose another -o.")
-    report = inspect_dataset(dataset, loss_table, split=split)
+    report = inspect_dataset(dataset, loss_table, split=split, choice=_choice(inputs, label), reading=read_as)
     if report.format is None or report.tidy is None:
         from lossadvisor.errors import FitError
 
         raise FitError(f"{dataset}: no format of the loss table fits this data", f"Run `lossadvisor inspect {dataset}`.")
-    fixes, imports = tidy_code(report)
+    fixes, _ = tidy_code(report)  # the script imports Dataset already
     load_code = f"dataset = {report.load_code}"
     if any(w.code == "nested-records" for w in report.warnings):
         load_code = ("from lossadvisor.sources import open_sample, read_table\nfrom datasets import Dataset\n"
                      f"# Nested records, flattened the way `lossadvisor inspect` reads them.\n"
                      f"dataset = Dataset(read_table(open_sample({dataset!r})))")
     text = render_training_script(dataset, load_code, fixes, report.format, loss_name, loss_table, model, epochs=epochs,
-                                  batch_size=batch_size, extra_imports=imports)
+                                  batch_size=batch_size)
     path = write_new_file(output, text, overwrite=overwrite)
     result = {"script": str(path), "format": report.format, "loss": loss_name, "fixes": fixes,
               "run": [f"python {path}", f"accelerate launch {path}"]}

@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from lossadvisor.errors import SourceError
 from lossadvisor.sources import Sample
 
 ST_LABEL_NAMES = ("label", "labels", "score", "scores")
@@ -239,8 +240,26 @@ def _label_kind_of_number(c: ColumnProfile, texts: int) -> str:
     return "scaled-score"
 
 
-def build_profile(sample: Sample) -> Profile:
+@dataclass(frozen=True)
+class ColumnChoice:
+    """What the user said about the columns (--inputs, --label); None leaves it to inference."""
+
+    inputs: tuple[str, ...] | None = None
+    label: str | None = None  # a column name, or "none" for no label
+
+    def check(self, names: list[str]) -> None:
+        asked = list(self.inputs or ()) + ([self.label] if self.label not in (None, "none") else [])
+        unknown = [n for n in asked if n not in names]
+        if unknown:
+            raise SourceError(f"no column named {', '.join(repr(n) for n in unknown)} (columns: {', '.join(names)})")
+        if self.inputs is not None and self.label in self.inputs:
+            raise SourceError(f"column '{self.label}' cannot be both an input and the label")
+
+
+def build_profile(sample: Sample, choice: ColumnChoice | None = None) -> Profile:
     table = sample.table
+    choice = choice or ColumnChoice()
+    choice.check(table.column_names)
     described = [
         _describe(name, table.column(name), sample.column_stats.get(name)) for name in table.column_names
     ]
@@ -285,6 +304,14 @@ def build_profile(sample: Sample) -> Profile:
         numeric.sort(key=lambda c: 0 if c.kind == "number-list" or not c.stats["integral"] else (1 if c.stats["values"] else 2))
         label = numeric[0] if numeric else (label_candidates[0] if len(texts) >= 2 else None)
 
+    if choice.label is not None:
+        label_parts = ()
+        label = None if choice.label == "none" else by_name[choice.label]
+    if choice.inputs is not None:
+        texts = [by_name[n] for n in choice.inputs if by_name[n].kind == "text"]
+        for name in choice.inputs:
+            roles.pop(name, None)
+
     label_kind: str | None = None
     classes: tuple[str, ...] = ()
     class_counts: dict[str, int] = {}
@@ -294,7 +321,8 @@ def build_profile(sample: Sample) -> Profile:
         for part in label_parts:
             roles[part] = ("label", "teacher scores, one column per text after the first")
     elif label is not None:
-        roles[label.name] = ("label", _label_reason(label, bool(exact_any)))
+        reason = "chosen with --label" if choice.label is not None else _label_reason(label, bool(exact_any))
+        roles[label.name] = ("label", reason)
         if label.kind == "number":
             label_kind = _label_kind_of_number(label, len(texts))
             if label.name in sample.class_names:
@@ -323,6 +351,9 @@ def build_profile(sample: Sample) -> Profile:
     for c in described:
         if c.name in roles:
             continue
+        if choice.inputs is not None:
+            roles[c.name] = ("input", "chosen with --inputs") if c.name in choice.inputs else ("ignored", "not in --inputs")
+            continue
         if c.kind == "number":
             roles[c.name] = ("ignored", "id column" if _is_id_number(c) else "second label-like column")
         elif c.kind == "text" and c not in texts:
@@ -350,7 +381,10 @@ def build_profile(sample: Sample) -> Profile:
         else:
             roles[c.name] = ("ignored", f"unsupported type {c.dtype}")
 
-    inputs = _order_inputs([c for c in described if roles[c.name][0] == "input"])
+    if choice.inputs is not None:
+        inputs = list(choice.inputs)  # the user's order is the order
+    else:
+        inputs = _order_inputs([c for c in described if roles[c.name][0] == "input"])
     anchor_repeats = 1.0
     if inputs and by_name[inputs[0]].kind == "text":
         s = by_name[inputs[0]].stats

@@ -154,7 +154,7 @@ class Canonical:
 
 
 def load_canonical(spec: str, loss_table, split: str | None = None, subset: str | None = None,
-                   score_range: tuple[float, float] | None = None) -> Canonical:
+                   score_range: tuple[float, float] | None = None, choice=None, reading: str | None = None) -> Canonical:
     """inspect + read everything + apply the fixes: what convert, trial and scaffold start from."""
     from lossadvisor.advice import advise
     from lossadvisor.profile import build_profile
@@ -163,7 +163,7 @@ def load_canonical(spec: str, loss_table, split: str | None = None, subset: str 
     sample = open_sample(spec, split=split, subset=subset)
     if sample.table.num_rows == 0:
         raise FitError(f"{spec}: the dataset is empty (no rows)")
-    report = advise(build_profile(sample), loss_table)
+    report = advise(build_profile(sample, choice), loss_table, reading)
     if report.format is None:
         raise FitError(f"{spec}: no format of the loss table fits this data",
                        f"Run `lossadvisor inspect {spec}` to see the columns and what is missing.")

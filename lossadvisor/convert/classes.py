@@ -63,7 +63,10 @@ def _matcher(label: pa.Array, spec: str | int, class_names: tuple[str, ...] | No
     if wanted in lowered:
         return _matcher(label, lowered.index(wanted), class_names, role)
     if names:
-        raise FitError(f"the {role} class '{spec}' is not one of the classes ({', '.join(names)})", f"Pass --{role}-class with a class name or id.")
+        raise FitError(
+            f"the {role} class '{spec}' is not one of the classes ({', '.join(names)})",
+            f"Pass --{role}-class with a class name or id.",
+        )
     raise FitError(
         f"the labels are numbers without class names, so the {role} class '{spec}' cannot be found",
         f"Pass --{role}-class with the class id, e.g. --{role}-class 0.",

@@ -17,14 +17,18 @@ NLI_CLASSES = ("entailment", "neutral", "contradiction")  # the SNLI / MultiNLI 
 SAME = "same"  # target format of a tidy step: the format does not change
 
 
-def _result(method: str, table: pa.Table, rows_in: int, dropped: dict[str, int], notes: list[str] | None = None,
-            stats: dict | None = None) -> StepResult:
+def _result(
+    method: str, table: pa.Table, rows_in: int, dropped: dict[str, int], notes: list[str] | None = None, stats: dict | None = None
+) -> StepResult:
     return StepResult(method, SAME, table, rows_in, table.num_rows, table.num_rows, dropped, notes or [], stats or {})
 
 
 def _text_columns(table: pa.Table) -> list[str]:
-    return [f.name for f in table.schema if is_text(f.type) or is_text_list(f.type)
-            or (pa.types.is_dictionary(f.type) and is_text(f.type.value_type))]
+    return [
+        f.name
+        for f in table.schema
+        if is_text(f.type) or is_text_list(f.type) or (pa.types.is_dictionary(f.type) and is_text(f.type.value_type))
+    ]
 
 
 def drop_empty_texts(table: pa.Table, columns: list[str] | None = None) -> StepResult:
@@ -64,14 +68,18 @@ def drop_duplicates(table: pa.Table, columns: list[str] | None = None) -> StepRe
     first = keys.group_by([f"k{i}" for i in range(len(columns))], use_threads=True).aggregate([("__row", "min")])
     rows = np.sort(first.column("__row_min").to_numpy())
     dropped: dict[str, int] = {}
-    add_count(dropped, "exact duplicate row" if len(columns) == table.num_columns else f"duplicate of ({', '.join(columns)})",
-              table.num_rows - len(rows))
+    add_count(
+        dropped,
+        "exact duplicate row" if len(columns) == table.num_columns else f"duplicate of ({', '.join(columns)})",
+        table.num_rows - len(rows),
+    )
     out = table if len(rows) == table.num_rows else table.take(pa.array(rows))
     return _result("drop-duplicates", out, table.num_rows, dropped)
 
 
-def normalize_scores(table: pa.Table, column: str = LABEL, value_range: tuple[float, float] | None = None,
-                     clip: bool = True) -> StepResult:
+def normalize_scores(
+    table: pa.Table, column: str = LABEL, value_range: tuple[float, float] | None = None, clip: bool = True
+) -> StepResult:
     """Scale a score column (or a list of scores) to [0, 1]: (x - low) / (high - low).
 
     Without `value_range` the observed minimum and maximum are used. Values outside the range are clipped
@@ -113,7 +121,8 @@ def map_class_names(table: pa.Table, column: str = LABEL, names: list[str] | tup
 
     Matching ignores case and surrounding spaces. Without `names`: NLI labels get the usual ids
     (entailment 0, neutral 1, contradiction 2), anything else the sorted order. Rows whose label is not one
-    of the names are dropped (e.g. SNLI's '-', no annotator consensus).
+    of the names are dropped (e.g. SNLI's '-', no annotator consensus: without `names`, a label with no letter
+    or digit is never taken for a class).
     """
     if column not in table.column_names:
         raise FitError(f"no column '{column}' to map (columns: {', '.join(table.column_names)})")
@@ -122,7 +131,8 @@ def map_class_names(table: pa.Table, column: str = LABEL, names: list[str] | tup
         return _result("map-class-names", table, table.num_rows, {}, [f"'{column}' already holds {labels.type}"], {"mapping": {}})
     normalised = pc.utf8_lower(pc.utf8_trim_whitespace(labels))
     if names is None:
-        seen = sorted(v for v in pc.unique(pc.drop_null(normalised)).to_pylist() if v)
+        # A value with no letter or digit ('-', '?') marks a missing label, not a class.
+        seen = sorted(v for v in pc.unique(pc.drop_null(normalised)).to_pylist() if any(ch.isalnum() for ch in v))
         names = NLI_CLASSES if set(seen) <= set(NLI_CLASSES) and "entailment" in seen else tuple(seen)
     lowered = [str(n).strip().lower() for n in names]
     ids = pc.index_in(normalised, value_set=pa.array(lowered, pa.string()))

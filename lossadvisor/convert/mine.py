@@ -37,7 +37,7 @@ from lossadvisor.convert._arrow import (
     present_text,
     unique_name,
 )
-from lossadvisor.convert.models import describe, load_cross_encoder, load_sentence_transformer, predict_pairs
+from lossadvisor.convert.models import describe, load_cross_encoder, load_sentence_transformer, no_tqdm, predict_pairs
 from lossadvisor.convert.options import DEFAULT_NUM_NEGATIVES, ConvertOptions, StepResult
 from lossadvisor.convert.progress import Reporter, as_reporter
 from lossadvisor.errors import FitError
@@ -209,8 +209,14 @@ def _default_range_max(options: ConvertOptions, num_negatives: int, max_positive
     return options.range_min + num_negatives + max_positives
 
 
-def _apply_thresholds(scores: np.ndarray, valid: np.ndarray, min_positive: np.ndarray, options: ConvertOptions,
-                      absolute_margin: float | None, stats: dict[str, Any]) -> np.ndarray:
+def _apply_thresholds(
+    scores: np.ndarray,
+    valid: np.ndarray,
+    min_positive: np.ndarray,
+    options: ConvertOptions,
+    absolute_margin: float | None,
+    stats: dict[str, Any],
+) -> np.ndarray:
     rules = []
     if absolute_margin is not None:
         rules.append(("absolute_margin", scores + absolute_margin > min_positive[:, None]))
@@ -228,8 +234,9 @@ def _apply_thresholds(scores: np.ndarray, valid: np.ndarray, min_positive: np.nd
     return valid
 
 
-def _select(ids: np.ndarray, scores: np.ndarray, valid: np.ndarray, options: ConvertOptions,
-            num_negatives: int, range_max: int) -> tuple[np.ndarray, np.ndarray]:
+def _select(
+    ids: np.ndarray, scores: np.ndarray, valid: np.ndarray, options: ConvertOptions, num_negatives: int, range_max: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Per query, the chosen negatives (best score first), padded with -1."""
     n, width = ids.shape
     # Candidates are ordered by score; rank among the ones still valid, as upstream ranks after filtering.
@@ -254,8 +261,9 @@ def _select(ids: np.ndarray, scores: np.ndarray, valid: np.ndarray, options: Con
     return out_ids, out_scores
 
 
-def _mine_bm25(pairs: Pairs, options: ConvertOptions, num_negatives: int, reporter: Reporter,
-               stats: dict[str, Any], notes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _mine_bm25(
+    pairs: Pairs, options: ConvertOptions, num_negatives: int, reporter: Reporter, stats: dict[str, Any], notes: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n_anchors = len(pairs.anchors)
     positives_per_anchor = np.bincount(pairs.pair_q, minlength=n_anchors)
     max_positives = int(positives_per_anchor.max(initial=1))
@@ -292,8 +300,9 @@ def _mine_bm25(pairs: Pairs, options: ConvertOptions, num_negatives: int, report
     return negatives, negative_scores, positive_scores
 
 
-def _rescore(pairs: Pairs, ids: np.ndarray, valid: np.ndarray, options: ConvertOptions,
-             reporter: Reporter) -> tuple[np.ndarray, np.ndarray]:
+def _rescore(
+    pairs: Pairs, ids: np.ndarray, valid: np.ndarray, options: ConvertOptions, reporter: Reporter
+) -> tuple[np.ndarray, np.ndarray]:
     model = load_cross_encoder(options.rescore, "rescore", "--rescore")
     anchors, corpus = pairs.anchors.to_pylist(), pairs.corpus
     r, c = np.nonzero(valid)
@@ -317,8 +326,15 @@ def _faiss_available() -> bool:
     return True
 
 
-def _mine_dense(pairs: Pairs, target: str, options: ConvertOptions, num_negatives: int, reporter: Reporter,
-                stats: dict[str, Any], notes: list[str]) -> pa.Table:
+def _mine_dense(
+    pairs: Pairs,
+    target: str,
+    options: ConvertOptions,
+    num_negatives: int,
+    reporter: Reporter,
+    stats: dict[str, Any],
+    notes: list[str],
+) -> pa.Table:
     """Upstream's mine_hard_negatives on the deduplicated pairs; returns its table in canonical columns."""
     from datasets import Dataset
     from sentence_transformers.util import mine_hard_negatives
@@ -331,35 +347,38 @@ def _mine_dense(pairs: Pairs, target: str, options: ConvertOptions, num_negative
         absolute_margin = 0.0  # upstream rescores only when a threshold is set
         notes.append("rescored with a CrossEncoder: candidates it scores above their anchor's positive are dropped")
     anchor_name, positive_name = "anchor", "positive"
-    dataset = Dataset.from_dict({
-        anchor_name: pairs.anchors.take(pa.array(pairs.pair_q)).to_pylist(),
-        positive_name: pairs.corpus.take(pa.array(pairs.pair_d)).to_pylist(),
-    })
+    dataset = Dataset.from_dict(
+        {
+            anchor_name: pairs.anchors.take(pa.array(pairs.pair_q)).to_pylist(),
+            positive_name: pairs.corpus.take(pa.array(pairs.pair_d)).to_pylist(),
+        }
+    )
     in_pairs = set(pairs.pair_d.tolist())
     extra = [t for i, t in enumerate(pairs.corpus.to_pylist()) if i not in in_pairs]
     use_faiss = _faiss_available()
     task = reporter.task(f"dense mining with {describe(options.miner)}", None)
-    mined = mine_hard_negatives(
-        dataset,
-        model,
-        anchor_column_name=anchor_name,
-        positive_column_name=positive_name,
-        corpus=extra or None,
-        cross_encoder=cross_encoder,
-        range_min=options.range_min,
-        range_max=options.range_max,
-        max_score=options.max_score,
-        min_score=options.min_score,
-        absolute_margin=absolute_margin,
-        relative_margin=options.relative_margin,
-        num_negatives=num_negatives,
-        sampling_strategy=options.sampling,
-        output_format=target,
-        output_scores=options.scores and target in ("labeled-pair", "labeled-list"),
-        batch_size=options.batch_size,
-        use_faiss=use_faiss,
-        verbose=False,
-    )
+    with no_tqdm():
+        mined = mine_hard_negatives(
+            dataset,
+            model,
+            anchor_column_name=anchor_name,
+            positive_column_name=positive_name,
+            corpus=extra or None,
+            cross_encoder=cross_encoder,
+            range_min=options.range_min,
+            range_max=options.range_max,
+            max_score=options.max_score,
+            min_score=options.min_score,
+            absolute_margin=absolute_margin,
+            relative_margin=options.relative_margin,
+            num_negatives=num_negatives,
+            sampling_strategy=options.sampling,
+            output_format=target,
+            output_scores=options.scores and target in ("labeled-pair", "labeled-list"),
+            batch_size=options.batch_size,
+            use_faiss=use_faiss,
+            verbose=False,
+        )
     task.finish()
     stats["faiss"] = use_faiss
     out = mined.data.table
@@ -379,8 +398,9 @@ def _keys(pairs: Pairs, anchors: pa.Array, texts: pa.Array) -> np.ndarray:
     return np.where((q >= 0) & (d >= 0), q.astype(np.int64) * len(pairs.corpus) + d, -1)
 
 
-def _dense_to_arrays(pairs: Pairs, table: pa.Table, target: str, num_negatives: int,
-                     stats: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
+def _dense_to_arrays(
+    pairs: Pairs, table: pa.Table, target: str, num_negatives: int, stats: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Back from upstream's rows to per-anchor negative ids, so that both miners share the output code.
 
     Also re-checks upstream's result against this module's rules (never a known positive, never the anchor).
@@ -455,9 +475,16 @@ def _positive_scores_dense(pairs: Pairs, table: pa.Table, target: str) -> np.nda
     return out
 
 
-def _build(pairs: Pairs, target: str, negatives: np.ndarray, negative_scores: np.ndarray | None,
-           positive_scores: np.ndarray | None, options: ConvertOptions, num_negatives: int,
-           dropped: dict[str, int]) -> tuple[pa.Table, int]:
+def _build(
+    pairs: Pairs,
+    target: str,
+    negatives: np.ndarray,
+    negative_scores: np.ndarray | None,
+    positive_scores: np.ndarray | None,
+    options: ConvertOptions,
+    num_negatives: int,
+    dropped: dict[str, int],
+) -> tuple[pa.Table, int]:
     """The output table in canonical columns, and how many unique pairs it uses."""
     corpus, anchors = pairs.corpus, pairs.anchors
     found = (negatives >= 0).sum(axis=1)
@@ -500,8 +527,11 @@ def _build(pairs: Pairs, target: str, negatives: np.ndarray, negative_scores: np
             label_cells[:, 0] = 1
             label_values = pa.array(label_cells[filled], pa.int64())
         table = pa.table(
-            [anchors.take(pa.array(pairs.pair_q[rows])), list_array(offsets, corpus.take(pa.array(doc_ids))),
-             list_array(offsets, label_values)],
+            [
+                anchors.take(pa.array(pairs.pair_q[rows])),
+                list_array(offsets, corpus.take(pa.array(doc_ids))),
+                list_array(offsets, label_values),
+            ],
             names=[a_name, "docs", LABEL],
         )
         add_count(dropped, NO_NEGATIVE, (~used).sum())
@@ -524,6 +554,24 @@ def _build(pairs: Pairs, target: str, negatives: np.ndarray, negative_scores: np
     return table, int(used.sum())
 
 
+def _narrow_text(table: pa.Table, input_type: pa.DataType) -> pa.Table:
+    """Mining works on 64-bit-offset text; give the output the input's plain string type when it fits."""
+    if not pa.types.is_string(input_type):
+        return table
+    columns = []
+    for column in table.columns:
+        target = column.type
+        if pa.types.is_large_string(column.type):
+            target = pa.string()
+        elif pa.types.is_list(column.type) and pa.types.is_large_string(column.type.value_type):
+            target = pa.list_(pa.string())
+        try:
+            columns.append(column.cast(target))
+        except (pa.ArrowInvalid, pa.ArrowCapacityError):
+            return table  # over 2 GiB of text in one column: 64-bit offsets are needed after all
+    return pa.table(columns, names=table.column_names)
+
+
 def mine(table: pa.Table, target_format: str, options: ConvertOptions, *, progress: Any = None) -> StepResult:
     """pair → triplet / n-tuple / labeled-pair / labeled-list by hard-negative mining."""
     if target_format not in TARGETS:
@@ -539,8 +587,10 @@ def mine(table: pa.Table, target_format: str, options: ConvertOptions, *, progre
     if len(pairs.pair_q) == 0:
         raise FitError("no (anchor, positive) pair with both texts present: nothing to mine from")
     if len(pairs.corpus) < 2:
-        raise FitError("the corpus has a single document: there is nothing to mine negatives from",
-                       "Pass more pairs, or extra documents with --corpus.")
+        raise FitError(
+            "the corpus has a single document: there is nothing to mine negatives from",
+            "Pass more pairs, or extra documents with --corpus.",
+        )
     stats["miner"] = "bm25" if options.uses_bm25 else describe(options.miner)
     stats["corpus_size"] = len(pairs.corpus)
     stats["anchors"] = len(pairs.anchors)
@@ -558,19 +608,22 @@ def mine(table: pa.Table, target_format: str, options: ConvertOptions, *, progre
     if options.scores and target_format in ("triplet", "n-tuple"):
         notes.append(f"{target_format} has no label column: scores are not written (use a teacher for distillation formats)")
     found = (negatives >= 0).sum(axis=1)
-    stats.update({
-        "num_negatives": num_negatives,
-        "negatives_per_anchor_min": int(found.min()) if len(found) else 0,
-        "negatives_per_anchor_mean": round(float(found.mean()), 3) if len(found) else 0.0,
-        "anchors_short_of_negatives": int((found < num_negatives).sum()),
-        "anchors_without_negatives": int((found == 0).sum()),
-        "positives_per_anchor_mean": round(len(pairs.pair_q) / max(len(pairs.anchors), 1), 3),
-    })
+    stats.update(
+        {
+            "num_negatives": num_negatives,
+            "negatives_per_anchor_min": int(found.min()) if len(found) else 0,
+            "negatives_per_anchor_mean": round(float(found.mean()), 3) if len(found) else 0.0,
+            "anchors_short_of_negatives": int((found < num_negatives).sum()),
+            "anchors_without_negatives": int((found == 0).sum()),
+            "positives_per_anchor_mean": round(len(pairs.pair_q) / max(len(pairs.anchors), 1), 3),
+        }
+    )
     if stats["anchors_short_of_negatives"]:
         notes.append(
             f"{stats['anchors_short_of_negatives']} of {len(pairs.anchors)} anchors got fewer than {num_negatives} negatives"
             " (raise --range-max, relax the thresholds, or add documents with --corpus)"
         )
+    out = _narrow_text(out, table.schema.field(0).type)
     rows_in = table.num_rows
     assert rows_in == pairs_used + sum(dropped.values()), (rows_in, pairs_used, dropped)
     return StepResult("mine", target_format, out, rows_in, out.num_rows, pairs_used, dropped, notes, stats)

@@ -22,7 +22,9 @@ def _quiet() -> Iterator[None]:
     from transformers.utils import logging as hf_logging
 
     verbosity = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     st_logger = logging.getLogger("sentence_transformers")
     level = st_logger.level
     st_logger.setLevel(logging.ERROR)
@@ -30,7 +32,34 @@ def _quiet() -> Iterator[None]:
         yield
     finally:
         hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
         st_logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def no_tqdm() -> Iterator[None]:
+    """Upstream mining draws tqdm bars it offers no switch for; they would tear through ours (and --json).
+
+    Every tqdm class ends in tqdm.std.tqdm.__init__, so forcing disable=True there silences them all, for
+    the duration of the block only.
+    """
+    try:
+        import tqdm.std as tqdm_std
+    except ImportError:
+        yield
+        return
+    original = tqdm_std.tqdm.__init__
+
+    def silent(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs["disable"] = True
+        original(self, *args, **kwargs)
+
+    tqdm_std.tqdm.__init__ = silent
+    try:
+        yield
+    finally:
+        tqdm_std.tqdm.__init__ = original
 
 
 def describe(model: Any) -> str:
@@ -73,8 +102,9 @@ def load_cross_encoder(spec: Any, role: str = "teacher", flag: str = "--teacher"
     return _load("cross", spec, role, flag)
 
 
-def predict_pairs(model: Any, pairs: list[tuple[str, str]], batch_size: int, raw: bool, progress_task: Any = None,
-                  chunk: int = 2048) -> Any:
+def predict_pairs(
+    model: Any, pairs: list[tuple[str, str]], batch_size: int, raw: bool, progress_task: Any = None, chunk: int = 2048
+) -> Any:
     """CrossEncoder scores for (query, document) pairs, in chunks so that a progress bar can move.
 
     raw=True asks for logits: a one-label CrossEncoder applies Sigmoid by default, which squashes the

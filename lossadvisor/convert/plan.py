@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lossadvisor.convert._arrow import flat, is_text, label_position
 from lossadvisor.convert.classes import NLI_POSITIVE
@@ -34,8 +36,9 @@ def _positive_class_known(options: ConvertOptions) -> bool:
     return any(str(n).strip().lower() == NLI_POSITIVE for n in options.class_names or ())
 
 
-def plan_conversion(loss_table: LossTable, source_format: str, target_format: str,
-                    options: ConvertOptions | None = None) -> list[Conversion]:
+def plan_conversion(
+    loss_table: LossTable, source_format: str, target_format: str, options: ConvertOptions | None = None
+) -> list[Conversion]:
     """The shortest chain of declared conversions, or a FitError saying what would make it possible.
 
     Needs are checked up front so that nothing slow starts before a missing --positive-class or --teacher
@@ -52,22 +55,30 @@ def plan_conversion(loss_table: LossTable, source_format: str, target_format: st
     if path is None:
         reachable = _reachable(loss_table, source)
         makers = [f"{c.from_format} ({c.method})" for c in loss_table.model.conversions if c.to_format == target]
-        can = f"From {source} lossadvisor can make {', '.join(reachable)}." if reachable else f"Nothing is converted from {source}."
+        can = (
+            f"From {source} lossadvisor can make {', '.join(reachable)}." if reachable else f"Nothing is converted from {source}."
+        )
         made = f" {target} is made from {', '.join(makers)}." if makers else f" No conversion makes {target}."
         raise FitError(f"no conversion from {source} to {target}", can + made)
     for step in path:
         if step.method not in METHODS:
-            raise FitError(f"data_formats.yaml names the conversion method '{step.method}', which this lossadvisor cannot run",
-                           f"Known methods: {', '.join(METHODS)}.")
+            raise FitError(
+                f"data_formats.yaml names the conversion method '{step.method}', which this lossadvisor cannot run",
+                f"Known methods: {', '.join(METHODS)}.",
+            )
         route = f"converting {source} to {target}" + (f" (via {step.from_format} → {step.to_format})" if len(path) > 1 else "")
         for need in step.needs:
             if need == "positive-class" and not _positive_class_known(options):
                 names = f" (classes: {', '.join(options.class_names)})" if options.class_names else ""
-                raise FitError(f"{route} needs to know which class is the positive one{names}",
-                               "Pass --positive-class with a class name or id, e.g. --positive-class 1.")
+                raise FitError(
+                    f"{route} needs to know which class is the positive one{names}",
+                    "Pass --positive-class with a class name or id, e.g. --positive-class 1.",
+                )
             if need == "teacher" and options.teacher is None:
-                raise FitError(f"{route} needs a teacher CrossEncoder to score the pairs",
-                               "Pass --teacher with a local CrossEncoder folder or a model id already in your Hugging Face cache.")
+                raise FitError(
+                    f"{route} needs a teacher CrossEncoder to score the pairs",
+                    "Pass --teacher with a local CrossEncoder folder or a model id already in your Hugging Face cache.",
+                )
     return path
 
 
@@ -94,15 +105,18 @@ def _class_names_from_data(table: pa.Table, options: ConvertOptions) -> ConvertO
     label = flat(table.column(label_position(table)))
     if not is_text(label.type):
         return options
-    import pyarrow.compute as pc
-    from dataclasses import replace
-
     names = tuple(str(v) for v in pc.unique(pc.drop_null(label)).to_pylist())
     return replace(options, class_names=names) if any(n.strip().lower() == NLI_POSITIVE for n in names) else options
 
 
-def run_conversion(table: pa.Table, source_format: str, target_format: str, loss_table: LossTable | None = None,
-                   options: ConvertOptions | None = None, progress: Any = None) -> ConversionResult:
+def run_conversion(
+    table: pa.Table,
+    source_format: str,
+    target_format: str,
+    loss_table: LossTable | None = None,
+    options: ConvertOptions | None = None,
+    progress: Any = None,
+) -> ConversionResult:
     """Convert `table` (canonical columns of source_format) to target_format.
 
     progress: None (silent), a rich.progress.Progress, or a callback (description, completed, total).
@@ -139,4 +153,6 @@ def run_conversion(table: pa.Table, source_format: str, target_format: str, loss
     else:
         dropped = {f"{s.method}: {reason}": count for s in steps for reason, count in s.dropped.items()}
         stats = {s.method: dict(s.stats) for s in steps}
-    return ConversionResult(current, source, target, plan, steps, table.num_rows, current.num_rows, dropped, notes, stats, seconds)
+    return ConversionResult(
+        current, source, target, plan, steps, table.num_rows, current.num_rows, dropped, notes, stats, seconds
+    )

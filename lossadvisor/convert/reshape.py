@@ -42,15 +42,24 @@ def _mean(values: np.ndarray) -> float:
     return round(float(values.mean()), 3) if len(values) else 0.0
 
 
-def _step(method: str, target: str, table: pa.Table, rows_in: int, rows_used: int, dropped: dict[str, int],
-          notes: list[str], stats: dict[str, Any]) -> StepResult:
+def _step(
+    method: str,
+    target: str,
+    table: pa.Table,
+    rows_in: int,
+    rows_used: int,
+    dropped: dict[str, int],
+    notes: list[str],
+    stats: dict[str, Any],
+) -> StepResult:
     # The accounting invariant every caller and test relies on; a mismatch is a bug here, not bad input.
     assert rows_in == rows_used + sum(dropped.values()), (method, rows_in, rows_used, dropped)
     return StepResult(method, target, table, rows_in, table.num_rows, rows_used, dropped, notes, stats)
 
 
-def balanced_pairs(group: np.ndarray, positive: np.ndarray, negative: np.ndarray, n_groups: int,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def balanced_pairs(
+    group: np.ndarray, positive: np.ndarray, negative: np.ndarray, n_groups: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Pair positive rows with negative rows of the same group, max(#pos, #neg) pairs per group.
 
     Every positive and every negative of a group that has both is used at least once; the shorter side is
@@ -72,8 +81,16 @@ def balanced_pairs(group: np.ndarray, positive: np.ndarray, negative: np.ndarray
     return pos_sorted[sp[g] + j % cp[g]], neg_sorted[sn[g] + j % cn[g]]
 
 
-def _pair_into_triplets(method: str, table: pa.Table, target: str, positive: np.ndarray, negative: np.ndarray,
-                        dropped: dict[str, int], notes: list[str], options: ConvertOptions) -> StepResult:
+def _pair_into_triplets(
+    method: str,
+    table: pa.Table,
+    target: str,
+    positive: np.ndarray,
+    negative: np.ndarray,
+    dropped: dict[str, int],
+    notes: list[str],
+    options: ConvertOptions,
+) -> StepResult:
     """Shared by class-sampling and pair-positives-with-negatives: (anchor, positive, negative) per pair."""
     rows_in = table.num_rows
     anchor, text = flat(table.column(0)), flat(table.column(1))
@@ -135,8 +152,9 @@ def class_sampling(table: pa.Table, target_format: str, options: ConvertOptions,
     need_columns(table, 3, "class-sampling")
     need_text(table, [0, 1], "class-sampling")
     task = as_reporter(progress).task("pairing positives with negatives", 1)
-    split = split_classes(table.column(label_position(table)), options.positive_class, options.class_names,
-                          options.negative_class, target_format)
+    split = split_classes(
+        table.column(label_position(table)), options.positive_class, options.class_names, options.negative_class, target_format
+    )
     dropped: dict[str, int] = {}
     add_count(dropped, MISSING_LABEL, split.missing.sum())
     add_count(dropped, "class not used as positive or negative", (~split.positive & ~split.negative & ~split.missing).sum())
@@ -160,8 +178,9 @@ def _binary_label(table: pa.Table, what: str) -> tuple[np.ndarray, np.ndarray, n
     return positive, negative, missing
 
 
-def pair_positives_with_negatives(table: pa.Table, target_format: str, options: ConvertOptions, *,
-                                  progress: Any = None) -> StepResult:
+def pair_positives_with_negatives(
+    table: pa.Table, target_format: str, options: ConvertOptions, *, progress: Any = None
+) -> StepResult:
     """labeled-pair → triplet: each positive of an anchor with a negative of the same anchor."""
     need_columns(table, 3, "pair-positives-with-negatives")
     need_text(table, [0, 1], "pair-positives-with-negatives")
@@ -179,8 +198,9 @@ def class_to_binary(table: pa.Table, target_format: str, options: ConvertOptions
     """pair-class → labeled-pair: 1 for the positive class, 0 for every other class."""
     need_columns(table, 3, "class-to-binary")
     need_text(table, [0, 1], "class-to-binary")
-    split = split_classes(table.column(label_position(table)), options.positive_class, options.class_names,
-                          options.negative_class, target_format)
+    split = split_classes(
+        table.column(label_position(table)), options.positive_class, options.class_names, options.negative_class, target_format
+    )
     a, b = flat(table.column(0)), flat(table.column(1))
     ok = present_text(a) & present_text(b)
     dropped: dict[str, int] = {}
@@ -193,8 +213,11 @@ def class_to_binary(table: pa.Table, target_format: str, options: ConvertOptions
     label = pa.array(split.positive[keep].astype(np.int64))
     names = table.column_names[:2]
     out = pa.table([a.filter(mask), b.filter(mask), label], names=[*names, unique_name(LABEL, names)])
-    stats = {"positive_class": split.positive_name, "positives": int(split.positive[keep].sum()),
-             "negatives": int(split.negative[keep].sum())}
+    stats = {
+        "positive_class": split.positive_name,
+        "positives": int(split.positive[keep].sum()),
+        "negatives": int(split.negative[keep].sum()),
+    }
     return _step("class-to-binary", target_format, out, table.num_rows, int(keep.sum()), dropped, list(split.notes), stats)
 
 
@@ -273,8 +296,10 @@ def explode(table: pa.Table, target_format: str, options: ConvertOptions, *, pro
     emptied = int((per_row == 0).sum())
     add_count(dropped, "every document blank", emptied)
     names = table.column_names
-    out = pa.table([pair_query, doc_values, label_values],
-                   names=[names[0], unique_name("text", names[:1]), unique_name(LABEL, [names[0], "text"])])
+    out = pa.table(
+        [pair_query, doc_values, label_values],
+        names=[names[0], unique_name("text", names[:1]), unique_name(LABEL, [names[0], "text"])],
+    )
     stats = {"pairs": out.num_rows, "blank_docs_dropped": int((~doc_ok).sum())}
     notes = []
     if stats["blank_docs_dropped"]:

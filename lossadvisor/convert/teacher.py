@@ -26,8 +26,13 @@ from lossadvisor.convert.progress import as_reporter
 from lossadvisor.errors import FitError
 
 TARGETS = ("pair-score", "triplet-margin", "triplet-scores", "n-tuple-margin", "n-tuple-scores")
-TEXTS_EXPECTED = {"pair-score": (2, 2), "triplet-margin": (3, 3), "triplet-scores": (3, 3),
-                  "n-tuple-margin": (4, None), "n-tuple-scores": (4, None)}
+TEXTS_EXPECTED = {
+    "pair-score": (2, 2),
+    "triplet-margin": (3, 3),
+    "triplet-scores": (3, 3),
+    "n-tuple-margin": (4, None),
+    "n-tuple-scores": (4, None),
+}
 
 
 def teacher(table: pa.Table, target_format: str, options: ConvertOptions, *, progress: Any = None) -> StepResult:
@@ -35,8 +40,10 @@ def teacher(table: pa.Table, target_format: str, options: ConvertOptions, *, pro
     if target_format not in TARGETS:
         raise FitError(f"a teacher makes {', '.join(TARGETS)}, not {target_format}")
     if options.teacher is None:
-        raise FitError(f"converting to {target_format} needs a teacher CrossEncoder",
-                       "Pass --teacher with a local CrossEncoder folder or a model id already in your Hugging Face cache.")
+        raise FitError(
+            f"converting to {target_format} needs a teacher CrossEncoder",
+            "Pass --teacher with a local CrossEncoder folder or a model id already in your Hugging Face cache.",
+        )
     low, high = TEXTS_EXPECTED[target_format]
     names = [n for n in table.column_names if n != LABEL]
     if len(names) < low or (high is not None and len(names) > high):
@@ -91,7 +98,9 @@ def teacher(table: pa.Table, target_format: str, options: ConvertOptions, *, pro
     if target_format == "pair-score":
         notes.append("for BinaryCrossEntropyLoss rather than MSELoss, squash them to [0, 1] first")
     if stats.get("negatives_scored_above_positive"):
-        notes.append(f"the teacher scores {stats['negatives_scored_above_positive']} negatives above their positive "
-                     "(possible false negatives; their margins are negative)")
+        notes.append(
+            f"the teacher scores {stats['negatives_scored_above_positive']} negatives above their positive "
+            "(possible false negatives; their margins are negative)"
+        )
     used = int(ok.sum())
     return StepResult("teacher", target_format, out, table.num_rows, out.num_rows, used, dropped, notes, stats)

@@ -12,6 +12,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterable, Iterator
@@ -70,8 +71,10 @@ def check_output(out: str | Path, overwrite: bool = False, protect: Iterable[str
         if not overwrite:
             raise FitError(f"{out} already exists", "Pass --overwrite to replace it, or choose another OUT.")
         if out.is_dir() and not out.is_symlink() and not _is_dataset_folder(out):
-            raise FitError(f"{out} is a folder that is not a saved dataset; refusing to replace it",
-                           "Choose a new OUT path, or remove that folder yourself.")
+            raise FitError(
+                f"{out} is a folder that is not a saved dataset; refusing to replace it",
+                "Choose a new OUT path, or remove that folder yourself.",
+            )
     return out
 
 
@@ -146,6 +149,10 @@ def _write_parquet(table: pa.Table, path: Path, metadata: dict[str, Any] | None)
     return bool(metadata)
 
 
+# pandas writes "/" as "\\/" (legal JSON, but noisy); an escaped backslash before a slash must stay as it is.
+_ESCAPED_SLASH = re.compile(r"(?<!\\)((?:\\\\)*)\\/")
+
+
 def _write_jsonl(table: pa.Table, path: Path, metadata: dict[str, Any] | None) -> bool:
     # pandas' JSON writer is vectorised C; a batch at a time bounds memory.
     with open(path, "w", encoding="utf-8") as handle:
@@ -153,6 +160,7 @@ def _write_jsonl(table: pa.Table, path: Path, metadata: dict[str, Any] | None) -
             if batch.num_rows == 0:
                 continue
             text = batch.to_pandas().to_json(orient="records", lines=True, force_ascii=False, double_precision=15)
+            text = _ESCAPED_SLASH.sub(r"\1/", text)
             handle.write(text if text.endswith("\n") else text + "\n")
     return False
 
@@ -218,8 +226,14 @@ def _os_error(out: Path, exc: OSError) -> FitError:
     return FitError(f"cannot write {out}: {reason}", hint)
 
 
-def write_output(table: pa.Table, out: str | Path, overwrite: bool = False, metadata: dict[str, Any] | None = None,
-                 *, protect: Iterable[str | Path] = ()) -> WriteResult:
+def write_output(
+    table: pa.Table,
+    out: str | Path,
+    overwrite: bool = False,
+    metadata: dict[str, Any] | None = None,
+    *,
+    protect: Iterable[str | Path] = (),
+) -> WriteResult:
     """Write `table` to OUT: a datasets save_to_disk folder, or .parquet / .jsonl / .csv / .tsv by suffix.
 
     protect: paths OUT must not be, contain or sit inside (the input); metadata: JSON-able provenance,
@@ -230,8 +244,10 @@ def write_output(table: pa.Table, out: str | Path, overwrite: bool = False, meta
     if kind in ("csv", "tsv"):
         nested = [f.name for f in table.schema if pa.types.is_nested(f.type)]
         if nested:
-            raise FitError(f"{kind.upper()} cannot hold the list column(s) {', '.join(nested)}",
-                           "Write .parquet, .jsonl or a dataset folder instead.")
+            raise FitError(
+                f"{kind.upper()} cannot hold the list column(s) {', '.join(nested)}",
+                "Write .parquet, .jsonl or a dataset folder instead.",
+            )
     temporary = _sibling(out, "tmp")
     try:
         written_metadata = _write(kind, table, temporary, metadata)
