@@ -29,6 +29,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+REPEATS = 3
 sys.path.insert(0, str(ROOT))
 REAL = ROOT.parent / "shared" / "data" / "real"
 if not REAL.is_dir():
@@ -62,11 +63,13 @@ def labeled_list_table(n_pairs: int, per_list: int = 5):
     docs = pa.array([f"document {i} of the corpus" for i in range(lists * per_list)])
     offsets = pa.array(np.arange(lists + 1, dtype=np.int32) * per_list)
     labels = pa.array(np.tile([1] + [0] * (per_list - 1), lists))
-    return pa.table({
-        "query": [f"query number {i}" for i in range(lists)],
-        "docs": pa.ListArray.from_arrays(offsets, docs),
-        "label": pa.ListArray.from_arrays(offsets, labels),
-    })
+    return pa.table(
+        {
+            "query": [f"query number {i}" for i in range(lists)],
+            "docs": pa.ListArray.from_arrays(offsets, docs),
+            "label": pa.ListArray.from_arrays(offsets, labels),
+        }
+    )
 
 
 def dirty_pair_table(n: int):
@@ -201,14 +204,33 @@ def case_reshape(name: str, n: int, variant: str) -> dict:
         base = lambda: baseline_tidy(table)  # noqa: E731
     else:
         raise SystemExit(f"unknown reshape {name}")
-    if variant == "baseline" and name == "explode":
-        import datasets  # noqa: F401  (its import is not the reshape's cost)
+    run = ours if variant == "ours" else base
+    # Warm up on 1,000 rows: the first call of a process pays one-off set-up (pyarrow kernels, numpy, the
+    # datasets import) that is not throughput. It is reported separately.
+    full, table = table, table.slice(0, 1000)
+    warm_started = time.perf_counter()
+    run()
+    first_call = time.perf_counter() - warm_started
+    table = full
     before = peak_mib()
-    started = time.perf_counter()
-    out = (ours if variant == "ours" else base)()
-    seconds = time.perf_counter() - started
-    return {"rows_in": table.num_rows, "rows_out": out.num_rows, "seconds": seconds, "rows_per_s": table.num_rows / seconds,
-            "peak_mib": peak_mib(), "input_peak_mib": before}
+    # Best of REPEATS: this machine's 2 cores are shared, so single timings wander by up to 2x.
+    times = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        rows_out = run().num_rows
+        times.append(time.perf_counter() - started)
+    seconds = min(times)
+    return {
+        "rows_in": table.num_rows,
+        "rows_out": rows_out,
+        "seconds": seconds,
+        "rows_per_s": table.num_rows / seconds,
+        "rows_per_s_first_call": table.num_rows / times[0],
+        "rows_per_s_median": table.num_rows / sorted(times)[len(times) // 2],
+        "peak_mib": peak_mib(),
+        "input_peak_mib": before,
+        "first_1000_rows_cold_s": first_call,
+    }
 
 
 def case_bm25(n: int) -> dict:
@@ -221,8 +243,14 @@ def case_bm25(n: int) -> dict:
     started = time.perf_counter()
     step = METHODS["mine"](table, "labeled-list", ConvertOptions(num_negatives=5))
     seconds = time.perf_counter() - started
-    return {"pairs": n, "seconds": seconds, "pairs_per_s": n / seconds, "rows_out": step.rows_out,
-            "negatives_per_anchor_mean": step.stats["negatives_per_anchor_mean"], "peak_mib": peak_mib()}
+    return {
+        "pairs": n,
+        "seconds": seconds,
+        "pairs_per_s": n / seconds,
+        "rows_out": step.rows_out,
+        "negatives_per_anchor_mean": step.stats["negatives_per_anchor_mean"],
+        "peak_mib": peak_mib(),
+    }
 
 
 def case_bm25s_retrieve(n: int) -> dict:
@@ -252,8 +280,14 @@ def case_dense(n: int) -> dict:
     started = time.perf_counter()
     mined = mine_hard_negatives(dataset, model, num_negatives=5, output_format="labeled-list", verbose=False, batch_size=64)
     seconds = time.perf_counter() - started
-    return {"pairs": n, "seconds": seconds, "pairs_per_s": n / seconds, "model_load_seconds": load_seconds,
-            "rows_out": len(mined), "peak_mib": peak_mib()}
+    return {
+        "pairs": n,
+        "seconds": seconds,
+        "pairs_per_s": n / seconds,
+        "model_load_seconds": load_seconds,
+        "rows_out": len(mined),
+        "peak_mib": peak_mib(),
+    }
 
 
 def case_quality(miner: str) -> dict:
@@ -337,21 +371,29 @@ def main() -> None:
 
     if "reshape" in only:
         print(f"(a) reshapes on {rows:,} synthetic input rows  (target >= 500,000 rows/s)")
-        print(f"    {'reshape':<16}{'ours rows/s':>14}{'peak MiB':>10}{'baseline rows/s':>17}{'peak MiB':>10}{'speed-up':>10}  baseline")
+        print(
+            f"    {'reshape':<16}{'ours rows/s':>14}{'(1st call)':>12}{'peak MiB':>10}{'baseline rows/s':>17}{'peak MiB':>10}{'speed-up':>10}  baseline"
+        )
         results["reshape"] = {}
-        for name, label in [("class-sampling", "per-row Python dicts"), ("explode", "datasets.map(batched=True)"),
-                            ("group", "per-row Python dicts"), ("tidy", "per-row Python (blank + dedupe)")]:
+        for name, label in [
+            ("class-sampling", "per-row Python dicts"),
+            ("explode", "datasets.map(batched=True)"),
+            ("group", "per-row Python dicts"),
+            ("tidy", "per-row Python (blank + dedupe)"),
+        ]:
             ours = run_case(["reshape", name, str(rows), "ours"])
             base = run_case(["reshape", name, str(rows), "baseline"])
             assert ours["rows_out"] == base["rows_out"], (name, ours, base)
             ratio = ours["rows_per_s"] / base["rows_per_s"]
             results["reshape"][name] = {"ours": ours, "baseline": base, "baseline_kind": label, "speedup": ratio}
-            print(f"    {name:<16}{ours['rows_per_s']:>14,.0f}{ours['peak_mib']:>10,.0f}{base['rows_per_s']:>17,.0f}"
-                  f"{base['peak_mib']:>10,.0f}{ratio:>9.1f}x  {label}")
-        print("    (peak MiB: whole process, input table included)\n")
+            print(
+                f"    {name:<16}{ours['rows_per_s']:>14,.0f}{ours['rows_per_s_first_call']:>12,.0f}{ours['peak_mib']:>10,.0f}{base['rows_per_s']:>17,.0f}"
+                f"{base['peak_mib']:>10,.0f}{ratio:>9.1f}x  {label}"
+            )
+        print(f"    (best of {REPEATS} after a 1,000-row warm-up; peak MiB: whole process, input table included)\n")
 
     if "mining" in only:
-        print(f"(b) mining (query, positive) pairs into labeled-list with 5 negatives  (target >= 20x dense)")
+        print("(b) mining (query, positive) pairs into labeled-list with 5 negatives  (target >= 20x dense)")
         results["mining"] = {}
         bm25 = run_case(["bm25", str(mine_n)])
         bm25_small = run_case(["bm25", str(dense_n)])
@@ -362,19 +404,31 @@ def main() -> None:
             dense = None
             print(f"    dense baseline skipped: {str(exc).splitlines()[-1]}")
         results["mining"] = {"bm25": bm25, "bm25_small": bm25_small, "bm25s_retrieve": library, "dense": dense}
-        print(f"    lossadvisor BM25      N={mine_n:>6,}: {bm25['pairs_per_s']:>9,.0f} pairs/s ({bm25['seconds']:.1f} s, peak {bm25['peak_mib']:,.0f} MiB)")
-        print(f"    lossadvisor BM25      N={dense_n:>6,}: {bm25_small['pairs_per_s']:>9,.0f} pairs/s ({bm25_small['seconds']:.1f} s)")
-        print(f"    bm25s.retrieve loop   N={mine_n:>6,}: {library['pairs_per_s']:>9,.0f} pairs/s ({library['seconds']:.1f} s; tokenise+index+top-7 only)")
+        print(
+            f"    lossadvisor BM25      N={mine_n:>6,}: {bm25['pairs_per_s']:>9,.0f} pairs/s ({bm25['seconds']:.1f} s, peak {bm25['peak_mib']:,.0f} MiB)"
+        )
+        print(
+            f"    lossadvisor BM25      N={dense_n:>6,}: {bm25_small['pairs_per_s']:>9,.0f} pairs/s ({bm25_small['seconds']:.1f} s)"
+        )
+        print(
+            f"    bm25s.retrieve loop   N={mine_n:>6,}: {library['pairs_per_s']:>9,.0f} pairs/s ({library['seconds']:.1f} s; tokenise+index+top-7 only)"
+        )
         if dense:
-            print(f"    mine_hard_negatives   N={dense_n:>6,}: {dense['pairs_per_s']:>9,.1f} pairs/s ({dense['seconds']:.1f} s, "
-                  f"all-MiniLM-L6-v2 on CPU, model load {dense['model_load_seconds']:.1f} s not counted)")
+            print(
+                f"    mine_hard_negatives   N={dense_n:>6,}: {dense['pairs_per_s']:>9,.1f} pairs/s ({dense['seconds']:.1f} s, "
+                f"all-MiniLM-L6-v2 on CPU, model load {dense['model_load_seconds']:.1f} s not counted)"
+            )
             results["mining"]["ratio_vs_dense"] = bm25["pairs_per_s"] / dense["pairs_per_s"]
             results["mining"]["ratio_vs_dense_same_n"] = bm25_small["pairs_per_s"] / dense["pairs_per_s"]
-            print(f"    ratio BM25 (N={mine_n:,}) / dense (N={dense_n:,}): {results['mining']['ratio_vs_dense']:.0f}x;"
-                  f"  at the same N={dense_n:,}: {results['mining']['ratio_vs_dense_same_n']:.0f}x")
+            print(
+                f"    ratio BM25 (N={mine_n:,}) / dense (N={dense_n:,}): {results['mining']['ratio_vs_dense']:.0f}x;"
+                f"  at the same N={dense_n:,}: {results['mining']['ratio_vs_dense_same_n']:.0f}x"
+            )
         results["mining"]["ratio_vs_bm25s_retrieve"] = bm25["pairs_per_s"] / library["pairs_per_s"]
-        print(f"    ratio BM25 / bm25s.retrieve loop at N={mine_n:,}: {results['mining']['ratio_vs_bm25s_retrieve']:.1f}x"
-              " (ours also deduplicates, filters and builds the table)")
+        print(
+            f"    ratio BM25 / bm25s.retrieve loop at N={mine_n:,}: {results['mining']['ratio_vs_bm25s_retrieve']:.1f}x"
+            " (ours also deduplicates, filters and builds the table)"
+        )
         print("    synthetic text: Zipf pseudo-words, the commonest being English stopwords; same data for every miner\n")
 
     if "quality" in only:
@@ -388,12 +442,16 @@ def main() -> None:
                 print(f"    {miner}: skipped ({str(exc).splitlines()[-1]})")
                 continue
             results["quality"][miner] = q
-            print(f"    {miner:<6} negatives {q['negatives']:>5,}  labelled positives among them {q['false_negatives']:>3}"
-                  f" ({q['false_negative_rate']:.1%})  from the question's own page {q['same_page_rate']:.0%}  ({q['seconds']:.1f} s)")
+            print(
+                f"    {miner:<6} negatives {q['negatives']:>5,}  labelled positives among them {q['false_negatives']:>3}"
+                f" ({q['false_negative_rate']:.1%})  from the question's own page {q['same_page_rate']:.0%}  ({q['seconds']:.1f} s)"
+            )
         if results["quality"]:
             any_q = next(iter(results["quality"].values()))
-            print(f"    {any_q['queries_with_2plus_positives']} of {any_q['queries']} questions have a second positive the miner is not told about;"
-                  f" random negatives from the question's own page would hit one {any_q['random_same_page_false_negative_rate']:.1%} of the time")
+            print(
+                f"    {any_q['queries_with_2plus_positives']} of {any_q['queries']} questions have a second positive the miner is not told about;"
+                f" random negatives from the question's own page would hit one {any_q['random_same_page_false_negative_rate']:.1%} of the time"
+            )
 
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -160,3 +160,27 @@ def _num(value, unit: str = "", digits: int = 2) -> str:
     if value is None:
         return "-"
     return f"{value:.{digits}f}{unit}"
+
+
+def render_conversion(report, console: Console) -> None:
+    steps = " → ".join(report.steps)
+    console.print(f"[bold]{escape(report.dataset)}[/bold] ({report.source_format}) → [bold green]{escape(report.output)}[/bold green]"
+                  f" ({report.target_format}, {report.output_kind}) in {report.seconds:.1f}s  [dim]{steps}[/dim]")
+    console.print(f"  rows: {report.rows_in:,} in, {report.rows_out:,} out")
+    for reason, count in report.dropped.items():
+        console.print(f"  dropped {count:,}: {escape(reason)}")
+    for fix in report.fixes:
+        console.print(f"  fixed: {escape(fix)}")
+    stats = report.stats
+    if "negatives_per_anchor_mean" in stats:
+        console.print(f"  negatives per anchor: min {stats['negatives_per_anchor_min']}, mean {stats['negatives_per_anchor_mean']}"
+                      f"; anchors short of negatives: {stats.get('anchors_short_of_negatives', 0)}"
+                      f"; miner: {escape(str(stats.get('miner', '')))}")
+    for note in report.notes:
+        console.print(f"  [dim]note: {escape(note)}[/dim]")
+    if report.unlocks:
+        console.print(f"  unlocks: {', '.join(report.unlocks)}")
+    if report.verdict is not None:
+        v = report.verdict
+        state = "[green]clean[/green]" if not v.warnings else f"[yellow]warnings: {', '.join(v.warnings)}[/yellow]"
+        console.print(f"  inspect of the output: {v.format}, fits {', '.join(v.losses) or 'nothing'}; {state}")

@@ -2,10 +2,11 @@
 
 Two miners, one set of knobs (those of `sentence_transformers.util.mine_hard_negatives`):
 
-- BM25 (the default): bm25s tokenises and indexes the corpus; queries are scored in chunks as one sparse
-  product against bm25s' score matrix, and the top candidates of each chunk are picked with one sort. That
-  keeps memory bounded and avoids bm25s' per-query Python loop (its numpy backend spends most of its time
-  there), with the same scores as `BM25.retrieve`.
+- BM25 (the default): bm25s tokenises and indexes the corpus; queries are scored a block at a time as one
+  sparse product against bm25s' score matrix, and each block's top candidates come from one partition.
+  bm25s' numpy backend scores one query at a time (np.add.at per query word), which is what makes it grow
+  ~N^1.8; blocks keep memory bounded and give the same scores as `BM25.retrieve` 8x faster at 50k pairs.
+  Candidates are the documents that share at least one (non-stopword) word with the anchor.
 - Dense: a SentenceTransformer, through upstream's `mine_hard_negatives` itself.
 
 Either way a negative is never a known positive of its anchor (anchors may repeat with several positives),

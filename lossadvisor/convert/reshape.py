@@ -98,7 +98,7 @@ def _pair_into_triplets(
     add_count(dropped, EMPTY_TEXT, ((~ok) & (positive | negative)).sum())
     positive, negative = positive & ok, negative & ok
     group, uniques = dense_ids(anchor)
-    n_groups = len(uniques)
+    n_groups = max(len(uniques), 1)  # at least one slot, so that per-group lookups work on all-null anchors
     # A text labelled both positive and negative for the same anchor cannot be a negative of it.
     text_ids, _ = dense_ids(text)
     conflicting = np.zeros(rows_in, dtype=bool)
