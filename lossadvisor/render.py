@@ -123,7 +123,8 @@ def render_trials(results, applied, plot, console: Console) -> None:
     if applied:
         console.print("[bold]fixes applied in memory[/bold]: " + escape("; ".join(applied)))
     view = Table(title="smoke-train", show_header=True, header_style="bold")
-    for header in ("loss", "status", "first → last", "down?", "steps/s", "samples/s", "1st step", "peak MiB"):
+    view.add_column("loss", no_wrap=True)
+    for header in ("status", "first → last", "down?", "steps/s", "rows/s", "1st step", "peak MiB"):
         view.add_column(header)
     for r in results:
         first = f"{r.first_window_mean:.4f}" if r.first_window_mean is not None else "-"
