@@ -178,14 +178,6 @@ def inspect_command(
         render.render_report(report, out)
 
 
-def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.stderr.write("Interrupted.\n")
-        sys.exit(EXIT_INTERRUPTED)
-
-
 def _parse_range(text: str | None) -> tuple[float, float] | None:
     if text is None:
         return None
@@ -198,6 +190,88 @@ def _parse_range(text: str | None) -> tuple[float, float] | None:
     if hi <= lo:
         raise LossAdvisorError(f"--score-range {text}: HIGH must be above LOW")
     return lo, hi
+
+
+def _read_corpus(path: Path) -> tuple[str, ...]:
+    from lossadvisor.errors import LossAdvisorError
+
+    if not path.is_file():
+        raise LossAdvisorError(f"--corpus {path}: no such file")
+    if path.suffix.lower() == ".txt":
+        try:
+            return tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+        except UnicodeDecodeError:
+            raise LossAdvisorError(f"--corpus {path}: not UTF-8 text") from None
+    import pyarrow as pa
+
+    from lossadvisor.sources import open_sample, read_table
+
+    table = read_table(open_sample(str(path)))
+    texts = [n for n in table.column_names if pa.types.is_string(table.column(n).type) or pa.types.is_large_string(table.column(n).type)]
+    if not texts:
+        raise LossAdvisorError(f"--corpus {path}: no text column")
+    column = next((n for n in texts if n.lower() in ("text", "document", "doc", "passage", "context")), texts[0])
+    return tuple(v for v in table.column(column).to_pylist() if v and v.strip())
+
+
+@app.command("convert")
+@handles_errors
+def convert_command(
+    dataset: str = typer.Argument(..., help="The dataset (as for inspect). It is never modified."),
+    to: Optional[str] = typer.Option(None, "--to", "-t", help="Target format (canonical name; plurals accepted)."),
+    output: Path = typer.Option(..., "--output", "-o", help="A save_to_disk folder, or a .parquet / .jsonl / .csv file by its suffix."),
+    fix: bool = typer.Option(False, "--fix", help="Only apply inspect's fixes, keeping the format."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output (kept until the new one is complete)."),
+    split: Optional[str] = typer.Option(None, "--split", help="Split to convert."),
+    inputs: Optional[str] = typer.Option(None, "--inputs", help=INPUTS_HELP),
+    label: Optional[str] = typer.Option(None, "--label", help=LABEL_HELP),
+    read_as: Optional[str] = typer.Option(None, "--as", help=AS_HELP),
+    score_range: Optional[str] = typer.Option(None, "--score-range", help="Rescale scores from LOW:HIGH to [0, 1] (e.g. 0:5)."),
+    positive_class: Optional[str] = typer.Option(None, "--positive-class", help="Class (name or id) that marks a positive pair."),
+    negative_class: Optional[str] = typer.Option(None, "--negative-class", help="Only this class gives negatives (default: every other class)."),
+    num_negatives: Optional[int] = typer.Option(None, "--num-negatives", min=1, help="Negatives per anchor when mining."),
+    range_min: int = typer.Option(0, "--range-min", min=0, help="Skip the closest N candidates when mining."),
+    range_max: Optional[int] = typer.Option(None, "--range-max", min=1, help="Consider at most N candidates when mining."),
+    max_score: Optional[float] = typer.Option(None, "--max-score", help="Candidates scoring above this are not negatives."),
+    absolute_margin: Optional[float] = typer.Option(None, "--absolute-margin", help="A negative must score this much below the positive."),
+    relative_margin: Optional[float] = typer.Option(None, "--relative-margin", help="A negative must score this fraction below the positive."),
+    sampling: str = typer.Option("top", "--sampling", help="top or random."),
+    scores: bool = typer.Option(False, "--scores", help="Similarity scores instead of 0/1 labels (like output_scores)."),
+    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Extra candidate documents: a .txt (one per line) or a data file."),
+    model: Optional[str] = typer.Option(None, "--model", help="Dense miner: a SentenceTransformer folder or cached id (default: bm25)."),
+    rescore: Optional[str] = typer.Option(None, "--rescore", help="A CrossEncoder to drop false negatives."),
+    teacher: Optional[str] = typer.Option(None, "--teacher", help="A CrossEncoder teacher, for the distillation formats."),
+    seed: int = typer.Option(42, "--seed", help="Seed for sampling."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Reshape a dataset into the format a loss needs: fixes, class sampling, hard-negative mining, teacher labels.
+
+    Example: [cyan]lossadvisor convert qa_pairs.csv --to labeled-list -o mined --num-negatives 5[/cyan]
+    """
+    from lossadvisor import render
+    from lossadvisor.convert import ConvertOptions, rich_progress
+    from lossadvisor.convert.command import convert_dataset
+
+    loss_table = _loss_table()
+    options = ConvertOptions(
+        seed=seed, positive_class=positive_class, negative_class=negative_class, num_negatives=num_negatives,
+        range_min=range_min, range_max=range_max, max_score=max_score, absolute_margin=absolute_margin,
+        relative_margin=relative_margin, sampling=sampling, scores=scores,
+        corpus=_read_corpus(corpus) if corpus else None, miner=model or "bm25", rescore=rescore, teacher=teacher,
+    )
+    show_progress = not json_output and sys.stderr.isatty()
+    progress = rich_progress() if show_progress else None
+    kwargs = dict(fix_only=fix, overwrite=overwrite, split=split, choice=_choice(inputs, label), reading=read_as,
+                  score_range=_parse_range(score_range))
+    if progress is not None:
+        with progress:
+            report = convert_dataset(dataset, None if fix else to, output, loss_table, options, progress=progress, **kwargs)
+    else:
+        report = convert_dataset(dataset, None if fix else to, output, loss_table, options, **kwargs)
+    if json_output:
+        render.print_json(report, out)
+    else:
+        render.render_conversion(report, out)
 
 
 @app.command("trial")
@@ -247,7 +321,7 @@ def trial_command(
                               choice=_choice(inputs, label), reading=read_as)
     fmt = prepared.format
     if compare_losses and not names:
-        names = [l for row in loss_table.rows_for_format(fmt) for l in row.losses]
+        names = [name for row in loss_table.rows_for_format(fmt) for name in row.losses]
         names = list(dict.fromkeys(names))
     from lossadvisor import trial as trial_core
 
@@ -335,83 +409,16 @@ def scaffold_command(
         out.print(f"  run it: [cyan]python {path}[/cyan]   or on several GPUs: [cyan]accelerate launch {path}[/cyan]")
 
 
-def _read_corpus(path: Path) -> tuple[str, ...]:
-    from lossadvisor.errors import LossAdvisorError
+from lossadvisor.interactive import advise_command  # noqa: E402  (light: typer, rich, errors only)
 
-    if not path.is_file():
-        raise LossAdvisorError(f"--corpus {path}: no such file")
-    if path.suffix.lower() == ".txt":
-        try:
-            return tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
-        except UnicodeDecodeError:
-            raise LossAdvisorError(f"--corpus {path}: not UTF-8 text") from None
-    import pyarrow as pa
-
-    from lossadvisor.sources import open_sample, read_table
-
-    table = read_table(open_sample(str(path)))
-    texts = [n for n in table.column_names if pa.types.is_string(table.column(n).type) or pa.types.is_large_string(table.column(n).type)]
-    if not texts:
-        raise LossAdvisorError(f"--corpus {path}: no text column")
-    column = next((n for n in texts if n.lower() in ("text", "document", "doc", "passage", "context")), texts[0])
-    return tuple(v for v in table.column(column).to_pylist() if v and v.strip())
+app.command("advise")(handles_errors(advise_command))
 
 
-@app.command("convert")
-@handles_errors
-def convert_command(
-    dataset: str = typer.Argument(..., help="The dataset (as for inspect). It is never modified."),
-    to: Optional[str] = typer.Option(None, "--to", "-t", help="Target format (canonical name; plurals accepted)."),
-    output: Path = typer.Option(..., "--output", "-o", help="A save_to_disk folder, or a .parquet / .jsonl / .csv file by its suffix."),
-    fix: bool = typer.Option(False, "--fix", help="Only apply inspect's fixes, keeping the format."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output (kept until the new one is complete)."),
-    split: Optional[str] = typer.Option(None, "--split", help="Split to convert."),
-    inputs: Optional[str] = typer.Option(None, "--inputs", help=INPUTS_HELP),
-    label: Optional[str] = typer.Option(None, "--label", help=LABEL_HELP),
-    read_as: Optional[str] = typer.Option(None, "--as", help=AS_HELP),
-    score_range: Optional[str] = typer.Option(None, "--score-range", help="Rescale scores from LOW:HIGH to [0, 1] (e.g. 0:5)."),
-    positive_class: Optional[str] = typer.Option(None, "--positive-class", help="Class (name or id) that marks a positive pair."),
-    negative_class: Optional[str] = typer.Option(None, "--negative-class", help="Only this class gives negatives (default: every other class)."),
-    num_negatives: Optional[int] = typer.Option(None, "--num-negatives", min=1, help="Negatives per anchor when mining."),
-    range_min: int = typer.Option(0, "--range-min", min=0, help="Skip the closest N candidates when mining."),
-    range_max: Optional[int] = typer.Option(None, "--range-max", min=1, help="Consider at most N candidates when mining."),
-    max_score: Optional[float] = typer.Option(None, "--max-score", help="Candidates scoring above this are not negatives."),
-    absolute_margin: Optional[float] = typer.Option(None, "--absolute-margin", help="A negative must score this much below the positive."),
-    relative_margin: Optional[float] = typer.Option(None, "--relative-margin", help="A negative must score this fraction below the positive."),
-    sampling: str = typer.Option("top", "--sampling", help="top or random."),
-    scores: bool = typer.Option(False, "--scores", help="Similarity scores instead of 0/1 labels (like output_scores)."),
-    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Extra candidate documents: a .txt (one per line) or a data file."),
-    model: Optional[str] = typer.Option(None, "--model", help="Dense miner: a SentenceTransformer folder or cached id (default: bm25)."),
-    rescore: Optional[str] = typer.Option(None, "--rescore", help="A CrossEncoder to drop false negatives."),
-    teacher: Optional[str] = typer.Option(None, "--teacher", help="A CrossEncoder teacher, for the distillation formats."),
-    seed: int = typer.Option(42, "--seed", help="Seed for sampling."),
-    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Reshape a dataset into the format a loss needs: fixes, class sampling, hard-negative mining, teacher labels.
-
-    Example: [cyan]lossadvisor convert qa_pairs.csv --to labeled-list -o mined --num-negatives 5[/cyan]
-    """
-    from lossadvisor import render
-    from lossadvisor.convert import ConvertOptions, rich_progress
-    from lossadvisor.convert.command import convert_dataset
-
-    loss_table = _loss_table()
-    options = ConvertOptions(
-        seed=seed, positive_class=positive_class, negative_class=negative_class, num_negatives=num_negatives,
-        range_min=range_min, range_max=range_max, max_score=max_score, absolute_margin=absolute_margin,
-        relative_margin=relative_margin, sampling=sampling, scores=scores,
-        corpus=_read_corpus(corpus) if corpus else None, miner=model or "bm25", rescore=rescore, teacher=teacher,
-    )
-    show_progress = not json_output and sys.stderr.isatty()
-    progress = rich_progress() if show_progress else None
-    kwargs = dict(fix_only=fix, overwrite=overwrite, split=split, choice=_choice(inputs, label), reading=read_as,
-                  score_range=_parse_range(score_range))
-    if progress is not None:
-        with progress:
-            report = convert_dataset(dataset, None if fix else to, output, loss_table, options, progress=progress, **kwargs)
-    else:
-        report = convert_dataset(dataset, None if fix else to, output, loss_table, options, **kwargs)
-    if json_output:
-        render.print_json(report, out)
-    else:
-        render.render_conversion(report, out)
+def main() -> None:
+    if len(sys.argv) == 1 and sys.stdin.isatty() and sys.stdout.isatty():
+        sys.argv.append("advise")  # plain `lossadvisor` in a terminal starts the guided session
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        sys.exit(EXIT_INTERRUPTED)

@@ -140,7 +140,9 @@ class QuestionaryPrompter:
         import questionary
 
         self._help(help)
-        return self._ask(questionary.path(question, default=default, validate=_questionary_check(validate))).strip()
+        # No space reserved for the completion menu: it appears below the line when there is something to show.
+        return self._ask(questionary.path(question, default=default, validate=_questionary_check(validate),
+                                          reserve_space_for_menu=0)).strip()
 
 
 class DefaultsPrompter:
@@ -652,7 +654,7 @@ class Session:
         for o in ordered:
             unlocks = ", ".join(o.unlocks) or "no new losses"
             need = " [needs a teacher model]" if "teacher" in o.needs else ""
-            options.append(Option(f"{o.to}: {o.summary} (unlocks {unlocks}){need}", o.to))
+            options.append(Option(f"{o.to}: unlocks {unlocks}{need}", o.to, o.summary))
         default = ordered[0].to if needed and offer_goal(ordered[0]) == self.goal else NO_CONVERSION
         if not self.ask.interactive and "convert" in self.run and default == NO_CONVERSION:
             default = next((o.to for o in report.conversions if "teacher" not in o.needs), NO_CONVERSION)

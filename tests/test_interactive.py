@@ -239,7 +239,7 @@ def test_ctrl_c_during_a_trial_exits_130_and_writes_nothing(tmp_path):
     term.answer("Smoke-train", ENTER)
     term.answer("How many training steps?", BACKSPACE * 3 + "400" + ENTER)
     term.answer("Run it?", ENTER)
-    term.child.expect(r"step \d+: \d", timeout=240)  # training has started
+    term.child.expect(r"step (\x1b\[[0-9;]*m)*\d+", timeout=240)  # training has started (rich colours the number)
     term.child.send(CTRL_C)
     code, seen = term.finish()
     assert code == 130, seen[-2000:]
@@ -390,3 +390,36 @@ def test_scripted_unambiguous_data_asks_no_reading(tmp_path, monkeypatch):
     _, _, prompter = scripted_session(SNLI, answers, tmp_path, monkeypatch)
     assert not any("Which is it?" in q for q in prompter.asked)
     assert not any("rescaled" in q for q in prompter.asked)
+
+
+def test_scripted_distillation_through_a_teacher_maps_to_teacher_flag(tmp_path, monkeypatch):
+    """SQuAD pairs hold no scores: distillation needs a teacher, and the conversion becomes --to pair-score --teacher."""
+    answers = {"What should the model do?": "distill", "Which teacher": "my-org/teacher-ce", "Run it?": False,
+               "Smoke-train": False, "training script": False}
+    code, text, prompter = scripted_session(SQUAD, answers, tmp_path, monkeypatch)
+    assert code == 0
+    assert any("Which teacher" in q for q in prompter.asked)
+    assert f"# skipped: lossadvisor convert {SQUAD} --to pair-score -o pair-score-dataset --teacher my-org/teacher-ce" in commands_at_end(text)
+
+
+def test_scripted_no_teacher_falls_back_to_a_reranker(tmp_path, monkeypatch):
+    answers = {"What should the model do?": "distill", "Which teacher": "", "Convert": "(no conversion)",
+               "Smoke-train": False, "training script": False}
+    code, text, _ = scripted_session(SQUAD, answers, tmp_path, monkeypatch)
+    assert code == 0
+    assert "No teacher model: advising a reranker instead." in text
+    assert "--loss MultipleNegativesRankingLoss" in commands_at_end(text)[-1]
+
+
+def test_dataset_check_and_fresh_paths(tmp_path, monkeypatch):
+    from lossadvisor.interactive import check_dataset, fresh_path
+
+    assert check_dataset(str(STSB)) is None
+    assert check_dataset("sentence-transformers/msmarco") is None  # a hub id: checked when it is opened
+    assert check_dataset(str(tmp_path / "nope.csv")) == f"No such file or folder: {tmp_path / 'nope.csv'}"
+    assert check_dataset("  ") is not None
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.py").write_text("")
+    (tmp_path / "train-2.py").write_text("")
+    assert fresh_path("train.py") == "train-3.py"
+    assert fresh_path("fixed-dataset") == "fixed-dataset"
