@@ -524,6 +524,15 @@ def _list_label_warnings(profile: Profile, out: list[Warning]) -> None:
                                "losses.LambdaLoss(model, mini_batch_size=16)", "info"))
         labels = complete
         flat = {v for row in labels if row for v in row}
+        if flat and min(flat) < 0:
+            # The same trap as a scalar graded label, one level down: a long-format file grouped by
+            # `convert --to labeled-list` keeps its codes, so the re-inspection must still flag them.
+            out.append(Warning("graded-negative",
+                               f"graded labels include negative values ({min(flat)}..{max(flat)}): listwise losses expect gains >= 0"
+                               " where higher means more relevant. Check the scale is not inverted (e.g. Cranfield: 1 = best,"
+                               " -1 = of no interest)",
+                               f"dataset = dataset.map(lambda row: {{{profile.label!r}: [GAIN[v] for v in row[{profile.label!r}]]}})"
+                               "  # your code → gain table"))
         if flat and not flat <= {0, 1}:
             out.append(Warning("graded-lists", f"graded labels ({min(flat)}..{max(flat)}), not binary: LambdaLoss and ListNetLoss use the grades",
                                "Nothing to do.", "info"))
@@ -549,9 +558,22 @@ def _duplicate_warning(profile: Profile, out: list[Warning], fix_command: str) -
     columns = [table.column(n).to_pylist() for n in texts]
     rows = list(zip(*columns))
     duplicates = len(rows) - len(set(rows))
-    if duplicates:
-        out.append(Warning("duplicates", f"{duplicates} duplicated ({', '.join(texts)}) row(s) in the sample",
-                           fix_command))
+    if not duplicates:
+        return
+    # `convert --fix` drops exact duplicates only (same texts and same label): a pair that comes back with
+    # another label is a conflict for the user to settle, and pointing at --fix again would be a loop.
+    conflicting = 0
+    if profile.label and profile.label in table.column_names:
+        labels = [tuple(v) if isinstance(v, list) else v for v in table.column(profile.label).to_pylist()]
+        conflicting = duplicates - (len(rows) - len(set(zip(rows, labels))))
+    message = f"{duplicates} duplicated ({', '.join(texts)}) row(s) in the sample"
+    fix = fix_command
+    if conflicting:
+        message += f"; {conflicting} of them with a different label, which `convert --fix` keeps"
+        keep_first = (f"dataset = Dataset.from_pandas(dataset.to_pandas().drop_duplicates(subset={_py(texts)}), preserve_index=False)"
+                      "  # keeps the first label of each")
+        fix = keep_first if conflicting == duplicates else f"{fix_command}, then decide the conflicting labels, e.g. {keep_first}"
+    out.append(Warning("duplicates", message, fix))
 
 
 def _format_warnings(profile: Profile, reading: Reading, table: LossTable, warnings: list[Warning]) -> None:
@@ -596,10 +618,12 @@ def _tidy_plan(profile: Profile, reading: Reading | None) -> TidyPlan | None:
     score_range = None
     if reading.label_kind == "scaled-score" and label_column is not None:
         score_range = (float(label_column.stats["min"]), float(label_column.stats["max"]))
+    # A reading without labels (e.g. pairs) drops the label column, rather than dropping rows for its values.
+    unlabeled = reading.label_kind == "none"
     return TidyPlan(
         inputs=profile.inputs,
-        label=profile.label,
-        label_parts=profile.label_parts,
+        label=None if unlabeled else profile.label,
+        label_parts=() if unlabeled else profile.label_parts,
         label_parts_as="scores",
         classes=profile.classes if (label_column is not None and label_column.kind == "text" and reading.label_kind == "class") else (),
         cast_label_numeric=bool(label_column is not None and label_column.kind == "text" and reading.label_kind != "class"),

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from lossadvisor import __version__
-from lossadvisor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, LossAdvisorError
+from lossadvisor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, LossAdvisorError, printable
 
 app = typer.Typer(
     name="lossadvisor",
@@ -25,15 +25,15 @@ app = typer.Typer(
     add_completion=True,
     rich_markup_mode="rich",
 )
-out = Console(soft_wrap=False)
+out = Console(soft_wrap=not sys.stdout.isatty())
 err = Console(stderr=True, soft_wrap=True)
 _state = {"debug": False, "table": None}
 
 
 def _fail(message: str, hint: str | None, code: int) -> None:
-    sys.stderr.write(f"Error: {message}\n")
+    sys.stderr.write(f"Error: {printable(message)}\n")
     if hint:
-        sys.stderr.write(f"Hint: {hint}\n")
+        sys.stderr.write(f"Hint: {printable(hint)}\n")
     raise typer.Exit(code)
 
 
@@ -242,6 +242,7 @@ def convert_command(
     rescore: Optional[str] = typer.Option(None, "--rescore", help="A CrossEncoder to drop false negatives."),
     teacher: Optional[str] = typer.Option(None, "--teacher", help="A CrossEncoder teacher, for the distillation formats."),
     seed: int = typer.Option(42, "--seed", help="Seed for sampling."),
+    trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Let --model, --rescore and --teacher run their own code (auto_map) and load pickled weights. Only for models you trust."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Reshape a dataset into the format a loss needs: fixes, class sampling, hard-negative mining, teacher labels.
@@ -258,6 +259,7 @@ def convert_command(
         range_min=range_min, range_max=range_max, max_score=max_score, absolute_margin=absolute_margin,
         relative_margin=relative_margin, sampling=sampling, scores=scores,
         corpus=_read_corpus(corpus) if corpus else None, miner=model or "bm25", rescore=rescore, teacher=teacher,
+        trust_remote_code=trust_remote_code,
     )
     show_progress = not json_output and sys.stderr.isatty()
     progress = rich_progress() if show_progress else None
@@ -298,6 +300,7 @@ def trial_command(
     gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing", help="Turn on gradient checkpointing."),
     bf16: bool = typer.Option(False, "--bf16", help="Train in bf16."),
     fp16: bool = typer.Option(False, "--fp16", help="Train in fp16 (CUDA only)."),
+    trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Let --model run its own code (auto_map) and load pickled (non-safetensors) weights. Only for models you trust."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Smoke-train the real loss on the real CrossEncoderTrainer, on a sample of your data.
@@ -327,12 +330,13 @@ def trial_command(
 
     if not force:
         for name in names:
-            trial_core.check_fit(fmt, name, loss_table)
+            trial_core.check_fit(fmt, name, loss_table, dataset=dataset)
     if loss and ":" in loss:
         names = [trial_core.load_custom_loss(loss)]
     options = trial_core.TrialOptions(
         model=model, steps=steps, batch_size=batch_size, lr=lr, max_length=max_length, seed=seed, sample_size=sample_size,
         eval_fraction=eval_fraction, plot=plot, force=force, gradient_checkpointing=gradient_checkpointing, bf16=bf16, fp16=fp16,
+        trust_remote_code=trust_remote_code,
     )
     quiet = json_output or not sys.stderr.isatty()
     if not quiet:

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Sequence
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from lossadvisor.errors import EXIT_INTERRUPTED, LossAdvisorError
+from lossadvisor.render import escape
 
 if TYPE_CHECKING:
     from lossadvisor.advice import ConversionOffer, Recommendation, Report

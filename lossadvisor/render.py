@@ -8,10 +8,17 @@ import math
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _escape_markup
 from rich.table import Table
 
+from lossadvisor.errors import printable
+
 ROLE_STYLE = {"input": "green", "label": "bold cyan", "ignored": "dim"}
+
+
+def escape(text: Any) -> str:
+    """Text from the data, safe to print: no rich markup, and control characters shown as escapes (\\x1b)."""
+    return _escape_markup(printable(str(text)))
 
 
 def to_plain(value: Any) -> Any:
@@ -76,7 +83,7 @@ def render_explain(info: dict[str, Any], console: Console) -> None:
 
 def render_report(report, console: Console) -> None:
     rows = f"{report.num_rows:,} rows" if report.num_rows is not None else "rows: unknown (streamed)"
-    split = f", split '{report.split}'" if report.split else ""
+    split = f", split '{escape(report.split)}'" if report.split else ""
     console.print(f"[bold]{escape(report.dataset)}[/bold]  ({report.source_kind}{split}, {rows}; sampled {report.sample_rows:,})")
     view = Table(show_header=True, header_style="bold")
     for header in ("column", "dtype", "role", "why"):

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from textwrap import indent
 
-from lossadvisor.errors import FitError
+from lossadvisor.errors import FitError, printable
 from lossadvisor.table import LossTable
 
 _IN_BATCH_LOSSES = {"MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss"}
@@ -209,11 +209,10 @@ def render_training_script(
     fmt = loss_table.resolve_format(format_name)
     loss = loss_table.resolve_loss(loss_name)
     if fmt not in loss_table.formats_for_loss(loss):
-        raise FitError(
-            f"{loss} does not train on {fmt} data",
-            f"Run `lossadvisor trial` to see why, or `lossadvisor convert DATASET --to "
-            f"{loss_table.formats_for_loss(loss)[0]}` first.",
-        )
+        from lossadvisor.trial import fit_hint
+
+        # The shortest declared conversion, or the losses that fit when none leads there (never a dead end).
+        raise FitError(f"{loss} does not train on {fmt} data", fit_hint(fmt, loss, loss_table, dataset_spec, force=False))
     entry = loss_table.losses[loss]
     identity = entry.activation == "identity"
     listwise = fmt == "labeled-list"
@@ -230,6 +229,8 @@ def render_training_script(
         else "# Default activation: Sigmoid for 1 output, none for several.\n"
     )
 
+    # The path goes into the docstring: quotes, backslashes and line breaks in it must stay text, never code.
+    doc_spec = printable(dataset_spec.replace("\\", "\\\\").replace('"', '\\"'))
     load_block = "\n".join([load_code.rstrip(), *[line.rstrip() for line in fixes_code]])
     # The caller's imports get their own group; the blank line before MODEL stays either way.
     imports = "".join(f"\n{line}" for line in sorted(set(extra_imports))) + "\n"
@@ -241,7 +242,7 @@ def render_training_script(
     )
 
     return f'''#!/usr/bin/env python
-"""Train a CrossEncoder reranker with {loss} on {dataset_spec} ({fmt} data).
+"""Train a CrossEncoder reranker with {loss} on {doc_spec} ({fmt} data).
 
 Written by `lossadvisor scaffold`; edit freely. Run it with:
 

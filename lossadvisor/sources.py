@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ from lossadvisor.errors import SourceError
 SAMPLE_ROWS = 2000
 # Text files are sniffed from their head; whole-file facts (merged rows, ragged lines) come from this window.
 TEXT_WINDOW_BYTES = 4 * 1024 * 1024
+# ...grown (up to TEXT_WINDOW_MAX_BYTES) while it holds fewer lines than this: a few huge cells do not hide the rows.
+WINDOW_MIN_LINES = 50
+TEXT_WINDOW_MAX_BYTES = 64 * 1024 * 1024
 DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".parquet", ".arrow"}
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
@@ -70,12 +74,20 @@ def _class_names_from_schema(schema: pa.Schema) -> dict[str, list[str]]:
         return {}
     try:
         features = json.loads(raw).get("info", {}).get("features", {})
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
+        return {}
+    return _class_names(features)
+
+
+def _class_names(features: Any) -> dict[str, list[str]]:
+    """ClassLabel names from a `datasets` features dict; whatever is malformed in it is ignored."""
+    if not isinstance(features, dict):
         return {}
     return {
-        name: list(feature["names"])
+        str(name): [str(n) for n in feature["names"]]
         for name, feature in features.items()
-        if isinstance(feature, dict) and feature.get("_type") == "ClassLabel" and feature.get("names")
+        if isinstance(feature, dict) and feature.get("_type") == "ClassLabel" and isinstance(feature.get("names"), list)
+        and feature["names"]
     }
 
 
@@ -173,6 +185,16 @@ def _arrow_sample(files: list[str], limit: int) -> tuple[pa.Table, int, pa.Schem
     return table.slice(0, limit), total, schema
 
 
+def _inside(folder: Path, name: str, what: str) -> Path:
+    """folder/name, refused when a name taken from the data would lead out of the folder the user named."""
+    # Lexical: `..`, an absolute path or a drive; links inside the folder are the user's own arrangement.
+    if not name.strip() or Path(name).is_absolute() or "\\" in name or ":" in name or any(
+            part in ("..", ".") for part in name.split("/")) or name.startswith("/"):
+        raise SourceError(f"{what} {name!r} points outside {folder}; refusing to read it",
+                          "A dataset folder must hold its own files: re-save it with save_to_disk.")
+    return folder / name
+
+
 def _save_to_disk_split(folder: Path, split: str | None) -> tuple[Path, str | None, tuple[str, ...]]:
     dict_file = folder / "dataset_dict.json"
     if not dict_file.is_file():
@@ -180,9 +202,14 @@ def _save_to_disk_split(folder: Path, split: str | None) -> tuple[Path, str | No
             raise SourceError(f"{folder} is a single Dataset: it has no split '{split}'")
         return folder, None, ()
     try:
-        splits = tuple(json.loads(dict_file.read_text())["splits"])
-    except (ValueError, KeyError, TypeError, OSError):
+        splits = json.loads(dict_file.read_text())["splits"]
+    except (ValueError, KeyError, TypeError, OSError, RecursionError):
         raise SourceError(f"{dict_file}: corrupt dataset_dict.json") from None
+    if not isinstance(splits, list) or not splits or not all(isinstance(s, str) for s in splits):
+        raise SourceError(f"{dict_file}: corrupt dataset_dict.json (\"splits\" is not a list of names)")
+    for name in splits:
+        _inside(folder, name, f"{dict_file}: split")
+    splits = tuple(splits)
     chosen = split or ("train" if "train" in splits else splits[0])
     if chosen not in splits:
         raise SourceError(f"{folder} has no split '{chosen}'", f"Known splits: {', '.join(splits)}. Use --split.")
@@ -192,9 +219,12 @@ def _save_to_disk_split(folder: Path, split: str | None) -> tuple[Path, str | No
 def _save_to_disk_files(folder: Path) -> list[str]:
     try:
         state = json.loads((folder / "state.json").read_text())
-        files = [str(folder / entry["filename"]) for entry in state["_data_files"]]
-    except (ValueError, KeyError, TypeError, OSError):
+        names = [entry["filename"] for entry in state["_data_files"]]
+    except (ValueError, KeyError, TypeError, OSError, RecursionError):
         raise SourceError(f"{folder}: corrupt save_to_disk folder (state.json unreadable)") from None
+    if not all(isinstance(name, str) for name in names):
+        raise SourceError(f"{folder}: corrupt save_to_disk folder (state.json names no data files)")
+    files = [str(_inside(folder, name, f"{folder / 'state.json'}: data file")) for name in names]
     if state.get("_indices_data_files"):
         raise SourceError(f"{folder}: saved with an indices mapping; re-save it with .flatten_indices()")
     missing = [f for f in files if not os.path.isfile(f)]
@@ -207,15 +237,25 @@ def _save_to_disk_files(folder: Path) -> list[str]:
 
 
 def _read_window(path: str) -> tuple[str, bool]:
+    """The head of a text file, in whole lines: TEXT_WINDOW_BYTES, or more when a few long lines fill that."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read(TEXT_WINDOW_BYTES + 1)
+            # Multi-megabyte cells: keep reading until the window holds a header and some rows.
+            while len(raw) > TEXT_WINDOW_BYTES and raw.count(b"\n") < WINDOW_MIN_LINES and len(raw) <= TEXT_WINDOW_MAX_BYTES:
+                more = handle.read(TEXT_WINDOW_BYTES)
+                if not more:
+                    break
+                raw += more
     except OSError as exc:
         raise SourceError(f"{path}: cannot read it ({exc.strerror or _short(exc)})") from None
-    complete = len(raw) <= TEXT_WINDOW_BYTES
-    raw = raw[:TEXT_WINDOW_BYTES]
+    complete = len(raw) <= TEXT_WINDOW_BYTES or not _more_after(path, len(raw))
     if not complete:
-        raw = raw[: raw.rfind(b"\n") + 1] or raw  # only whole lines
+        cut = raw.rfind(b"\n") + 1
+        if cut == 0:
+            raise SourceError(f"{path}: the first line is longer than {len(raw) // 2**20} MiB, more than lossadvisor reads to sample it",
+                              "Write it as JSON Lines or parquet, or load it with datasets and save_to_disk.")
+        raw = raw[:cut]  # only whole lines
     if b"\x00" in raw[:8192]:
         raise SourceError(f"{path}: binary data, not a text file")
     try:
@@ -226,6 +266,13 @@ def _read_window(path: str) -> tuple[str, bool]:
             f"Re-encode it, e.g. `iconv -f latin1 -t utf-8 {path} > fixed.csv`.",
         ) from None
     return text.removeprefix("\ufeff"), complete
+
+
+def _more_after(path: str, offset: int) -> bool:
+    try:
+        return os.path.getsize(path) > offset
+    except OSError:
+        return True
 
 
 def _looks_numeric(cell: str) -> bool:
@@ -274,15 +321,15 @@ def _has_header(rows: list[list[str]]) -> bool:
     first = rows[0]
     if any(_looks_numeric(cell) or not cell.strip() or len(cell) > 64 for cell in first):
         return False
-    if len(set(first)) != len(first):
-        return False
     body = rows[1:200]
     for index, cell in enumerate(first):
         values = [row[index] for row in body if index < len(row)]
         if values and all(_looks_numeric(v) for v in values):
-            return True  # a name over a numeric column
+            return True  # a name over a numeric column (even when names repeat: text,text,label)
         if values and cell in values:
             return False  # the "header" is an ordinary value of its column
+    if len(set(first)) != len(first):
+        return False
     average_first = sum(map(len, first)) / len(first)
     average_body = sum(len(c) for row in body for c in row) / max(1, sum(len(row) for row in body))
     return average_first < average_body
@@ -448,6 +495,8 @@ def _json_records(path: str, limit: int) -> tuple[list[Any], int | None, str | N
             document = json.loads(text)
         except json.JSONDecodeError:
             document = None
+        except RecursionError:
+            raise _too_deep(path) from None
         if isinstance(document, list):
             return document[:limit], len(document), None, notes
         if isinstance(document, dict):
@@ -464,6 +513,8 @@ def _json_records(path: str, limit: int) -> tuple[list[Any], int | None, str | N
             continue
         try:
             record = json.loads(line)
+        except RecursionError:
+            raise _too_deep(path) from None
         except json.JSONDecodeError:
             bad += 1
             first_bad = first_bad or number
@@ -480,6 +531,11 @@ def _json_records(path: str, limit: int) -> tuple[list[Any], int | None, str | N
     return records, total, None, notes
 
 
+def _too_deep(path: str) -> SourceError:
+    return SourceError(f"{path}: JSON nested too deeply to read (more than {sys.getrecursionlimit()} levels)",
+                       "Flatten the records to one object per row.")
+
+
 def _records_to_table(records: list[Any], path: str) -> pa.Table:
     if not records:
         raise SourceError(f"{path}: no records")
@@ -492,10 +548,12 @@ def _records_to_table(records: list[Any], path: str) -> pa.Table:
     try:
         data = "\n".join(json.dumps(r, ensure_ascii=False) for r in records).encode("utf-8", "surrogatepass")
         return pj.read_json(pa.BufferReader(data), read_options=pj.ReadOptions(block_size=min(len(data) + 1, 2**31 - 1)))
-    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+    except (pa.ArrowException, TypeError, ValueError, OverflowError, RecursionError):
         pass
     try:
         return pa.Table.from_pylist(records)
+    except RecursionError:
+        raise _too_deep(path) from None
     except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
         raise SourceError(f"{path}: records with inconsistent types ({_short(exc)})") from None
 
@@ -643,14 +701,9 @@ def _finish(sample: Sample) -> Sample:
 def _class_names_from_info(folder: Path) -> dict[str, list[str]]:
     try:
         info = json.loads((folder / "dataset_info.json").read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
-    features = info.get("features", {}) if isinstance(info, dict) else {}
-    return {
-        name: list(feature["names"])
-        for name, feature in features.items()
-        if isinstance(feature, dict) and feature.get("_type") == "ClassLabel"
-    }
+    return _class_names(info.get("features", {}) if isinstance(info, dict) else {})
 
 
 def _offline() -> bool:
@@ -715,6 +768,15 @@ def read_table(sample: Sample) -> pa.Table:
 
 
 def _read_json_all(path: str, json_field: str | None) -> pa.Table:
+    try:
+        return _read_json_whole(path, json_field)
+    except RecursionError:
+        raise _too_deep(path) from None
+    except (ValueError, KeyError, TypeError) as exc:  # the sample parsed; the rest of the file does not
+        raise SourceError(f"{path}: cannot read the whole file as JSON ({_short(exc)})") from None
+
+
+def _read_json_whole(path: str, json_field: str | None) -> pa.Table:
     if json_field is not None:
         with open(path, encoding="utf-8") as handle:
             return _records_to_table(json.load(handle)[json_field], path)

@@ -102,6 +102,11 @@ def tidy(table: pa.Table, report: Report, drop_duplicates: bool | None = None,
         drop(valid, "null or NaN label")
     else:
         table = pa.table(columns)
+    if "label" in table.column_names and _is_list(table.column("label").type) and plan.inputs \
+            and _is_list(table.column(plan.inputs[-1]).type):
+        # inspect's list-length-mismatch fix: a listwise loss needs one label per document.
+        same = pc.equal(pc.list_value_length(table.column(plan.inputs[-1])), pc.list_value_length(table.column("label")))
+        drop(same.fill_null(False), "docs and labels differ in length")
     original = [c.name for c in report.columns]
     if list(plan.inputs) != [n for n in original if n in plan.inputs] or len(original) != len(columns):
         applied.append(f"selected and ordered columns: {', '.join(table.column_names)}")
@@ -109,9 +114,10 @@ def tidy(table: pa.Table, report: Report, drop_duplicates: bool | None = None,
         text_columns = [n for n in table.column_names if _is_text(table.column(n).type)]
         if text_columns:
             before = table.num_rows
-            indexed = table.append_column("__row", pa.array(range(before), pa.int64()))
-            first = indexed.group_by(text_columns + (["label"] if "label" in table.column_names and not _is_list(table.column("label").type) else []),
-                                     use_threads=False).aggregate([("__row", "min")])
+            keys = text_columns + (["label"] if "label" in table.column_names and not _is_list(table.column("label").type) else [])
+            # Positional key names: pyarrow's group_by reads '.' and '/' in a name as a path into nested fields.
+            indexed = _positional(table, keys).append_column("__row", pa.array(range(before), pa.int64()))
+            first = indexed.group_by([f"k{i}" for i in range(len(keys))], use_threads=False).aggregate([("__row", "min")])
             keep = pc.sort_indices(first.column("__row_min"))
             table = table.take(pc.take(first.column("__row_min"), keep))
             if before - table.num_rows:
@@ -130,11 +136,16 @@ def _is_list(t: pa.DataType) -> bool:
 def group_by_anchor(table: pa.Table) -> pa.Table:
     """(query, doc, label) rows → (query, docs, label lists), keeping the first-seen order of queries and docs."""
     anchor, doc = table.column_names[0], table.column_names[1]
-    indexed = table.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
-    grouped = indexed.group_by(anchor, use_threads=False).aggregate([(doc, "list"), ("label", "list"), ("__row", "min")])
+    indexed = _positional(table, [anchor, doc, "label"]).append_column("__row", pa.array(range(table.num_rows), pa.int64()))
+    grouped = indexed.group_by("k0", use_threads=False).aggregate([("k1", "list"), ("k2", "list"), ("__row", "min")])
     order = pc.sort_indices(grouped.column("__row_min"))
     grouped = grouped.take(order)
-    return pa.table({anchor: grouped.column(anchor), "docs": grouped.column(f"{doc}_list"), "label": grouped.column("label_list")})
+    return pa.table({anchor: grouped.column("k0"), "docs": grouped.column("k1_list"), "label": grouped.column("k2_list")})
+
+
+def _positional(table: pa.Table, names: list[str]) -> pa.Table:
+    """These columns as k0, k1, …: pyarrow's group_by takes '.' and '/' in a column name for a nested path."""
+    return pa.table({f"k{i}": table.column(name) for i, name in enumerate(names)})
 
 
 @dataclass(frozen=True)
@@ -206,8 +217,13 @@ def tidy_code(report: Report) -> tuple[list[str], list[str]]:
     if [c.name for c in report.columns] != selected:
         lines.append(f"dataset = dataset.select_columns({selected!r})  # inputs are taken by order")
     if plan.drop_duplicates and text_inputs:
+        # The same key as tidy(): the text columns plus a scalar label. A list column (the docs of a labeled-list,
+        # a list label) cannot be a pandas key: drop_duplicates would raise "unhashable type".
+        dtypes = {c.name: c.dtype for c in report.columns}
+        scalar_label = bool(label) and not plan.label_parts and not str(dtypes.get(label, "")).startswith(("list", "large_list"))
+        key = text_inputs + (["label"] if scalar_label else [])
         imports.append("from datasets import Dataset")
-        lines.append(f"dataset = Dataset.from_pandas(dataset.to_pandas().drop_duplicates(subset={list(plan.inputs)!r}), preserve_index=False)")
+        lines.append(f"dataset = Dataset.from_pandas(dataset.to_pandas().drop_duplicates(subset={key!r}), preserve_index=False)")
     if plan.group_by_anchor:
         anchor, doc = plan.inputs[0], plan.inputs[1]
         imports.append("from datasets import Dataset")

@@ -122,6 +122,40 @@ def save_tiny_model(
     return folder
 
 
+# Weight files that Python unpickles when loaded: arbitrary code runs if the file was made to do so.
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+
+
+def check_weights(folder: str | Path, trust_remote_code: bool = False) -> None:
+    """Refuse a local model folder whose weights exist only as pickles, unless the user trusts it.
+
+    safetensors files hold tensors and nothing else; a pytorch_model.bin is a pickle. transformers prefers
+    safetensors when both are there; this check covers the folders that have no safetensors at all.
+    """
+    folder = Path(folder)
+    if trust_remote_code or not folder.is_dir():
+        return
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    if any(p.suffix == ".safetensors" for p in files):
+        return
+    pickles = sorted(str(p.relative_to(folder)) for p in files if p.suffix.lower() in PICKLE_SUFFIXES)
+    if pickles:
+        raise LossAdvisorError(
+            f"model folder {folder} holds its weights only as pickles ({', '.join(pickles[:3])}), which can run code when "
+            "loaded; lossadvisor loads safetensors only",
+            "Convert the weights to safetensors (save_pretrained(..., safe_serialization=True)), or pass "
+            "--trust-remote-code if you trust where the model came from.",
+        )
+
+
+def model_kwargs(trust_remote_code: bool) -> dict:
+    """Keyword arguments for CrossEncoder/SentenceTransformer: no remote code, and safetensors unless trusted."""
+    kwargs: dict = {"trust_remote_code": trust_remote_code}
+    if not trust_remote_code:
+        kwargs["model_kwargs"] = {"use_safetensors": True}
+    return kwargs
+
+
 def _activation(identity_activation: bool):
     import torch
 
@@ -130,10 +164,11 @@ def _activation(identity_activation: bool):
 
 
 def load_local_cross_encoder(
-    folder: str | Path, num_labels: int, identity_activation: bool, max_length: int = 128
+    folder: str | Path, num_labels: int, identity_activation: bool, max_length: int = 128, trust_remote_code: bool = False
 ) -> CrossEncoder:
     from sentence_transformers.cross_encoder import CrossEncoder
 
+    check_weights(folder, trust_remote_code)
     with _quiet_transformers():
         return CrossEncoder(
             str(folder),
@@ -141,6 +176,7 @@ def load_local_cross_encoder(
             max_length=max_length,
             activation_fn=_activation(identity_activation),
             local_files_only=True,
+            **model_kwargs(trust_remote_code),
         )
 
 
@@ -181,8 +217,12 @@ def load_cross_encoder(
     seed: int = 0,
     workdir: Path | None = None,
     local_files_only: bool = False,
+    trust_remote_code: bool = False,
 ) -> CrossEncoder:
-    """The tiny model, a local model folder, or a Hugging Face Hub id (downloaded only because the user named it)."""
+    """The tiny model, a local model folder, or a Hugging Face Hub id (downloaded only because the user named it).
+
+    The model's own code (auto_map) runs only with trust_remote_code, and without it only safetensors weights load.
+    """
     if model_spec == TINY:
         return build_tiny_cross_encoder(texts, num_labels, identity_activation, max_length, seed, workdir)
     if looks_like_path(model_spec):
@@ -193,7 +233,7 @@ def load_cross_encoder(
                 "Pass --model tiny, a folder written by save_pretrained, or a Hugging Face Hub id.",
             )
         try:
-            return load_local_cross_encoder(folder, num_labels, identity_activation, max_length)
+            return load_local_cross_encoder(folder, num_labels, identity_activation, max_length, trust_remote_code)
         except (OSError, ValueError) as exc:
             raise LossAdvisorError(
                 f"cannot load a CrossEncoder from {model_spec}: {_first_line(exc)}",
@@ -214,11 +254,14 @@ def load_cross_encoder(
                 max_length=max_length,
                 activation_fn=_activation(identity_activation),
                 local_files_only=local_files_only,
+                **model_kwargs(trust_remote_code),
             )
     except (OSError, ValueError, ConnectionError) as exc:
         raise LossAdvisorError(
-            f"cannot load model '{model_spec}' from the Hugging Face Hub (offline, or no such model): {_first_line(exc)}",
-            "Check the id and your connection, download it once to a local folder, or pass --model tiny.",
+            f"cannot load model '{model_spec}' from the Hugging Face Hub (offline, no such model, or no safetensors "
+            f"weights): {_first_line(exc)}",
+            "Check the id and your connection, download it once to a local folder, or pass --model tiny. "
+            "A model without safetensors weights loads only with --trust-remote-code.",
         ) from None
 
 

@@ -15,7 +15,9 @@ import importlib.util
 import inspect
 import json
 import math
+import re
 import resource
+import shlex
 import shutil
 import sys
 import tempfile
@@ -45,6 +47,8 @@ MODEL_LR = 2e-5
 # before it, half-precision scores scattered into the float32 score matrix crash, and fp16 overflows.
 LISTWISE_MIXED_PRECISION_MIN = "5.6"
 _LISTWISE_FORMAT = "labeled-list"
+# A class id beyond this is not a class id: CrossEntropyLoss would build a head with that many outputs.
+MAX_CLASSES = 100_000
 _IN_BATCH_LOSSES = {"MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss"}
 
 Status = Literal["ok", "not-finite", "error"]
@@ -74,6 +78,8 @@ class TrialOptions:
     fp16: bool = False
     streaming: bool = False
     num_labels: int | None = None
+    # Run the model's own code (auto_map) and accept pickled weights: only when the user says so.
+    trust_remote_code: bool = False
 
     @property
     def learning_rate(self) -> float:
@@ -186,16 +192,26 @@ def raise_for_failure(results: TrialResult | Sequence[TrialResult]) -> None:
 # --------------------------------------------------------------------------------------------- fit checks
 
 
-def check_fit(format_name: str, loss_name: str, loss_table: LossTable) -> None:
-    """Raise FitError when the table does not list `loss_name` for `format_name`, with the convert command."""
+def check_fit(format_name: str, loss_name: str, loss_table: LossTable, dataset: str | None = None) -> None:
+    """Raise FitError when the table does not list `loss_name` for `format_name`, with the convert command.
+
+    With `dataset` (what the user typed), the command in the hint is ready to paste; without, it says DATASET.
+    """
     fmt = loss_table.resolve_format(format_name)
     loss = loss_table.resolve_loss(loss_name)
-    targets = loss_table.formats_for_loss(loss)
-    if fmt in targets:
+    if fmt in loss_table.formats_for_loss(loss):
         return
     rows = loss_table.rows_for_loss(loss)
     wants = "; ".join(f"{row.format}: {row.inputs}, labels {row.labels}" for row in rows)
-    message = f"{loss} does not fit {fmt} data: it trains on {wants}"
+    raise FitError(f"{loss} does not fit {fmt} data: it trains on {wants}", fit_hint(fmt, loss, loss_table, dataset))
+
+
+def fit_hint(format_name: str, loss_name: str, loss_table: LossTable, dataset: str | None = None, *, force: bool = True) -> str:
+    """The way out of a misfit: the shortest declared conversion into a format the loss trains on, or, when none
+    leads there, the losses that do fit. `force` adds the --force escape (trial has it; scaffold does not)."""
+    fmt = loss_table.resolve_format(format_name)
+    loss = loss_table.resolve_loss(loss_name)
+    targets = loss_table.formats_for_loss(loss)
     paths = [(target, loss_table.conversion_path(fmt, target)) for target in targets]
     reachable = [(target, path) for target, path in paths if path is not None]
     if reachable:
@@ -203,14 +219,11 @@ def check_fit(format_name: str, loss_name: str, loss_table: LossTable) -> None:
         needs = sorted({need for step in path for need in step.needs})
         via = " -> ".join([fmt] + [step.to_format for step in path])
         extra = f" (needs: {', '.join(needs)})" if needs else ""
-        hint = f"Run `lossadvisor convert DATASET --to {target}` ({via}){extra}, or pass --force to try anyway."
-    else:
-        fitting = sorted({name for row in loss_table.rows_for_format(fmt) for name in row.losses})
-        hint = (
-            f"No declared conversion leads from {fmt} to {', '.join(targets)}. "
-            f"Losses that fit {fmt}: {', '.join(fitting) or 'none'}."
-        )
-    raise FitError(message, hint)
+        where = shlex.quote(dataset) if dataset else "DATASET"
+        escape = ", or pass --force to try anyway" if force else ""
+        return f"Run `lossadvisor convert {where} --to {target}` ({via}){extra}{escape}."
+    fitting = sorted({name for row in loss_table.rows_for_format(fmt) for name in row.losses})
+    return f"No declared conversion leads from {fmt} to {', '.join(targets)}. Losses that fit {fmt}: {', '.join(fitting) or 'none'}."
 
 
 def _installed_sentence_transformers() -> str:
@@ -427,7 +440,7 @@ def _check_scalar_labels(table: pa.Table, fmt: str, loss_name: str | None, loss_
     low, high = pc.min(label).as_py(), pc.max(label).as_py()
     if loss_table.losses[loss_name].num_labels == "num_classes":
         integral = pc.all(pc.equal(label, pc.round(label))).as_py() if pa.types.is_floating(label.type) else True
-        if not integral or low < 0:
+        if not integral or low < 0 or high >= MAX_CLASSES:
             raise FitError(
                 f"{loss_name} needs class ids 0..N-1 in 'label', but found values from {low} to {high}",
                 "Map each class to an integer id: dataset = dataset.class_encode_column('label').",
@@ -511,6 +524,12 @@ def infer_num_labels(loss_name: str, table: pa.Table, loss_table: LossTable) -> 
     if LABEL not in table.column_names:
         raise FitError(f"{loss_name} needs a class label column named 'label'", None)
     high = pc.max(table.column(LABEL)).as_py()
+    if not isinstance(high, (int, float)) or not math.isfinite(high) or high >= MAX_CLASSES:
+        raise FitError(
+            f"{loss_name} needs class ids 0..N-1 in 'label', but the largest label is {high}: "
+            f"that would be a model with {high} outputs",
+            "Map each class to an integer id: dataset = dataset.class_encode_column('label').",
+        )
     # Class ids are 0..N-1; a slice that lacks the top class still needs its output.
     return max(2, int(high) + 1)
 
@@ -965,7 +984,8 @@ def _load_model(prepared: _Prepared, options: TrialOptions, num_labels: int, ide
     from lossadvisor.tiny_model import load_cross_encoder, load_local_cross_encoder, save_tiny_model
 
     if options.model != "tiny":
-        return load_cross_encoder(options.model, [], num_labels, identity, options.max_length, options.seed)
+        return load_cross_encoder(options.model, [], num_labels, identity, options.max_length, options.seed,
+                                  trust_remote_code=options.trust_remote_code)
     folder = prepared.model_folders.get(num_labels)
     if folder is None:
         split = prepared.split
@@ -1073,6 +1093,13 @@ def _explain_error(
 ) -> tuple[str, str | None]:
     """Name the data problem behind a crash inside the loss, when the data shows one."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if loss_name in loss_table.losses:
+        # Under --force the likeliest cause is the misfit that --force overrode: name it, not the column order.
+        try:
+            check_fit(format_name, loss_name, loss_table)
+        except FitError as misfit:
+            hint = fit_hint(format_name, loss_name, loss_table, force=False)
+            return f"{misfit.message} (tried with --force; {loss_name} raised {type(exc).__name__}: {message})", hint
     try:
         check_data(table, format_name, loss_name, loss_table)
     except FitError as found:
@@ -1176,7 +1203,7 @@ def _run_prepared(
     before = _evaluate(evaluator, model, notes) if evaluator is not None else None
 
     recorder = _make_recorder(on_step)
-    output_dir = prepared.workdir / f"run-{loss_name}"
+    output_dir = prepared.workdir / ("run-" + re.sub(r"[^\w.-]", "_", loss_name))  # a name, never a path
     args = _training_args(options, output_dir, split.batch_size, loss_name)
     trainer = CrossEncoderTrainer(
         model=model, args=args, train_dataset=_to_dataset(split.train), loss=loss_module, callbacks=[recorder]

@@ -93,6 +93,13 @@ def convert_dataset(
         notes.extend(result.notes)
         stats = dict(result.stats)
         steps += [step.method for step in plan]
+    if table.num_rows == 0:
+        # An empty output would only fail later (inspect, the trainer); say why here, and write nothing.
+        reasons = "; ".join(f"{count:,} {reason}" for reason, count in dropped.items()) or "no rows came out"
+        raise FitError(
+            f"converting {spec} from {source} to {wanted} leaves no rows (dropped: {reasons})",
+            (f"{notes[0]}. " if notes else "") + f"Run `lossadvisor inspect {spec}` to see what the data holds.",
+        )
     metadata = {
         "lossadvisor": {
             "source": spec, "source_format": source, "format": wanted, "steps": steps,

@@ -304,7 +304,7 @@ def _mine_bm25(
 def _rescore(
     pairs: Pairs, ids: np.ndarray, valid: np.ndarray, options: ConvertOptions, reporter: Reporter
 ) -> tuple[np.ndarray, np.ndarray]:
-    model = load_cross_encoder(options.rescore, "rescore", "--rescore")
+    model = load_cross_encoder(options.rescore, "rescore", "--rescore", trust_remote_code=options.trust_remote_code)
     anchors, corpus = pairs.anchors.to_pylist(), pairs.corpus
     r, c = np.nonzero(valid)
     candidate_texts = corpus.take(pa.array(ids[r, c])).to_pylist()
@@ -340,8 +340,9 @@ def _mine_dense(
     from datasets import Dataset
     from sentence_transformers.util import mine_hard_negatives
 
-    model = load_sentence_transformer(options.miner)
-    cross_encoder = load_cross_encoder(options.rescore, "rescore", "--rescore") if options.rescore is not None else None
+    model = load_sentence_transformer(options.miner, trust_remote_code=options.trust_remote_code)
+    cross_encoder = (load_cross_encoder(options.rescore, "rescore", "--rescore", trust_remote_code=options.trust_remote_code)
+                     if options.rescore is not None else None)
     absolute_margin = options.absolute_margin
     thresholds = (options.absolute_margin, options.relative_margin, options.max_score, options.min_score)
     if cross_encoder is not None and all(t is None for t in thresholds):

@@ -69,7 +69,7 @@ def describe(model: Any) -> str:
     return str(card or type(model).__name__)
 
 
-def _load(kind: str, spec: Any, role: str, flag: str) -> Any:
+def _load(kind: str, spec: Any, role: str, flag: str, trust_remote_code: bool = False) -> Any:
     if not isinstance(spec, (str, Path)):
         return spec  # an already loaded model (tests, library users)
     if kind == "bi":
@@ -81,25 +81,30 @@ def _load(kind: str, spec: Any, role: str, flag: str) -> Any:
     looks_local = path.exists() or name.startswith((".", "/", "~"))
     if looks_local and not path.is_dir():
         raise FitError(f"{role} model folder {name} does not exist", f"Pass {flag} a folder written by save_pretrained.")
+    from lossadvisor.tiny_model import check_weights, model_kwargs
+
+    if looks_local:
+        check_weights(path, trust_remote_code)
     try:
         with _quiet():
             # local_files_only: a hub id is read from the local Hugging Face cache, never fetched.
-            return cls(str(path) if looks_local else name, local_files_only=True)
+            return cls(str(path) if looks_local else name, local_files_only=True, **model_kwargs(trust_remote_code))
     except (OSError, ValueError, RuntimeError) as exc:
         hint = (
-            "The folder needs the model's config, weights and tokenizer files."
+            "The folder needs the model's config, weights (safetensors unless --trust-remote-code) and tokenizer files."
             if looks_local
-            else f"Nothing is downloaded during convert: fetch it once (`hf download {name}`) or pass a local folder."
+            else f"Nothing is downloaded during convert: fetch it once (`hf download {name}`) or pass a local folder;"
+            " a model without safetensors weights loads only with --trust-remote-code."
         )
         raise FitError(f"cannot load {role} model '{name}' from local files: {_first_line(exc)}", hint) from None
 
 
-def load_sentence_transformer(spec: Any) -> Any:
-    return _load("bi", spec, "miner", "--miner")
+def load_sentence_transformer(spec: Any, trust_remote_code: bool = False) -> Any:
+    return _load("bi", spec, "miner", "--model", trust_remote_code)
 
 
-def load_cross_encoder(spec: Any, role: str = "teacher", flag: str = "--teacher") -> Any:
-    return _load("cross", spec, role, flag)
+def load_cross_encoder(spec: Any, role: str = "teacher", flag: str = "--teacher", trust_remote_code: bool = False) -> Any:
+    return _load("cross", spec, role, flag, trust_remote_code)
 
 
 def predict_pairs(

@@ -44,6 +44,8 @@ class ConvertOptions:
     rescore: Any = None
     teacher: Any = None
     batch_size: int = 32
+    # Run a model's own code (auto_map) and accept pickled weights: only when the user says so.
+    trust_remote_code: bool = False
 
     def __post_init__(self) -> None:
         if self.num_negatives is not None and self.num_negatives < 1:

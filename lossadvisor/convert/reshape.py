@@ -304,6 +304,16 @@ def explode(table: pa.Table, target_format: str, options: ConvertOptions, *, pro
     notes = []
     if stats["blank_docs_dropped"]:
         notes.append(f"{stats['blank_docs_dropped']} blank documents (or documents without a label) were left out")
+    values = label_values
+    if target_format == "labeled-pair" and len(values) and (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
+        low, high = pc.min(values).as_py(), pc.max(values).as_py()
+        if low is not None and (low < 0 or high > 1):
+            # The grades are kept (explode and group stay inverses), but they are not the 0/1 labels a labeled-pair
+            # means; say so rather than let BinaryCrossEntropyLoss meet a label of 4.
+            notes.append(
+                f"labels are graded ({low}..{high}), not 0/1: the pairs keep the grades, which BinaryCrossEntropyLoss "
+                "cannot take; binarise them (e.g. label > 0 → 1) or rescale them to [0, 1] first"
+            )
     return _step("explode", target_format, out, table.num_rows, int(keep.sum()) - emptied, dropped, notes, stats)
 
 

@@ -69,7 +69,7 @@ def teacher(table: pa.Table, target_format: str, options: ConvertOptions, *, pro
     key = q_cells * max(len(docs), 1) + d_ids
     unique_keys, inverse = np.unique(key, return_inverse=True)
     pair_q, pair_d = unique_keys // max(len(docs), 1), unique_keys % max(len(docs), 1)
-    model = load_cross_encoder(options.teacher)
+    model = load_cross_encoder(options.teacher, trust_remote_code=options.trust_remote_code)
     batch = list(zip(queries.take(pa.array(pair_q)).to_pylist(), docs.take(pa.array(pair_d)).to_pylist()))
     task = reporter.task(f"scoring with teacher {describe(options.teacher)}", len(batch))
     predicted = predict_pairs(model, batch, options.batch_size, raw=True, progress_task=task)

@@ -26,6 +26,12 @@ from lossadvisor.errors import FitError
 
 KINDS = {".parquet": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv"}
 DATASET_FOLDER = "datasets"
+# Suffixes of data files that lossadvisor does not write: without this check `-o data.xlsx` would silently
+# become a save_to_disk folder named data.xlsx.
+_UNWRITABLE_SUFFIXES = frozenset({
+    ".arrow", ".avro", ".bz2", ".db", ".feather", ".gz", ".h5", ".hdf5", ".ndjson", ".npy", ".npz", ".orc", ".pickle",
+    ".pkl", ".sqlite", ".tar", ".txt", ".xls", ".xlsx", ".xz", ".yaml", ".yml", ".zip", ".zst",
+})
 # What save_to_disk leaves in a folder: replacing any other folder with --overwrite is refused.
 _DATASET_MARKERS = ("state.json", "dataset_info.json", "dataset_dict.json")
 METADATA_KEY = b"lossadvisor"
@@ -57,6 +63,12 @@ def _is_dataset_folder(path: Path) -> bool:
 def check_output(out: str | Path, overwrite: bool = False, protect: Iterable[str | Path] = ()) -> Path:
     """Every check that needs no data, so that the CLI can fail before a slow conversion starts."""
     out = Path(out).expanduser()
+    suffix = out.suffix.lower()
+    if suffix in _UNWRITABLE_SUFFIXES and not out.is_dir():
+        raise FitError(
+            f"{out}: cannot write {suffix} files",
+            "Give OUT a .parquet, .jsonl, .csv or .tsv suffix, or no suffix for a save_to_disk folder.",
+        )
     parent = out.absolute().parent
     if not parent.is_dir():
         raise FitError(f"folder {parent} does not exist", f"Create it first (mkdir -p {parent}) or choose another OUT.")
@@ -80,6 +92,41 @@ def check_output(out: str | Path, overwrite: bool = False, protect: Iterable[str
 
 def _sibling(out: Path, tag: str) -> Path:
     return out.absolute().parent / f".{out.name}.lossadvisor-{tag}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+_SIBLING = re.compile(r"^\.(?P<name>.+)\.lossadvisor-(?P<tag>tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}$")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process: alive
+    return True
+
+
+def _clean_stale(out: Path) -> None:
+    """Siblings left by a run that was killed (SIGKILL, power loss): a half-written copy is removed, and an old
+    OUT parked during a folder swap comes back when OUT itself is missing. A live run's files are left alone."""
+    parent = out.absolute().parent
+    prefix = f".{out.name}.lossadvisor-"
+    try:
+        entries = [entry for entry in parent.iterdir() if entry.name.startswith(prefix)]
+    except OSError:
+        return
+    for entry in sorted(entries, key=lambda e: e.name):
+        match = _SIBLING.match(entry.name)
+        if match is None or match["name"] != out.name or _alive(int(match["pid"])):
+            continue
+        with contextlib.suppress(OSError):
+            if match["tag"] == "old" and not _exists(out):
+                os.rename(entry, out)
+            else:
+                _remove(entry)
 
 
 def _remove(path: Path) -> None:
@@ -239,6 +286,7 @@ def write_output(
     protect: paths OUT must not be, contain or sit inside (the input); metadata: JSON-able provenance,
     stored in the parquet schema or the dataset's description (JSON Lines and CSV have nowhere to put it).
     """
+    _clean_stale(Path(out).expanduser())
     out = check_output(out, overwrite, protect)
     kind = output_kind(out)
     if kind in ("csv", "tsv"):
