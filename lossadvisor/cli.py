@@ -64,6 +64,7 @@ def handles_errors(command):
 
 INPUTS_HELP = "Input columns, comma-separated, in the order the model should see them (overrides inference)."
 LABEL_HELP = "The label column (overrides inference), or 'none'."
+SCORE_RANGE_HELP = "Rescale scores from LOW:HIGH to [0, 1] (e.g. 0:5)."
 AS_HELP = "Read the data as this format where it is ambiguous (e.g. pair-class for 0/1 labels)."
 
 
@@ -226,7 +227,7 @@ def convert_command(
     inputs: Optional[str] = typer.Option(None, "--inputs", help=INPUTS_HELP),
     label: Optional[str] = typer.Option(None, "--label", help=LABEL_HELP),
     read_as: Optional[str] = typer.Option(None, "--as", help=AS_HELP),
-    score_range: Optional[str] = typer.Option(None, "--score-range", help="Rescale scores from LOW:HIGH to [0, 1] (e.g. 0:5)."),
+    score_range: Optional[str] = typer.Option(None, "--score-range", help=SCORE_RANGE_HELP),
     positive_class: Optional[str] = typer.Option(None, "--positive-class", help="Class (name or id) that marks a positive pair."),
     negative_class: Optional[str] = typer.Option(None, "--negative-class", help="Only this class gives negatives (default: every other class)."),
     num_negatives: Optional[int] = typer.Option(None, "--num-negatives", min=1, help="Negatives per anchor when mining."),
@@ -294,7 +295,7 @@ def trial_command(
     inputs: Optional[str] = typer.Option(None, "--inputs", help=INPUTS_HELP),
     label: Optional[str] = typer.Option(None, "--label", help=LABEL_HELP),
     read_as: Optional[str] = typer.Option(None, "--as", help=AS_HELP),
-    score_range: Optional[str] = typer.Option(None, "--score-range", help="Rescale scores from LOW:HIGH to [0, 1] (e.g. 0:5)."),
+    score_range: Optional[str] = typer.Option(None, "--score-range", help=SCORE_RANGE_HELP),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write the loss curve(s) to this PNG."),
     force: bool = typer.Option(False, "--force", help="Try a loss even though the table says it does not fit."),
     gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing", help="Turn on gradient checkpointing."),
