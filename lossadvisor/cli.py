@@ -6,13 +6,13 @@ Heavy libraries are imported inside the commands that need them, so `--help` and
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import traceback
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from lossadvisor import __version__
 from lossadvisor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, LossAdvisorError, printable
@@ -25,9 +25,51 @@ app = typer.Typer(
     add_completion=True,
     rich_markup_mode="rich",
 )
-out = Console(soft_wrap=not sys.stdout.isatty())
-err = Console(stderr=True, soft_wrap=True)
-_state = {"debug": False, "table": None}
+
+
+@functools.cache
+def _out():
+    """stdout for the rich views; made on first use, so `--json` output never imports rich."""
+    from rich.console import Console
+
+    return Console(soft_wrap=not sys.stdout.isatty())
+
+
+@functools.cache
+def _err():
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)
+
+
+_state = {"debug": False, "table": None, "own_process": False}
+WITH_NUMPY_ENV = "LOSSADVISOR_WITH_NUMPY"  # set on the rerun, when a numpy-free inspect found it needed numpy
+
+
+class _NeedsNumpy(Exception):
+    """A numpy-free inspect reached code that wants numpy: main() runs the command again with it."""
+
+
+def _start_pyarrow_without_numpy(dataset: str) -> None:
+    """In its own process, `inspect` of local data lets pyarrow start without numpy.
+
+    pyarrow imports numpy whenever it is installed (0.1-0.15 s, a third of inspect's wall time on this machine),
+    but numpy is optional for it (pyarrow >= 16) and reading a sample never converts to or from numpy arrays.
+    Hub ids keep numpy: they stream through `datasets`, which needs it. Should any path need numpy after all,
+    main() runs the command again in a fresh process that has it, so the worst case is a slower answer.
+    """
+    if not _state["own_process"] or os.environ.get(WITH_NUMPY_ENV) or {"pyarrow", "numpy"} & sys.modules.keys():
+        return
+    if os.path.exists(dataset) or any(char in dataset for char in "*?["):
+        sys.modules["numpy"] = None  # `import numpy` now raises ImportError, which pyarrow treats as "not installed"
+
+
+def _wants_held_back_numpy(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, ImportError) and "numpy" in sys.modules and sys.modules["numpy"] is None:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _fail(message: str, hint: str | None, code: int) -> None:
@@ -54,6 +96,8 @@ def handles_errors(command):
             sys.stderr.write("Interrupted.\n")
             raise typer.Exit(EXIT_INTERRUPTED)
         except Exception as exc:  # an internal failure: one line unless --debug
+            if _wants_held_back_numpy(exc):
+                raise _NeedsNumpy() from exc
             if _state["debug"]:
                 traceback.print_exc()
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -109,6 +153,7 @@ def table_command(
     Example: [cyan]lossadvisor table --format pair-score[/cyan]
     """
     from lossadvisor import render
+    from lossadvisor.table import as_plain_data
 
     loss_table = _loss_table()
     if check:
@@ -116,22 +161,22 @@ def table_command(
 
         report = check_against_library(loss_table)
         if json_output:
-            render.print_json(report, out)
+            render.print_json(report)
         else:
-            out.print(f"sentence-transformers {report.library_version}: checked {len(report.checked)} losses")
+            _out().print(f"sentence-transformers {report.library_version}: checked {len(report.checked)} losses")
             for line in report.differences:
-                out.print(f"  [red]✗[/red] {line}")
+                _out().print(f"  [red]✗[/red] {line}")
             if report.ok:
-                out.print("  [green]✓[/green] the table agrees with the installed library")
+                _out().print("  [green]✓[/green] the table agrees with the installed library")
         if not report.ok:
             raise typer.Exit(1)
         return
     name = loss_table.resolve_format(format) if format else None
     if json_output:
         rows = [r for r in loss_table.model.rows if name is None or r.format == name]
-        render.print_json({"rows": [r.model_dump() for r in rows], "common": [c.model_dump() for c in loss_table.model.common]}, out)
+        render.print_json({"rows": [as_plain_data(r) for r in rows], "common": [as_plain_data(c) for c in loss_table.model.common]})
     else:
-        render.render_table(loss_table, name, out)
+        render.render_table(loss_table, name, _out())
 
 
 @app.command("explain")
@@ -149,9 +194,9 @@ def explain_command(
 
     info = explain_loss(_loss_table(), loss)
     if json_output:
-        render.print_json(info, out)
+        render.print_json(info)
     else:
-        render.render_explain(render.to_plain(info) | {"import": info.import_path}, out)
+        render.render_explain(render.to_plain(info) | {"import": info.import_path}, _out())
 
 
 @app.command("inspect")
@@ -169,14 +214,15 @@ def inspect_command(
 
     Example: [cyan]lossadvisor inspect data/train.parquet --json[/cyan]
     """
+    _start_pyarrow_without_numpy(dataset)
     from lossadvisor import render
     from lossadvisor.advice import inspect_dataset
 
     report = inspect_dataset(dataset, _loss_table(), split=split, subset=subset, choice=_choice(inputs, label), reading=read_as)
     if json_output:
-        render.print_json(report, out)
+        render.print_json(report)
     else:
-        render.render_report(report, out)
+        render.render_report(report, _out())
 
 
 def _parse_range(text: str | None) -> tuple[float, float] | None:
@@ -272,9 +318,9 @@ def convert_command(
     else:
         report = convert_dataset(dataset, None if fix else to, output, loss_table, options, **kwargs)
     if json_output:
-        render.print_json(report, out)
+        render.print_json(report)
     else:
-        render.render_conversion(report, out)
+        render.render_conversion(report, _out())
 
 
 @app.command("trial")
@@ -341,9 +387,9 @@ def trial_command(
     )
     quiet = json_output or not sys.stderr.isatty()
     if not quiet:
-        err.print(f"[dim]{prepared.format} data, {prepared.result.rows_out:,} rows; fixes applied in memory: "
+        _err().print(f"[dim]{prepared.format} data, {prepared.result.rows_out:,} rows; fixes applied in memory: "
                   f"{'; '.join(prepared.result.applied) or 'none'}[/dim]")
-    progress = None if quiet else (lambda *args: err.print(f"[dim]  {args[0] if len(args) == 3 else ''} step {args[-2]}: {args[-1]:.4f}[/dim]"))
+    progress = None if quiet else (lambda *args: _err().print(f"[dim]  {args[0] if len(args) == 3 else ''} step {args[-2]}: {args[-1]:.4f}[/dim]"))
     if len(names) == 1:
         results = [trial_core.run_trial(prepared.table, fmt, names[0], loss_table, options,
                                         on_step=(lambda step, value: progress(step, value)) if progress else None)]
@@ -354,9 +400,9 @@ def trial_command(
     if json_output:
         render.print_json({"format": fmt, "fixes_applied": list(prepared.result.applied), "rows": prepared.result.rows_out,
                            "results": [render.to_plain(r) | {"ok": r.ok} for r in results],
-                           "plot": str(plot) if plot else None}, out)
+                           "plot": str(plot) if plot else None})
     else:
-        render.render_trials(results, prepared.result.applied, plot, out)
+        render.render_trials(results, prepared.result.applied, plot, _out())
     trial_core.raise_for_failure(results)
 
 
@@ -408,22 +454,46 @@ def scaffold_command(
     result = {"script": str(path), "format": report.format, "loss": loss_name, "fixes": fixes,
               "run": [f"python {path}", f"accelerate launch {path}"]}
     if json_output:
-        render.print_json(result, out)
+        render.print_json(result)
     else:
-        out.print(f"wrote [bold]{path}[/bold]: {loss_name} on {report.format} data, {len(fixes)} fix line(s)")
-        out.print(f"  run it: [cyan]python {path}[/cyan]   or on several GPUs: [cyan]accelerate launch {path}[/cyan]")
+        _out().print(f"wrote [bold]{path}[/bold]: {loss_name} on {report.format} data, {len(fixes)} fix line(s)")
+        _out().print(f"  run it: [cyan]python {path}[/cyan]   or on several GPUs: [cyan]accelerate launch {path}[/cyan]")
 
 
-from lossadvisor.interactive import advise_command  # noqa: E402  (light: typer, rich, errors only)
+@app.command("advise")
+@handles_errors
+def advise_command(
+    dataset: Optional[str] = typer.Argument(None, help="The dataset (as for inspect); asked for when left out in a terminal."),
+    no_input: bool = typer.Option(False, "--no-input", help="Ask nothing (also the case without a terminal): use and print the defaults."),
+    run: Optional[str] = typer.Option(None, "--run", help="Without questions, run these actions: fix,convert,trial,scaffold (or all)."),
+    split: Optional[str] = typer.Option(None, "--split", help="Split to use (DatasetDict folders and hub datasets)."),
+) -> None:
+    """A guided session: confirm the columns, answer what the data cannot tell, then fix, convert, trial and scaffold.
 
-app.command("advise")(handles_errors(advise_command))
+    Every answer is a flag of inspect/convert/trial/scaffold: each command is shown before it runs, and the
+    session ends with the command lines that repeat it. Without a terminal, or with --no-input, nothing is asked:
+    the inferred columns, the first reading and the goal that reading implies are used (each printed as an
+    assumption), and no command runs unless --run names it (the fix writes fixed-dataset, a conversion the first
+    offered format, the trial 20 steps of the first loss, the script train.py). The exit code is 0, or that of
+    the first command that failed; Ctrl-C exits with 130.
+
+    Example: [cyan]lossadvisor advise data/train.csv[/cyan]   or without questions:
+    [cyan]lossadvisor advise data/train.csv --no-input --run fix,trial[/cyan]
+    """
+    from lossadvisor.interactive import advise
+
+    advise(dataset, no_input, run, split)
 
 
 def main() -> None:
     if len(sys.argv) == 1 and sys.stdin.isatty() and sys.stdout.isatty():
         sys.argv.append("advise")  # plain `lossadvisor` in a terminal starts the guided session
+    _state["own_process"] = True
     try:
         app()
+    except _NeedsNumpy:
+        sys.stdout.flush()
+        os.execve(sys.executable, [sys.executable, "-m", "lossadvisor", *sys.argv[1:]], os.environ | {WITH_NUMPY_ENV: "1"})
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         sys.exit(EXIT_INTERRUPTED)

@@ -811,24 +811,8 @@ def parse_run(text: str | None) -> tuple[str, ...]:
     return tuple(names)
 
 
-def advise_command(
-    dataset: Optional[str] = typer.Argument(None, help="The dataset (as for inspect); asked for when left out in a terminal."),
-    no_input: bool = typer.Option(False, "--no-input", help="Ask nothing (also the case without a terminal): use and print the defaults."),
-    run: Optional[str] = typer.Option(None, "--run", help="Without questions, run these actions: fix,convert,trial,scaffold (or all)."),
-    split: Optional[str] = typer.Option(None, "--split", help="Split to use (DatasetDict folders and hub datasets)."),
-) -> None:
-    """A guided session: confirm the columns, answer what the data cannot tell, then fix, convert, trial and scaffold.
-
-    Every answer is a flag of inspect/convert/trial/scaffold: each command is shown before it runs, and the
-    session ends with the command lines that repeat it. Without a terminal, or with --no-input, nothing is asked:
-    the inferred columns, the first reading and the goal that reading implies are used (each printed as an
-    assumption), and no command runs unless --run names it (the fix writes fixed-dataset, a conversion the first
-    offered format, the trial 20 steps of the first loss, the script train.py). The exit code is 0, or that of
-    the first command that failed; Ctrl-C exits with 130.
-
-    Example: [cyan]lossadvisor advise data/train.csv[/cyan]   or without questions:
-    [cyan]lossadvisor advise data/train.csv --no-input --run fix,trial[/cyan]
-    """
+def advise(dataset: str | None, no_input: bool, run: str | None, split: str | None) -> None:
+    """The `advise` command's body (its flags and help live in cli.py)."""
     from lossadvisor import cli
 
     actions = parse_run(run)

@@ -1,24 +1,29 @@
-"""Results → rich views or JSON. Both render the same dataclasses, so they cannot disagree."""
+"""Results → rich views or JSON. Both render the same dataclasses, so they cannot disagree.
+
+rich is imported by the views that draw, not here: `--json` output never loads it (start-up, see benchmarks/).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import math
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape as _escape_markup
-from rich.table import Table
+import sys
+from typing import TYPE_CHECKING, Any
 
 from lossadvisor.errors import printable
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 ROLE_STYLE = {"input": "green", "label": "bold cyan", "ignored": "dim"}
 
 
 def escape(text: Any) -> str:
     """Text from the data, safe to print: no rich markup, and control characters shown as escapes (\\x1b)."""
-    return _escape_markup(printable(str(text)))
+    from rich.markup import escape as escape_markup
+
+    return escape_markup(printable(str(text)))
 
 
 def to_plain(value: Any) -> Any:
@@ -35,12 +40,13 @@ def to_plain(value: Any) -> Any:
     return value
 
 
-def print_json(result: Any, console: Console | None = None) -> None:
-    text = json.dumps(to_plain(result), indent=2, ensure_ascii=False, default=str)
-    (console or Console(soft_wrap=True)).print(text, markup=False, highlight=False, soft_wrap=True)
+def print_json(result: Any) -> None:
+    sys.stdout.write(json.dumps(to_plain(result), indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def render_table(loss_table, format_filter: str | None, console: Console) -> None:
+    from rich.table import Table
+
     view = Table(title="CrossEncoder loss overview (data_formats.yaml)", show_lines=False)
     for header in ("format", "inputs", "labels", "num_labels", "losses"):
         view.add_column(header)
@@ -60,6 +66,8 @@ def render_table(loss_table, format_filter: str | None, console: Console) -> Non
 
 
 def render_explain(info: dict[str, Any], console: Console) -> None:
+    from rich.table import Table
+
     console.print(f"[bold]{info['loss']}[/bold]  [dim]{info['import']}[/dim]")
     console.print(f"  {escape(info['summary'])}")
     console.print(f"  num_labels: {info['num_labels']}   activation: {info['activation']}")
@@ -82,6 +90,8 @@ def render_explain(info: dict[str, Any], console: Console) -> None:
 
 
 def render_report(report, console: Console) -> None:
+    from rich.table import Table
+
     rows = f"{report.num_rows:,} rows" if report.num_rows is not None else "rows: unknown (streamed)"
     split = f", split '{escape(report.split)}'" if report.split else ""
     console.print(f"[bold]{escape(report.dataset)}[/bold]  ({report.source_kind}{split}, {rows}; sampled {report.sample_rows:,})")
@@ -125,6 +135,8 @@ def render_report(report, console: Console) -> None:
 
 
 def render_trials(results, applied, plot, console: Console) -> None:
+    from rich.table import Table
+
     from lossadvisor.trial import sparkline
 
     if applied:

@@ -111,7 +111,8 @@ def _parquet_sample(files: list[str], limit: int) -> tuple[pa.Table, int, dict[s
     total, tables, stats = 0, [], {}
     for index, path in enumerate(files):
         try:
-            parquet = pq.ParquetFile(path, memory_map=True)  # only the pages the sample touches are read
+            # only the pages the sample touches are read; pre_buffer would fetch whole column chunks (tens of MB)
+            parquet = pq.ParquetFile(path, memory_map=True, pre_buffer=False)
         except (pa.ArrowException, OSError) as exc:
             raise SourceError(f"{path}: not a readable parquet file ({_short(exc)})") from None
         total += parquet.metadata.num_rows
@@ -536,6 +537,14 @@ def _too_deep(path: str) -> SourceError:
                        "Flatten the records to one object per row.")
 
 
+def _checked(table: pa.Table) -> pa.Table:
+    """pyarrow's JSON reader (26.0) can return a list<string> column whose values lost a null item, e.g. from
+    [null, ""]; reading it then fails deep in pyarrow. Full validation turns that into an ArrowInvalid here,
+    and the callers read the records another way."""
+    table.validate(full=True)
+    return table
+
+
 def _records_to_table(records: list[Any], path: str) -> pa.Table:
     if not records:
         raise SourceError(f"{path}: no records")
@@ -547,7 +556,7 @@ def _records_to_table(records: list[Any], path: str) -> pa.Table:
     # and, unlike Table.from_pylist, does not import pandas.
     try:
         data = "\n".join(json.dumps(r, ensure_ascii=False) for r in records).encode("utf-8", "surrogatepass")
-        return pj.read_json(pa.BufferReader(data), read_options=pj.ReadOptions(block_size=min(len(data) + 1, 2**31 - 1)))
+        return _checked(pj.read_json(pa.BufferReader(data), read_options=pj.ReadOptions(block_size=min(len(data) + 1, 2**31 - 1))))
     except (pa.ArrowException, TypeError, ValueError, OverflowError, RecursionError):
         pass
     try:
@@ -783,7 +792,7 @@ def _read_json_whole(path: str, json_field: str | None) -> pa.Table:
     import pyarrow.json as pj
 
     try:
-        return pj.read_json(path)
+        return _checked(pj.read_json(path))
     except pa.ArrowException:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()

@@ -212,6 +212,22 @@ def test_malformed_jsonl(tmp_path):
     assert error_lines(result)[0] == f"Error: {tmp_path / 'bad.jsonl'}: line 2 is not valid JSON (1 bad lines)"
 
 
+def test_null_item_in_a_list_column_reads_intact(tmp_path):
+    """pyarrow 26's JSON reader drops the null of ["", null]-style lists; found by the property test."""
+    from lossadvisor.sources import open_sample, read_table
+
+    rows = [{"query": f"q {i}", "docs": None, "scores": None} for i in range(3)]
+    rows += [{"query": "q 3", "docs": [None, ""], "scores": [1.0, 0.0]}, {"query": "q 4", "docs": ["0"], "scores": [1.0]}]
+    path = tmp_path / "lists.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    sample = open_sample(str(path))
+    assert sample.table.column("docs").to_pylist() == [None, None, None, [None, ""], ["0"]]
+    assert read_table(sample).column("docs").to_pylist() == [None, None, None, [None, ""], ["0"]]
+    result = run("inspect", str(path), "--json")
+    assert result.exit_code in (0, 2), result.output
+    assert "internal error" not in result.output
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet", ".arrow"])
 def test_unreadable_file(tmp_path, suffix):
     path = tmp_path / f"unreadable{suffix}"

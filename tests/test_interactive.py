@@ -311,7 +311,7 @@ def test_import_is_light():
 
 
 def test_advise_command_has_an_example():
-    from lossadvisor.interactive import advise_command
+    from lossadvisor.cli import advise_command
 
     assert "Example:" in advise_command.__doc__
 

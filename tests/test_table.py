@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from lossadvisor.cli import app
 from lossadvisor.errors import FitError, TableError
-from lossadvisor.table import default_table_path, load_table
+from lossadvisor.table import CACHE_ENV, default_table_path, load_table
 
 CANONICAL_FORMATS = {
     "pair-class", "pair", "labeled-pair", "pair-score", "triplet", "n-tuple", "labeled-list",
@@ -190,6 +190,70 @@ def test_cli_missing_table_exits_2(tmp_path):
     result = CliRunner().invoke(app, ["--table", str(tmp_path / "nope.yaml"), "table"])
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0].startswith("Error: cannot read loss table")
+
+
+# --- the validated-table cache ---------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def own_cache(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(CACHE_ENV, str(folder))
+    return folder
+
+
+def test_cache_round_trip_gives_the_same_table(own_cache, tmp_path, raw):
+    path = write(tmp_path, raw)
+    first = load_table(path)
+    cached = list(own_cache.glob("table-*.msgpack"))
+    assert len(cached) == 1
+    second = load_table(path)
+    assert second.model == first.model
+    assert second.losses["LambdaLoss"].class_name == "LambdaLoss" and second.model.rows[0].num_labels == first.model.rows[0].num_labels
+
+
+def test_cache_hit_skips_the_yaml_parse(own_cache, tmp_path, raw, monkeypatch):
+    path = write(tmp_path, raw)
+    load_table(path)
+    import lossadvisor.table as table_module
+
+    def no_parse(*args):
+        raise AssertionError("parsed the YAML although the cache holds it")
+
+    monkeypatch.setattr(table_module, "_parse_yaml", no_parse)
+    assert load_table(path).model.rows
+
+
+def test_an_edited_table_is_read_again(own_cache, tmp_path, raw):
+    path = write(tmp_path, raw)
+    load_table(path)
+    raw["rows"][0]["inputs"] = "(sentence_A, sentence_B) pairs, edited"
+    write(tmp_path, raw)
+    assert load_table(path).model.rows[0].inputs.endswith("edited")
+    raw["rows"][3]["losses"][0] = "NoSuchLoss"  # a cached copy must not hide a new error
+    write(tmp_path, raw)
+    assert "rows[3].losses[0]" in table_error(path)
+
+
+def test_a_broken_cache_file_is_ignored_and_replaced(own_cache, tmp_path, raw, monkeypatch):
+    path = write(tmp_path, raw)
+    expected = load_table(path).model
+    (cached,) = own_cache.glob("table-*.msgpack")
+    cached.write_bytes(cached.read_bytes()[:40] + b"garbage")
+    assert load_table(path).model == expected  # parsed again, and the cache written anew
+    import lossadvisor.table as table_module
+
+    monkeypatch.setattr(table_module, "_parse_yaml", lambda *args: pytest.fail("the rewritten cache was not used"))
+    assert load_table(path).model == expected
+
+
+def test_an_unwritable_cache_costs_nothing_but_the_parse(tmp_path, raw, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv(CACHE_ENV, str(blocker / "cache"))
+    path = write(tmp_path, raw)
+    assert load_table(path).model.rows and load_table(path).model.rows
+    assert blocker.read_text() == "a file where the cache folder would go"
 
 
 # --- look-ups ---------------------------------------------------------------------------------------------

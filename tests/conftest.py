@@ -1,0 +1,22 @@
+"""Session-wide settings shared by every test module."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from lossadvisor.table import CACHE_ENV
+
+
+@pytest.fixture(scope="session", autouse=True)
+def table_cache_dir(tmp_path_factory):
+    """The validated-table cache goes to a temporary folder, not the user's ~/.cache (subprocesses inherit it)."""
+    folder = tmp_path_factory.mktemp("table-cache")
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = previous
