@@ -6,7 +6,6 @@ Heavy libraries are imported inside the commands that need them, so `--help` and
 from __future__ import annotations
 
 import functools
-import os
 import sys
 import traceback
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from lossadvisor import __version__
+from lossadvisor import __version__, numpy_free
 from lossadvisor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, LossAdvisorError, printable
 
 app = typer.Typer(
@@ -42,36 +41,7 @@ def _err():
     return Console(stderr=True, soft_wrap=True)
 
 
-_state = {"debug": False, "table": None, "own_process": False}
-WITH_NUMPY_ENV = "LOSSADVISOR_WITH_NUMPY"  # set on the rerun, when a numpy-free inspect found it needed numpy
-
-
-class _NeedsNumpy(Exception):
-    """A numpy-free inspect reached code that wants numpy: main() runs the command again with it."""
-
-
-def _start_pyarrow_without_numpy(dataset: str) -> None:
-    """In its own process, `inspect` of local data lets pyarrow start without numpy.
-
-    pyarrow imports numpy whenever it is installed (0.1-0.15 s, a third of inspect's wall time on this machine),
-    but numpy is optional for it (pyarrow >= 16) and reading a sample never converts to or from numpy arrays.
-    Hub ids keep numpy: they stream through `datasets`, which needs it. Should any path need numpy after all,
-    main() runs the command again in a fresh process that has it, so the worst case is a slower answer.
-    """
-    if not _state["own_process"] or os.environ.get(WITH_NUMPY_ENV) or {"pyarrow", "numpy"} & sys.modules.keys():
-        return
-    if os.path.exists(dataset) or any(char in dataset for char in "*?["):
-        sys.modules["numpy"] = None  # `import numpy` now raises ImportError, which pyarrow treats as "not installed"
-
-
-def _wants_held_back_numpy(exc: BaseException | None) -> bool:
-    while exc is not None:
-        if isinstance(exc, ImportError) and "numpy" in sys.modules and sys.modules["numpy"] is None:
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
+_state = {"debug": False, "table": None, "own_process": False}  # own_process: run by main(), not in-process
 def _fail(message: str, hint: str | None, code: int) -> None:
     sys.stderr.write(f"Error: {printable(message)}\n")
     if hint:
@@ -96,8 +66,8 @@ def handles_errors(command):
             sys.stderr.write("Interrupted.\n")
             raise typer.Exit(EXIT_INTERRUPTED)
         except Exception as exc:  # an internal failure: one line unless --debug
-            if _wants_held_back_numpy(exc):
-                raise _NeedsNumpy() from exc
+            if numpy_free.wants_held_back_numpy(exc):
+                raise numpy_free.NeedsNumpy() from exc
             if _state["debug"]:
                 traceback.print_exc()
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -214,7 +184,8 @@ def inspect_command(
 
     Example: [cyan]lossadvisor inspect data/train.parquet --json[/cyan]
     """
-    _start_pyarrow_without_numpy(dataset)
+    if _state["own_process"]:
+        numpy_free.hold_back_numpy(dataset)
     from lossadvisor import render
     from lossadvisor.advice import inspect_dataset
 
@@ -491,9 +462,10 @@ def main() -> None:
     _state["own_process"] = True
     try:
         app()
-    except _NeedsNumpy:
-        sys.stdout.flush()
-        os.execve(sys.executable, [sys.executable, "-m", "lossadvisor", *sys.argv[1:]], os.environ | {WITH_NUMPY_ENV: "1"})
+    except numpy_free.NeedsNumpy:
+        if _state["debug"]:
+            sys.stderr.write("debug: inspect needs numpy after all; running it again with numpy\n")
+        numpy_free.rerun_with_numpy(sys.argv[1:])
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         sys.exit(EXIT_INTERRUPTED)

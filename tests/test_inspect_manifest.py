@@ -369,3 +369,19 @@ def test_trap(path, index, phrase, decision):
     if decision.check is not None:
         assert decision.check(report), f"trap {phrase!r}: the check failed"
 
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_the_command_gives_the_same_report_without_numpy(entry):
+    """`lossadvisor inspect` in its own process starts pyarrow without numpy: same report as in-process."""
+    import json
+    import subprocess
+    import sys
+
+    from lossadvisor.render import to_plain
+
+    process = subprocess.run([sys.executable, "-m", "lossadvisor", "--debug", "inspect", str(REAL / entry["path"]), "--json"],
+                             capture_output=True, text=True, timeout=120)
+    assert process.returncode == 0, process.stderr[-2000:]
+    assert "needs numpy" not in process.stderr, "the numpy-free start fell back to a rerun"
+    assert json.loads(process.stdout) == json.loads(json.dumps(to_plain(report_for(entry["path"])), default=str))

@@ -127,6 +127,9 @@ def test_inspect_that_needs_numpy_after_all_runs_again_with_it(small_files, tmp_
                              capture_output=True, text=True, timeout=120, env=env)
     assert process.returncode == 0, process.stderr[-2000:]
     assert process.stderr == ""
+    process = subprocess.run([sys.executable, "-m", "lossadvisor", "--debug", "inspect", str(small_files["parquet"]), "--json"],
+                             capture_output=True, text=True, timeout=120, env=env)
+    assert process.returncode == 0 and "needs numpy after all" in process.stderr, process.stderr[-2000:]
     assert json.loads(process.stdout)["format"] == "labeled-pair"
 
 
