@@ -19,14 +19,12 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 import pytest
+from real_data import REAL, needs_real
 from typer.testing import CliRunner
 
 from lossadvisor.cli import app
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-if not REAL.is_dir():  # CI lays shared/ beside the clone; a developer checkout may sit elsewhere
-    REAL = Path("/work/shared/data/real")
-pytestmark = pytest.mark.skipif(not (REAL / "MANIFEST.yaml").is_file(), reason="shared/data/real is not available")
+pytestmark = needs_real
 
 STS_DEV = REAL / "stsb" / "sts-dev.csv"
 STSB_TRAIN = REAL / "stsb" / "stsb_train_sample.csv"

@@ -9,13 +9,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from real_data import REAL, needs_real
 from typer.testing import CliRunner
 
 from lossadvisor import __version__
 from lossadvisor.cli import app
-
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-needs_real = pytest.mark.skipif(not (REAL / "MANIFEST.yaml").is_file(), reason="../shared/data/real is not there")
 
 
 def run(*args: str, **kwargs):

@@ -14,15 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from real_data import REAL, needs_real
 from typer.testing import CliRunner
 
 from lossadvisor.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
-REAL = REPO.parent / "shared" / "data" / "real"
-if not REAL.is_dir():  # CI lays shared/ beside the clone; a developer checkout may sit elsewhere
-    REAL = Path("/work/shared/data/real")
-pytestmark = pytest.mark.skipif(not (REAL / "MANIFEST.yaml").is_file(), reason="shared/data/real is not available")
+pytestmark = needs_real
 
 
 def run(*args: str | Path):

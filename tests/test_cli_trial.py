@@ -18,15 +18,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from real_data import REAL, needs_real
 from typer.testing import CliRunner
 
 from lossadvisor.cli import app
 from lossadvisor.table import load_table
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-if not REAL.is_dir():  # CI lays shared/ beside the clone; a developer checkout may sit elsewhere
-    REAL = Path("/work/shared/data/real")
-pytestmark = pytest.mark.skipif(not (REAL / "MANIFEST.yaml").is_file(), reason="shared/data/real is not available")
+pytestmark = needs_real
 
 STEPS, BATCH, SAMPLE = 4, 4, 32
 SMALL = ("--steps", str(STEPS), "--batch-size", str(BATCH), "--sample-size", str(SAMPLE), "--max-length", "64")

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -19,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from real_data import REAL, needs_real
 
 from lossadvisor.convert import (
     METHODS,
@@ -36,10 +36,6 @@ from lossadvisor.convert import writer as writer_module
 from lossadvisor.errors import FitError
 from lossadvisor.table import load_table
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-if not REAL.is_dir():  # CI lays shared/ beside the clone; a developer checkout may sit elsewhere
-    REAL = Path("/work/shared/data/real")
-needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="shared/data/real is not available")
 PROPERTY = settings(
     max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 40)), deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

@@ -14,17 +14,14 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import pytest
 import yaml
+from real_data import MANIFEST, REAL
 
 from lossadvisor.advice import Report, inspect_dataset
 from lossadvisor.table import load_table
-
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-MANIFEST = REAL / "MANIFEST.yaml"
 
 pytestmark = pytest.mark.skipif(not MANIFEST.is_file(), reason=f"{MANIFEST} is not there")
 ENTRIES = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))["entries"] if MANIFEST.is_file() else []

@@ -14,13 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+from real_data import REAL
 
 pexpect = pytest.importorskip("pexpect")
 pytest.importorskip("questionary")
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-if not REAL.is_dir():
-    REAL = Path("/work/shared/data/real")
 SNLI = REAL / "snli" / "snli_pair_class.parquet"
 SQUAD = REAL / "squad" / "squad_qa_pairs.csv"
 STSB = REAL / "stsb" / "stsb_train_sample.csv"

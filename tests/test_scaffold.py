@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from real_data import REAL, needs_real
 
 from lossadvisor.errors import FitError
 from lossadvisor.scaffold import render_training_script, write_new_file
 from lossadvisor.table import load_table
 
 REPO = Path(__file__).resolve().parents[1]
-REAL = REPO.parent / "shared" / "data" / "real"
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ def _script(table, kind: str) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not REAL.is_dir(), reason="real data slices not available")
+@needs_real
 @pytest.mark.parametrize("kind", ["labeled-pair", "labeled-list"])
 def test_the_script_trains_with_python(table, tmp_path, kind):
     script = write_new_file(tmp_path / "train.py", _script(table, kind))
@@ -154,7 +154,7 @@ def test_the_script_trains_with_python(table, tmp_path, kind):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not REAL.is_dir(), reason="real data slices not available")
+@needs_real
 @pytest.mark.skipif(shutil.which("accelerate", path=str(Path(sys.executable).parent)) is None, reason="accelerate not installed")
 def test_the_script_trains_under_accelerate_launch(table, tmp_path):
     script = write_new_file(tmp_path / "train.py", _script(table, "labeled-pair"))

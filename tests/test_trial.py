@@ -14,6 +14,7 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 import pytest
+from real_data import REAL, needs_real
 
 from lossadvisor.errors import FitError, LossAdvisorError
 from lossadvisor.table import load_table
@@ -35,12 +36,11 @@ from lossadvisor.trial import (
     write_plot,
 )
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 ROWS = 64
 # Few steps and small batches: every trial must take seconds on 2 CPU cores.
 FAST = TrialOptions(steps=6, batch_size=4)
 
-pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason="real data slices not available")
+pytestmark = needs_real
 
 
 @pytest.fixture(scope="module")
