@@ -466,6 +466,23 @@ def main() -> None:
         if _state["debug"]:
             sys.stderr.write("debug: inspect needs numpy after all; running it again with numpy\n")
         numpy_free.rerun_with_numpy(sys.argv[1:])
+    except SystemExit as exc:
+        if exc.code == EXIT_INTERRUPTED:
+            _ignore_further_interrupts()
+        raise
     except KeyboardInterrupt:
+        _ignore_further_interrupts()
         sys.stderr.write("Interrupted.\n")
         sys.exit(EXIT_INTERRUPTED)
+
+
+def _ignore_further_interrupts() -> None:
+    """Leaving on Ctrl-C: a second SIGINT must not turn exit code 130 into death by signal.
+
+    pyarrow catches a SIGINT that lands inside its calls and sends it again afterwards (SignalStopHandler).
+    Once, in CI, a trial printed "Interrupted." and then died by SIGINT (exit -2): most likely such a second
+    signal arriving while the interpreter shut down, with the default handler back in place.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
