@@ -29,10 +29,9 @@ Positive = Annotated[int, Meta(ge=1)]
 class _Strict(Struct, frozen=True, forbid_unknown_fields=True):
     """Frozen, and unknown keys are errors; subclasses repeat kw_only (msgspec does not inherit it)."""
 
-
-def _text_count(value: str | int) -> str:
-    """num_labels cells are text ('1', 'num_classes'); a bare YAML 1 means the same."""
-    return str(value)
+    def _num_labels_as_text(self) -> None:
+        """num_labels cells are text ('1', 'num_classes'); a bare YAML 1 means the same."""
+        msgspec.structs.force_setattr(self, "num_labels", str(self.num_labels))
 
 
 class TextCount(_Strict, kw_only=True):
@@ -68,7 +67,7 @@ class Row(_Strict, kw_only=True):
     distillation: bool = False
 
     def __post_init__(self) -> None:
-        msgspec.structs.force_setattr(self, "num_labels", _text_count(self.num_labels))
+        self._num_labels_as_text()
 
 
 class CommonAdvice(_Strict, kw_only=True):
@@ -90,7 +89,7 @@ class DocstringRow(_Strict, kw_only=True):
     num_labels: str | int
 
     def __post_init__(self) -> None:
-        msgspec.structs.force_setattr(self, "num_labels", _text_count(self.num_labels))
+        self._num_labels_as_text()
 
 
 class Loss(_Strict, kw_only=True):
@@ -103,7 +102,7 @@ class Loss(_Strict, kw_only=True):
     docstring_rows: Annotated[list[DocstringRow], Meta(min_length=1)]
 
     def __post_init__(self) -> None:
-        msgspec.structs.force_setattr(self, "num_labels", _text_count(self.num_labels))
+        self._num_labels_as_text()
 
     @property
     def class_name(self) -> str:
