@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,8 +85,6 @@ sys.stderr.write(json.dumps({"numpy": repr(sys.modules.get("numpy", "absent")), 
 
 def run_main(args: list[str], **env: str) -> tuple[subprocess.CompletedProcess, dict]:
     """Run cli.main() in a fresh process, as the console script does; report what it had imported at the end."""
-    import os
-
     process = subprocess.run([sys.executable, "-c", NUMPY_PROBE, json.dumps(args)], capture_output=True, text=True,
                              timeout=120, env=os.environ | env)
     return process, json.loads(process.stderr.splitlines()[-1])
@@ -120,8 +119,6 @@ def test_inspect_that_needs_numpy_after_all_runs_again_with_it(small_files, tmp_
         "        plain(result)\n"
         "    render.print_json = print_json\n"
     )
-    import os
-
     env = os.environ | {"PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     process = subprocess.run([sys.executable, "-m", "lossadvisor", "inspect", str(small_files["parquet"]), "--json"],
                              capture_output=True, text=True, timeout=120, env=env)
