@@ -20,3 +20,11 @@ def table_cache_dir(tmp_path_factory):
         os.environ.pop(CACHE_ENV, None)
     else:
         os.environ[CACHE_ENV] = previous
+
+
+def pytest_configure(config):
+    """In CI the real data is always laid beside the clone: its absence is a broken run, not 367 quiet skips."""
+    from real_data import MANIFEST, REAL
+
+    if os.environ.get("CI") and not MANIFEST.is_file():
+        raise pytest.UsageError(f"CI is set but the real test data is missing: {REAL} (expected shared/ beside the clone)")

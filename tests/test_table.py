@@ -496,3 +496,10 @@ def test_cli_table_check_fails_on_a_drifted_copy(drift, tmp_path, raw):
     import json
 
     assert json.loads(json_result.stdout)["differences"]
+
+
+def test_common_advice_with_unknown_loss(tmp_path, raw):
+    raw["common"][0]["loss"] = "BinaryCrossEntropyLos"
+    message = table_error(write(tmp_path, raw))
+    assert "common[0].loss: unknown loss 'BinaryCrossEntropyLos'" in message
+
