@@ -1,4 +1,4 @@
-.PHONY: setup test check bench example
+.PHONY: setup test check bench example mutate
 setup:
 	python3 -m venv .venv && . .venv/bin/activate && pip install -q torch==2.13.0 -e '.[test]'
 test: setup
@@ -9,3 +9,5 @@ bench:
 	. .venv/bin/activate && python benchmarks/bench_inspect.py && python benchmarks/bench_convert.py && python benchmarks/bench_trial.py
 example: setup
 	. .venv/bin/activate && lossadvisor inspect examples/support_faq.csv
+mutate:
+	. .venv/bin/activate && pip install -q 'mutmut>=3.8,<4' && python benchmarks/mutation_score.py

@@ -7,6 +7,7 @@ import difflib
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -311,9 +312,11 @@ def load_table(path: str | Path | None = None) -> LossTable:
     """Load and validate the table; every problem is reported with the file, entry and field."""
     table_path = Path(path) if path is not None else default_table_path()
     try:
-        data = table_path.read_bytes()
+        data = _read_regular_file(table_path, TABLE_MAX_BYTES, follow_links=True)
     except OSError as exc:
         raise TableError(f"cannot read loss table {table_path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise TableError(f"cannot read loss table {table_path}: {exc}") from None
     digest = hashlib.blake2b(data + __version__.encode(), digest_size=32).digest()
     cache = _cache_file(table_path)
     cached = _read_cache(cache, digest)
@@ -325,6 +328,33 @@ def load_table(path: str | Path | None = None) -> LossTable:
     if cached is None:
         _write_cache(cache, digest, model)
     return LossTable(model=model, path=table_path)
+
+
+TABLE_MAX_BYTES = 16 << 20  # the documented table is ~20 kB; anything near this is not a loss table
+
+
+def _read_regular_file(path: Path, limit: int, *, follow_links: bool, owner: int | None = None) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; a FIFO, a device or a directory is refused, never read.
+
+    O_NONBLOCK keeps open() of a FIFO from waiting for a writer; O_NOFOLLOW (when links are not followed) keeps a
+    planted link from pointing the read elsewhere.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_links:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, flags)
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise ValueError("not a regular file (a FIFO, a device or a folder)")
+        if owner is not None and status.st_uid != owner:
+            raise ValueError("owned by another user")
+        if status.st_size > limit:
+            raise ValueError(f"larger than {limit >> 20} MiB")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit >> 20} MiB")
+    return data
 
 
 def _parse_yaml(data: bytes, table_path: Path) -> dict:
@@ -360,12 +390,23 @@ def _cache_file(table_path: Path) -> Path | None:
     return Path(root) / f"table-{key}.msgpack"
 
 
+def _private_folder(folder: Path) -> bool:
+    """Only a real folder of ours that nobody else may write into holds the cache (a shared /tmp does not)."""
+    try:
+        status = os.lstat(folder)
+    except OSError:
+        return False
+    mine = not hasattr(os, "geteuid") or status.st_uid == os.geteuid()
+    return stat.S_ISDIR(status.st_mode) and mine and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
 def _read_cache(cache: Path | None, digest: bytes) -> TableModel | None:
-    if cache is None:
+    if cache is None or not _private_folder(cache.parent):
         return None
     try:
-        data = cache.read_bytes()
-    except OSError:
+        owner = os.geteuid() if hasattr(os, "geteuid") else None
+        data = _read_regular_file(cache, CACHE_MAX_BYTES, follow_links=False, owner=owner)
+    except (OSError, ValueError):
         return None
     if data[: len(digest)] != digest:
         return None
@@ -375,14 +416,27 @@ def _read_cache(cache: Path | None, digest: bytes) -> TableModel | None:
         return None
 
 
+CACHE_MAX_BYTES = 4 << 20
+
+
 def _write_cache(cache: Path | None, digest: bytes, model: TableModel) -> None:
     if cache is None:
         return
-    partial = cache.with_name(f"{cache.name}.{os.getpid()}.partial")
+    import tempfile  # here: only a cache miss writes, and inspect's start-up counts every import
+
+    partial: str | None = None
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_bytes(digest + msgspec.msgpack.encode(model))
+        with contextlib.suppress(FileExistsError):
+            cache.parent.mkdir(mode=0o700, parents=True)
+        if not _private_folder(cache.parent):
+            return  # a folder someone else owns or may write into: no cache, the YAML is parsed each time
+        # mkstemp creates a new file with O_EXCL at an unpredictable name, so no planted link is followed;
+        # os.replace then swaps the directory entry itself, never the target of a link found at `cache`.
+        descriptor, partial = tempfile.mkstemp(prefix=f".{cache.name}.", suffix=".partial", dir=cache.parent)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(digest + msgspec.msgpack.encode(model))
         os.replace(partial, cache)  # readers see the old file or the new one, never half of one
     except OSError:  # a read-only or full disk only costs the next run the YAML parse
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
+        if partial is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
