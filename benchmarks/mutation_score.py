@@ -79,7 +79,7 @@ def run_group(name: str, jobs: int, keep: bool) -> dict:
         _copy_repo(workdir)
         modules, tests = _existing(modules, workdir), _existing(tests, workdir)
         if not modules:
-            return {"group": name, "skipped": "no such module"}
+            return {"group": name, "not_run": "no such module"}
         _configure(workdir, modules, tests)
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)], cwd=workdir,
@@ -109,8 +109,8 @@ def main() -> None:
     for r in measured:
         print(f"{r['group']:14} {_killed(r):7d} {r['total']:6d} {_killed(r) / max(r['total'], 1):6.1%} {r['seconds']:5d}s")
     for r in results:
-        if "skipped" in r:
-            print(f"{r['group']:14} skipped: {r['skipped']}")
+        if "not_run" in r:
+            print(f"{r['group']:14} not run: {r['not_run']}")
     killed, total = sum(_killed(r) for r in measured), sum(r["total"] for r in measured)
     score = killed / max(total, 1)
     print(f"{'all':14} {killed:7d} {total:6d} {score:6.1%}   target {TARGET:.0%}: {'met' if score >= TARGET else 'NOT met'}")
