@@ -209,7 +209,7 @@ def render_training_script(
     fmt = loss_table.resolve_format(format_name)
     loss = loss_table.resolve_loss(loss_name)
     if fmt not in loss_table.formats_for_loss(loss):
-        from lossadvisor.trial import fit_hint
+        from lossadvisor.fit import fit_hint
 
         # The shortest declared conversion, or the losses that fit when none leads there (never a dead end).
         raise FitError(f"{loss} does not train on {fmt} data", fit_hint(fmt, loss, loss_table, dataset_spec, force=False))
