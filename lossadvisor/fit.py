@@ -40,7 +40,7 @@ def fit_hint(format_name: str, loss_name: str, loss_table: LossTable, dataset: s
         command = convert_command(dataset or "DATASET", target).render()
         escape = ", or pass --force to try anyway" if force else ""
         return f"Run `{command}` ({via}){extra}{escape}."
-    fitting = fitting_losses(fmt, loss_table)
+    fitting = sorted(fitting_losses(fmt, loss_table))
     return f"No declared conversion leads from {fmt} to {', '.join(targets)}. Losses that fit {fmt}: {', '.join(fitting) or 'none'}."
 
 

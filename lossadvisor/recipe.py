@@ -39,6 +39,8 @@ MAX_CLASSES = 100_000
 # weighting_scheme and mini_batch_size always; pos_weight and respect_input_order when the data calls for them;
 # every other knob (num_negatives, scale, k) keeps the library default and is listed as an option.
 UNSORTED_WHY = "your lists are not sorted by relevance"
+# The parameters the data decides (the recipe sets them only when the data calls for them).
+DATA_PARAMS = ("pos_weight", "respect_input_order")
 
 
 # --------------------------------------------------------------------------------------------- data rules
@@ -204,8 +206,9 @@ class Recipe:
         lines.append("from sentence_transformers.cross_encoder import CrossEncoder, losses")
         return tuple(lines)
 
-    def model_source(self, model: str = "MODEL", max_length: int | None = None) -> str:
-        args = [model, f"num_labels={self.num_labels}"]
+    def model_source(self, model: str = "MODEL", max_length: int | str | None = None, num_labels: str | None = None) -> str:
+        """`CrossEncoder(...)` as source; `num_labels` (source) replaces the recipe's number, e.g. with a variable."""
+        args = [model, f"num_labels={num_labels or self.num_labels}"]
         if max_length is not None:
             args.append(f"max_length={max_length}")
         if self.identity_activation:

@@ -1,12 +1,11 @@
 """The evaluator that fits a format, on held-out rows: for the trial, and (the same source) in the scaffolded script.
 
 The functions above the line are plain Python over lists, with no import of their own: `lossadvisor scaffold`
-writes their source into the script it generates (`script_source`), so the script and the trial evaluate alike.
+writes the source of SCRIPT_FUNCTIONS into the script it generates, so the script and the trial evaluate alike.
 """
 
 from __future__ import annotations
 
-import inspect
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -66,12 +65,8 @@ def candidate_relevance(format_name, label, candidates):
     return [float(score) for score in label]
 
 
-SCRIPT_FUNCTIONS = (evaluator_kind, reranking_samples, candidate_relevance)
-
-
-def script_source() -> str:
-    """The source of the functions above, as the scaffolded script embeds them."""
-    return "\n\n".join(inspect.getsource(function).rstrip() + "\n" for function in SCRIPT_FUNCTIONS)
+# What the scaffolded script calls (it picks its evaluator class when it is written, so not evaluator_kind).
+SCRIPT_FUNCTIONS = (reranking_samples, candidate_relevance)
 
 
 # --------------------------------------------------------------------------------------------- trial side
