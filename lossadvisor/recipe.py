@@ -13,8 +13,8 @@ script `lossadvisor scaffold` writes embeds their source and applies them to the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from lossadvisor.table import LossTable
 
@@ -124,7 +124,7 @@ def data_facts(table: pa.Table, label: str | None = LABEL, classes=(), batch_siz
     column = table.column(label)
     kind = column.type
     if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
-        return _replace(facts, lists_sorted=lists_sorted(column.to_pylist()))
+        return replace(facts, lists_sorted=lists_sorted(column.to_pylist()))
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         try:
             column = pc.cast(column, pa.float64())
@@ -139,16 +139,10 @@ def data_facts(table: pa.Table, label: str | None = LABEL, classes=(), batch_siz
         return facts
     weight = pos_weight(values)
     if weight is not None:
-        facts = _replace(facts, pos_weight=weight, negatives=values.count(0), positives=values.count(1))
+        facts = replace(facts, pos_weight=weight, negatives=values.count(0), positives=values.count(1))
     integral = all(float(value).is_integer() for value in values)
     ids = ClassIds(low=min(values), high=max(values), distinct=len(set(values)), integral=integral)
-    return _replace(facts, class_ids=ids)
-
-
-def _replace(facts: DataFacts, **changes: Any) -> DataFacts:
-    from dataclasses import replace
-
-    return replace(facts, **changes)
+    return replace(facts, class_ids=ids)
 
 
 # --------------------------------------------------------------------------------------------- the recipe
@@ -162,17 +156,13 @@ class RecipeParam:
     """
 
     name: str
-    source: str
+    code: str  # the Python source
     value: bool | int | float | str | None
     why: str
     kind: str = "literal"
 
-    @property
-    def code(self) -> str:
-        return self.source
-
     def as_dict(self) -> dict[str, str]:
-        return {"name": self.name, "value": self.source, "why": self.why}
+        return {"name": self.name, "value": self.code, "why": self.why}
 
 
 @dataclass(frozen=True)
@@ -189,13 +179,12 @@ class Recipe:
     options: tuple[RecipeParam, ...] = ()  # knobs worth knowing, left at the library default
     num_labels_from_data: bool = True  # False: num_labels=2 stands in for the number of classes
 
-    # The trial's historic names for the same things.
     @property
-    def loss_name(self) -> str:
+    def loss_name(self) -> str:  # the trial's name for it
         return self.loss
 
     @property
-    def code(self) -> str:
+    def code(self) -> str:  # the trial's name for loss_source()
         return self.loss_source()
 
     @property
@@ -216,7 +205,7 @@ class Recipe:
         return f"CrossEncoder({', '.join(args)})"
 
     def loss_source(self, model: str = "model") -> str:
-        args = [model] + [f"{p.name}={p.source}" for p in self.params]
+        args = [model] + [f"{p.name}={p.code}" for p in self.params]
         return f"losses.{self.loss}({', '.join(args)})"
 
     def render(self, base_model: str = BASE_MODEL) -> str:
@@ -231,7 +220,6 @@ class Recipe:
             model_line,
             f"loss = {self.loss_source()}",
         ])
-
 
 
 def build_recipe(loss_name: str, loss_table: LossTable, facts: DataFacts | None = None) -> Recipe:

@@ -89,7 +89,7 @@ def _loss_lines(recipe: Recipe) -> list[str]:
         ]
     arguments: list[str] = []
     for param in recipe.params:
-        arguments += [f"# {param.why}", f"{param.name}={param.source},"]
+        arguments += [f"# {param.why}", f"{param.name}={param.code},"]
     if data_rules:
         arguments.append("**kwargs,")
     if not arguments:
