@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from lossadvisor.errors import FitError, SourceError
 from lossadvisor.profile import RESERVED_NAMES, ST_LABEL_NAMES, ColumnChoice, Profile, build_profile
+from lossadvisor.recipe import DataFacts, Recipe, RecipeParam, build_recipe, data_facts, num_labels_for, recipe_params
 from lossadvisor.sources import Sample, open_sample
 from lossadvisor.table import Format, LossTable
 
@@ -226,11 +227,13 @@ def advise(profile: Profile, table: LossTable, reading: str | None = None) -> Re
 
 
 def _num_labels(rule: str, profile: Profile) -> int:
-    if rule == "num_classes":
-        if profile.classes:
-            return len(profile.classes)
-        return max(2, len(profile.class_counts))
-    return int(rule)
+    return num_labels_for(rule, _facts(profile))[0]
+
+
+def _facts(profile: Profile) -> DataFacts:
+    """The recipe's facts, from the same sample table the profile read."""
+    label = None if profile.label_parts else profile.label
+    return data_facts(profile.sample.table, label, profile.classes)
 
 
 def _recommendations(profile: Profile, reading: Reading, table: LossTable) -> tuple[Recommendation, ...]:
@@ -277,28 +280,17 @@ def _complete_lists(rows: list) -> list[list]:
 
 
 def _advised_params(loss_name: str, params, profile: Profile):
-    for param in params:
-        value = param.value
-        why = param.why
-        if param.name == "pos_weight":
-            counts = profile.class_counts
-            positives = counts.get("1", counts.get("1.0", 0))
-            negatives = counts.get("0", counts.get("0.0", 0))
-            if not positives or not negatives:
-                continue
-            value = f"torch.tensor({negatives / positives:.2f})"
-            why = f"{negatives} negatives / {positives} positives in the sample; balances the rarer class"
-        if param.name == "respect_input_order" and _lists_unsorted(profile):
-            value, why = "False", "your lists are not sorted by relevance"
-        yield {"name": param.name, "value": value, "why": why}
+    # The table lists activation_fn exactly for the losses whose own default (Sigmoid) must be replaced.
+    loss_identity = any(param.name == "activation_fn" for param in params)
+    chosen, _ = recipe_params(loss_name, params, _facts(profile), loss_identity)
+    return [param.as_dict() for param in chosen]
 
 
 def _construction(loss_name: str, num_labels: int, activation: str, params) -> str:
-    model_args = [f"num_labels={num_labels}"]
-    if activation == "identity":
-        model_args.append("activation_fn=torch.nn.Identity()")
-    loss_args = ["model"] + [f"{p['name']}={p['value']}" for p in params if p["name"] not in ("k",)]
-    return f"model = CrossEncoder(MODEL, {', '.join(model_args)})\nloss = losses.{loss_name}({', '.join(loss_args)})"
+    chosen = tuple(RecipeParam(p["name"], p["value"], None, p["why"]) for p in params)
+    recipe = Recipe(loss_name, f"sentence_transformers.cross_encoder.losses.{loss_name}", num_labels, str(num_labels),
+                    activation == "identity", activation, chosen)
+    return recipe.render()
 
 
 def _conversions(profile: Profile, reading: Reading, table: LossTable, recs) -> tuple[ConversionOffer, ...]:
@@ -667,10 +659,12 @@ class LossExplanation:
     loss: str
     import_path: str
     summary: str
-    num_labels: str
+    num_labels: int
+    num_labels_rule: str
     activation: str
     rows: tuple[dict[str, str], ...]
     params: tuple[dict[str, str], ...]
+    options: tuple[dict[str, str], ...]
     convertible_from: tuple[dict[str, object], ...]
     construction: str
 
@@ -687,9 +681,9 @@ def explain_loss(table: LossTable, name: str) -> LossExplanation:
         {"from": c.from_format, "to": c.to_format, "summary": c.summary, "needs": list(c.needs)}
         for c in table.model.conversions if c.to_format in formats
     )
-    activation = "Identity (set activation_fn=torch.nn.Identity())" if loss.activation == "identity" else "the default"
-    params = tuple({"name": p.name, "value": p.value, "why": p.why} for p in loss.params)
-    num_labels = "number of classes" if loss.num_labels == "num_classes" else loss.num_labels
-    construction = _construction(loss_name, "NUM_CLASSES" if loss.num_labels == "num_classes" else int(loss.num_labels),  # type: ignore[arg-type]
-                                 loss.activation, params)
-    return LossExplanation(loss_name, loss.import_path, loss.summary, num_labels, activation, rows, params, into, construction)
+    recipe = build_recipe(loss_name, table)
+    activation = "Identity (set activation_fn=torch.nn.Identity())" if recipe.identity_activation else "the default"
+    rule = "the number of classes (class ids 0..N-1)" if loss.num_labels == "num_classes" else loss.num_labels
+    return LossExplanation(loss_name, loss.import_path, loss.summary, recipe.num_labels, rule, activation, rows,
+                           tuple(p.as_dict() for p in recipe.params), tuple(p.as_dict() for p in recipe.options),
+                           into, recipe.render())

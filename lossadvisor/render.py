@@ -70,7 +70,7 @@ def render_explain(info: dict[str, Any], console: Console) -> None:
 
     console.print(f"[bold]{info['loss']}[/bold]  [dim]{info['import']}[/dim]")
     console.print(f"  {escape(info['summary'])}")
-    console.print(f"  num_labels: {info['num_labels']}   activation: {info['activation']}")
+    console.print(f"  num_labels: {escape(info['num_labels_rule'])}   activation: {info['activation']}")
     view = Table(title="data it wants", show_header=True)
     view.add_column("format")
     view.add_column("inputs")
@@ -78,15 +78,19 @@ def render_explain(info: dict[str, Any], console: Console) -> None:
     for row in info["rows"]:
         view.add_row(row["format"], escape(row["inputs"]), escape(row["labels"]))
     console.print(view)
-    if info["params"]:
-        console.print("[bold]parameters worth setting[/bold]")
-        for p in info["params"]:
+    for title, params in (("parameters set", info["params"]), ("other knobs (the library default is kept)", info.get("options", []))):
+        if params:
+            console.print(f"[bold]{title}[/bold]")
+        for p in params:
             console.print(f"  {p['name']}={escape(p['value'])}  [dim]{escape(p['why'])}[/dim]")
     if info["convertible_from"]:
         console.print("[bold]formats that convert into it[/bold]")
         for c in info["convertible_from"]:
             console.print(f"  {c['from']} → {c['to']}: {escape(c['summary'])}" + (f" [dim](needs {', '.join(c['needs'])})[/dim]" if c["needs"] else ""))
-    console.print(f"[bold]construction[/bold]\n  {escape(info['construction'])}")
+    console.print("[bold]construction[/bold]")
+    # Line by line: escape() shows a line break inside one string as a literal \n.
+    for line in info["construction"].splitlines():
+        console.print(f"  {escape(line)}", soft_wrap=True)  # a wrapped line would not paste
 
 
 def render_report(report, console: Console) -> None:

@@ -1,185 +1,153 @@
 """`lossadvisor scaffold`: a complete, readable training script for the advised loss.
 
 The script is plain sentence-transformers code: the caller's dataset loading and fixes, the CrossEncoder with
-the num_labels and activation the loss needs, the loss with its advised parameters (computed from the data when
-the script runs, so they stay right after the data changes), an evaluator on a held-out split, training and
-saving. It runs as `python train.py` and under `accelerate launch train.py`; `--model tiny` swaps in the tiny
-random model from lossadvisor for a smoke run without a download.
+the num_labels and activation the loss needs, the loss with its advised parameters (the recipe's, with the data
+rules applied to the data when the script runs, so they stay right after the data changes), an evaluator on a
+held-out split, training and saving. The data rules and the evaluator's sample builders are copied into the
+script from lossadvisor's own functions (inspect.getsource), so the script and `lossadvisor trial` agree.
+It runs as `python train.py` and under `accelerate launch train.py`; `--model tiny` swaps in the tiny random
+model from lossadvisor for a smoke run without a download.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from string import Template
 from textwrap import indent
 
+from lossadvisor import recipe as recipes
 from lossadvisor.errors import FitError, printable
+from lossadvisor.fit import fit_hint
+from lossadvisor.recipe import IN_BATCH_LOSSES, MODEL_LR, TINY_LR, Recipe, build_recipe
 from lossadvisor.table import LossTable
+from lossadvisor.trial import evaluation
 
-_IN_BATCH_LOSSES = {"MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss"}
-TINY_LR = 5e-4
-MODEL_LR = 2e-5
+
+@dataclass(frozen=True)
+class ScriptSpec:
+    """What a training script is written for.
+
+    `load_code` (and then each line of `fixes_code`) must leave a `datasets.Dataset` (or a DatasetDict with a
+    "train" split) named `dataset`, in canonical column order: the inputs, then `label` when the format has one.
+    `extra_imports` are import lines that code needs beyond `datasets`' load_dataset/load_from_disk.
+    """
+
+    dataset_spec: str
+    load_code: str
+    format_name: str
+    loss_name: str
+    fixes_code: Sequence[str] = ()
+    model: str = "tiny"
+    output_dir: str | None = None
+    batch_size: int | None = None
+    epochs: int = 1
+    lr: float | None = None
+    max_length: int | None = None
+    eval_fraction: float = 0.1
+    seed: int = 12
+    extra_imports: Sequence[str] = ()
 
 
 def _installed_major(package: str) -> int:
     from importlib.metadata import PackageNotFoundError, version
 
+    from packaging.version import InvalidVersion, Version
+
     try:
-        return int(version(package).split(".")[0])
-    except (PackageNotFoundError, ValueError):
+        return Version(version(package)).major
+    except (PackageNotFoundError, InvalidVersion):
         return 0
 
 
-def _loss_lines(loss_name: str, loss_table: LossTable, batch_size: int) -> list[str]:
-    """Body of build_loss(model, train_dataset): the advised arguments, each with the table's reason."""
-    entry = loss_table.losses[loss_name]
-    params = {param.name: param for param in entry.params}
+# --------------------------------------------------------------------------------------------- the loss
+
+
+def _loss_lines(recipe: Recipe) -> list[str]:
+    """Body of build_loss(model, train_dataset): the recipe's arguments, and its data rules applied at run time."""
     lines: list[str] = []
-    kwargs: list[str] = []
-    if entry.loss_activation and entry.activation == "identity" and "activation_fn" in params:
-        kwargs.append(f"# {params['activation_fn'].why}")
-        kwargs.append("activation_fn=torch.nn.Identity(),")
-    if loss_name == "LambdaLoss" and "weighting_scheme" in params:
-        kwargs.append(f"# {params['weighting_scheme'].why}")
-        kwargs.append("weighting_scheme=losses.NDCGLoss2PPScheme(),")
-    if "mini_batch_size" in params:
-        size = int(params["mini_batch_size"].value)
-        if loss_name.startswith("Cached"):
-            # Below the batch size, or the cache saves nothing.
-            size = min(size, max(1, batch_size // 2)) if batch_size <= size else size
-        kwargs.append(f"# {params['mini_batch_size'].why}")
-        kwargs.append(f"mini_batch_size={size},")
-    extra = ""
-    if loss_name == "BinaryCrossEntropyLoss":
+    data_rules = {option.name: option for option in recipe.options if option.name in recipes.DATA_PARAMS}
+    if data_rules:
+        lines.append("kwargs = {}")
+    if "pos_weight" in data_rules:
         lines += [
-            "kwargs = {}",
-            'labels = train_dataset["label"]',
-            "negatives = sum(1 for value in labels if value == 0)",
-            "positives = sum(1 for value in labels if value == 1)",
-            "if positives and negatives and positives + negatives == len(labels):",
-            f"    # {params['pos_weight'].why}" if "pos_weight" in params else "    # balances rare positives",
-            '    kwargs["pos_weight"] = torch.tensor(negatives / positives)',
+            'weight = pos_weight(train_dataset["label"])',
+            "if weight is not None:",
+            f"    # {data_rules['pos_weight'].why}",
+            '    kwargs["pos_weight"] = torch.tensor(weight)',
         ]
-        extra = "**kwargs"
-    if "respect_input_order" in params:
+    if "respect_input_order" in data_rules:
         lines += [
-            "kwargs = {}",
-            "sorted_lists = all(",
-            '    all(a >= b for a, b in zip(gains, gains[1:])) for gains in train_dataset["label"]',
-            ")",
-            "if not sorted_lists:",
-            "    # The documents are not sorted by label, so the loss must sort them itself.",
+            'if not lists_sorted(train_dataset["label"]):',
+            f"    # {recipes.UNSORTED_WHY}: the loss must sort the documents itself.",
             '    kwargs["respect_input_order"] = False',
         ]
-        extra = "**kwargs"
-    if extra:
-        kwargs.append(f"{extra},")
-    if kwargs:
-        lines.append(f"return losses.{loss_name}(")
-        lines.append("    model,")
-        lines += [f"    {line}" for line in kwargs]
-        lines.append(")")
-    else:
-        lines.append(f"return losses.{loss_name}(model)")
-    return lines
+    arguments: list[str] = []
+    for param in recipe.params:
+        arguments += [f"# {param.why}", f"{param.name}={param.code},"]
+    if data_rules:
+        arguments.append("**kwargs,")
+    if not arguments:
+        return lines + [f"return losses.{recipe.loss}(model)"]
+    return lines + [f"return losses.{recipe.loss}(", "    model,", *[f"    {line}" for line in arguments], ")"]
 
 
-_EVALUATORS: dict[str, tuple[str, list[str]]] = {
-    "classification": (
-        "CrossEncoderClassificationEvaluator",
-        [
-            "pairs = list(zip(eval_dataset[inputs[0]], eval_dataset[inputs[1]]))",
-            'return CrossEncoderClassificationEvaluator(pairs, eval_dataset["label"], name="eval")',
-        ],
-    ),
-    "correlation": (
-        "CrossEncoderCorrelationEvaluator",
-        [
-            "pairs = list(zip(eval_dataset[inputs[0]], eval_dataset[inputs[1]]))",
-            'return CrossEncoderCorrelationEvaluator(pairs, eval_dataset["label"], name="eval")',
-        ],
-    ),
-    "labeled-list": (
-        "CrossEncoderRerankingEvaluator",
-        [
-            "samples = []",
-            'for query, docs, gains in zip(eval_dataset[inputs[0]], eval_dataset[inputs[1]], eval_dataset["label"]):',
-            "    positive = [doc for doc, gain in zip(docs, gains) if gain > 0]",
-            "    negative = [doc for doc, gain in zip(docs, gains) if gain <= 0]",
-            "    # A list with no positive (or no negative) ranks nothing.",
-            "    if positive and negative:",
-            '        samples.append({"query": query, "positive": positive, "negative": negative})',
-            'return CrossEncoderRerankingEvaluator(samples, at_k=10, name="eval")',
-        ],
-    ),
-    "pair": (
-        "CrossEncoderRerankingEvaluator",
-        [
-            "# The data has no negatives: the other rows' positives stand in, as in-batch negatives do in training.",
-            "answers = eval_dataset[inputs[1]]",
-            "samples = []",
-            "for query, positive in zip(eval_dataset[inputs[0]], answers):",
-            "    negative = [doc for doc in answers if doc != positive][:9]",
-            "    if negative:",
-            '        samples.append({"query": query, "positive": [positive], "negative": negative})',
-            'return CrossEncoderRerankingEvaluator(samples, at_k=10, name="eval")',
-        ],
-    ),
-    "tuple": (
-        "CrossEncoderRerankingEvaluator",
-        [
-            "samples = []",
-            "for row in eval_dataset:",
-            "    candidates = [row[name] for name in inputs[1:]]",
-            '    samples.append({"query": row[inputs[0]], "positive": [candidates[0]], "negative": candidates[1:]})',
-            'return CrossEncoderRerankingEvaluator(samples, at_k=10, name="eval")',
-        ],
-    ),
-    "teacher": (
-        "CrossEncoderRerankingEvaluator",
-        [
-            "samples = []",
-            "for row in eval_dataset:",
-            "    candidates = [row[name] for name in inputs[1:]]",
-            '    label = row["label"]',
-            "    # The teacher decides which candidate is best: a margin is relative to the first candidate.",
-            "    if not isinstance(label, list):",
-            "        relevance = [label, 0.0]",
-            "    elif len(label) == len(candidates) - 1:",
-            "        relevance = [0.0] + [-margin for margin in label]",
-            "    else:",
-            "        relevance = list(label)",
-            "    best = max(range(len(candidates)), key=relevance.__getitem__)",
-            "    negative = [doc for i, doc in enumerate(candidates) if i != best]",
-            '    samples.append({"query": row[inputs[0]], "positive": [candidates[best]], "negative": negative})',
-            'return CrossEncoderRerankingEvaluator(samples, at_k=10, name="eval")',
-        ],
-    ),
+def _helpers(recipe: Recipe, evaluator_kind: str) -> str:
+    """The lossadvisor functions the script calls, copied from lossadvisor's own source."""
+    functions = []
+    if recipe.num_labels_rule == "num_classes":
+        functions.append(recipes.num_labels_from_ids)
+    names = {option.name for option in recipe.options}
+    if "pos_weight" in names:
+        functions.append(recipes.pos_weight)
+    if "respect_input_order" in names:
+        functions.append(recipes.lists_sorted)
+    if evaluator_kind == "reranking":
+        functions += list(evaluation.SCRIPT_FUNCTIONS)
+    if not functions:
+        return ""
+    sources = "\n\n".join(inspect.getsource(function).rstrip() + "\n" for function in functions)
+    return "# The rules lossadvisor applies, copied from its source so that this script needs no lossadvisor to run.\n\n\n" + sources + "\n\n"
+
+
+def _num_labels_lines(recipe: Recipe) -> list[str]:
+    if recipe.num_labels_rule == "num_classes":
+        return ["# One output per class: class ids run from 0 to N-1.", 'num_labels = num_labels_from_ids(dataset["label"])']
+    return [f"num_labels = {recipe.num_labels}"]
+
+
+# --------------------------------------------------------------------------------------------- the evaluator
+
+_EVALUATOR_CLASSES = {
+    "classification": "CrossEncoderClassificationEvaluator",
+    "correlation": "CrossEncoderCorrelationEvaluator",
+    "reranking": "CrossEncoderRerankingEvaluator",
 }
 
 
-def _evaluator_kind(format_name: str, loss_name: str) -> str:
-    if format_name in ("pair-class", "labeled-pair"):
-        return "classification"
-    if format_name == "pair-score":
-        return "correlation"
-    if format_name in ("labeled-list", "pair"):
-        return format_name
-    if format_name in ("triplet", "n-tuple"):
-        return "tuple"
-    return "teacher"
-
-
-def _num_labels_lines(loss_name: str, loss_table: LossTable) -> list[str]:
-    if loss_table.losses[loss_name].num_labels == "num_classes":
-        return [
-            "# One output per class: class ids run from 0 to N-1.",
-            'num_labels = int(max(dataset["label"])) + 1',
+def _evaluator_lines(kind: str, format_name: str) -> list[str]:
+    lines = [
+        'inputs = [name for name in eval_dataset.column_names if name != "label"]',
+        "columns = [list(eval_dataset[name]) for name in inputs]",
+        'labels = list(eval_dataset["label"]) if "label" in eval_dataset.column_names else []',
+    ]
+    if kind == "reranking":
+        return lines + [
+            f"samples = reranking_samples({format_name!r}, columns, labels)",
+            'return CrossEncoderRerankingEvaluator(samples, at_k=10, name="eval")',
         ]
-    return ["num_labels = 1"]
+    return lines + [
+        "pairs = list(zip(columns[0], columns[1]))",
+        f'return {_EVALUATOR_CLASSES[kind]}(pairs, labels, name="eval")',
+    ]
+
+
+# --------------------------------------------------------------------------------------------- the script
 
 
 def render_training_script(
@@ -190,188 +158,79 @@ def render_training_script(
     loss_name: str,
     loss_table: LossTable,
     model: str = "tiny",
-    *,
-    output_dir: str | None = None,
-    batch_size: int | None = None,
-    epochs: int = 1,
-    lr: float | None = None,
-    max_length: int | None = None,
-    eval_fraction: float = 0.1,
-    seed: int = 12,
-    extra_imports: Sequence[str] = (),
+    **settings,
 ) -> str:
-    """A complete training script as text.
+    """A complete training script as text (the arguments of `ScriptSpec`, positionally as before)."""
+    spec = ScriptSpec(dataset_spec, load_code, format_name, loss_name, tuple(fixes_code), model, **settings)
+    return render_script(spec, loss_table)
 
-    `load_code` (and then each line of `fixes_code`) must leave a `datasets.Dataset` (or a DatasetDict with a
-    "train" split) named `dataset`, in canonical column order: the inputs, then `label` when the format has one.
-    `extra_imports` are import lines that code needs beyond `datasets`' load_dataset/load_from_disk.
-    """
-    fmt = loss_table.resolve_format(format_name)
-    loss = loss_table.resolve_loss(loss_name)
+
+def render_script(spec: ScriptSpec, loss_table: LossTable) -> str:
+    """A complete training script as text, from the recipe of the loss."""
+    fmt = loss_table.resolve_format(spec.format_name)
+    loss = loss_table.resolve_loss(spec.loss_name)
     if fmt not in loss_table.formats_for_loss(loss):
-        from lossadvisor.trial import fit_hint
-
         # The shortest declared conversion, or the losses that fit when none leads there (never a dead end).
-        raise FitError(f"{loss} does not train on {fmt} data", fit_hint(fmt, loss, loss_table, dataset_spec, force=False))
-    entry = loss_table.losses[loss]
-    identity = entry.activation == "identity"
-    listwise = fmt == "labeled-list"
-    batch_size = batch_size or (8 if listwise else 16 if model == "tiny" else 32)
-    max_length = max_length or (128 if model == "tiny" else 256)
-    output_dir = output_dir or f"output/{loss}-{fmt}"
-    evaluator_class, evaluator_lines = _EVALUATORS[_evaluator_kind(fmt, loss)]
-    in_batch = loss in _IN_BATCH_LOSSES
-    warmup = "warmup_steps=0.1," if _installed_major("transformers") >= 5 else "warmup_ratio=0.1,"
-    activation_arg = ", activation_fn=torch.nn.Identity()" if identity else ""
-    activation_why = (
-        "# Raw scores: a Sigmoid on top would flatten the scores this loss ranks or regresses.\n"
-        if identity
-        else "# Default activation: Sigmoid for 1 output, none for several.\n"
+        raise FitError(f"{loss} does not train on {fmt} data", fit_hint(fmt, loss, loss_table, spec.dataset_spec, force=False))
+    batch_size = spec.batch_size or (8 if fmt == "labeled-list" else 16 if spec.model == "tiny" else 32)
+    recipe = build_recipe(loss, loss_table, recipes.DataFacts(batch_size=batch_size))
+    kind = evaluation.evaluator_kind(fmt)
+    return Template(_TEMPLATE).substitute(
+        _header_values(spec, loss, fmt, kind),
+        **_setting_values(spec, fmt, batch_size),
+        **_body_values(recipe, kind, fmt),
     )
 
+
+def _header_values(spec: ScriptSpec, loss: str, fmt: str, kind: str) -> dict[str, str]:
     # The path goes into the docstring: quotes, backslashes and line breaks in it must stay text, never code.
-    doc_spec = printable(dataset_spec.replace("\\", "\\\\").replace('"', '\\"'))
-    load_block = "\n".join([load_code.rstrip(), *[line.rstrip() for line in fixes_code]])
+    doc_spec = printable(spec.dataset_spec.replace("\\", "\\\\").replace('"', '\\"'))
     # The caller's imports get their own group; the blank line before MODEL stays either way.
-    imports = "".join(f"\n{line}" for line in sorted(set(extra_imports))) + "\n"
-    sampler_line = (
+    imports = "".join(f"\n{line}" for line in sorted(set(spec.extra_imports))) + "\n"
+    load_block = "\n".join([spec.load_code.rstrip(), *[line.rstrip() for line in spec.fixes_code]])
+    return {"loss": loss, "doc_spec": doc_spec, "fmt": fmt, "evaluator_class": _EVALUATOR_CLASSES[kind],
+            "imports": imports, "load_block": indent(load_block, "    ")}
+
+
+def _setting_values(spec: ScriptSpec, fmt: str, batch_size: int) -> dict[str, str]:
+    max_length = spec.max_length or (128 if spec.model == "tiny" else 256)
+    return {
+        "model": json.dumps(spec.model),
+        "output_dir": json.dumps(spec.output_dir or f"output/{spec.loss_name}-{fmt}"),
+        "epochs": str(spec.epochs),
+        "batch_size": str(batch_size),
+        "lr": repr(spec.lr),
+        "model_lr": f"{MODEL_LR:g}",
+        "tiny_lr": f"{TINY_LR:g}",
+        "max_length": str(max_length),
+        "eval_fraction": str(spec.eval_fraction),
+        "seed": str(spec.seed),
+        "warmup": "warmup_steps=0.1," if _installed_major("transformers") >= 5 else "warmup_ratio=0.1,",
+    }
+
+
+def _body_values(recipe: Recipe, kind: str, fmt: str) -> dict[str, str]:
+    identity = recipe.identity_activation
+    sampler = (
         "        # In-batch negatives: a duplicate text in a batch would be a false negative.\n"
         '        batch_sampler="no_duplicates",\n'
-        if in_batch
+        if recipe.loss in IN_BATCH_LOSSES
         else ""
     )
-
-    return f'''#!/usr/bin/env python
-"""Train a CrossEncoder reranker with {loss} on {doc_spec} ({fmt} data).
-
-Written by `lossadvisor scaffold`; edit freely. Run it with:
-
-    python train.py                                   # defaults below
-    python train.py --model tiny --max-steps 20       # smoke run in seconds, no download (needs lossadvisor)
-    accelerate launch train.py                        # several GPUs
-"""
-
-from __future__ import annotations
-
-import argparse
-
-import torch
-from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
-from sentence_transformers.cross_encoder import (
-    CrossEncoder,
-    CrossEncoderTrainer,
-    CrossEncoderTrainingArguments,
-    losses,
-)
-from sentence_transformers.cross_encoder.evaluation import {evaluator_class}
-{imports}
-MODEL = {json.dumps(model)}
-OUTPUT_DIR = {json.dumps(output_dir)}
-
-
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=MODEL, help="a Hugging Face Hub id, a local folder, or 'tiny'")
-    parser.add_argument("--output-dir", default=OUTPUT_DIR)
-    parser.add_argument("--epochs", type=float, default={epochs})
-    parser.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (-1: run the epochs)")
-    parser.add_argument("--batch-size", type=int, default={batch_size})
-    parser.add_argument("--lr", type=float, default=None, help="default: {MODEL_LR:g}, or {TINY_LR:g} for the tiny model")
-    parser.add_argument("--max-length", type=int, default={max_length})
-    parser.add_argument("--eval-fraction", type=float, default={eval_fraction})
-    parser.add_argument("--seed", type=int, default={seed})
-    return parser.parse_args()
-
-
-def load_data() -> Dataset:
-{indent(load_block, "    ")}
-    if isinstance(dataset, DatasetDict):
-        dataset = dataset["train"]
-    return dataset
-
-
-def texts_of(dataset: Dataset) -> list[str]:
-    texts = []
-    for column in dataset.column_names:
-        if column != "label":
-            for value in dataset[column]:
-                texts.extend(value if isinstance(value, list) else [value])
-    return texts
-
-
-def build_model(name: str, dataset: Dataset, num_labels: int, max_length: int, seed: int) -> CrossEncoder:
-    if name == "tiny":
-        # A tiny random BERT with a tokenizer trained on these texts: it proves the pipeline in seconds and
-        # learns little. Pass a real model (e.g. --model cross-encoder/ms-marco-MiniLM-L6-v2) to train for real.
-        from lossadvisor.tiny_model import build_tiny_cross_encoder
-
-        return build_tiny_cross_encoder(
-            texts_of(dataset), num_labels=num_labels, identity_activation={identity}, max_length=max_length, seed=seed
-        )
-    {activation_why.strip()}
-    return CrossEncoder(name, num_labels=num_labels, max_length=max_length{activation_arg})
-
-
-def build_loss(model: CrossEncoder, train_dataset: Dataset) -> torch.nn.Module:
-{indent(chr(10).join(_loss_lines(loss, loss_table, batch_size)), "    ")}
-
-
-def build_evaluator(eval_dataset: Dataset) -> {evaluator_class}:
-    inputs = [name for name in eval_dataset.column_names if name != "label"]
-{indent(chr(10).join(evaluator_lines), "    ")}
-
-
-def main() -> None:
-    args = parse_args()
-    dataset = load_data()
-{indent(chr(10).join(_num_labels_lines(loss, loss_table)), "    ")}
-    split = dataset.train_test_split(test_size=args.eval_fraction, seed=args.seed)
-    train_dataset, eval_dataset = split["train"], split["test"]
-
-    model = build_model(args.model, dataset, num_labels, args.max_length, args.seed)
-    loss = build_loss(model, train_dataset)
-    evaluator = build_evaluator(eval_dataset)
-    print("before training:", evaluator(model))
-
-    lr = args.lr if args.lr is not None else ({TINY_LR:g} if args.model == "tiny" else {MODEL_LR:g})
-    training_args = CrossEncoderTrainingArguments(
-        output_dir=args.output_dir,
-        num_train_epochs=args.epochs,
-        max_steps=args.max_steps,
-        per_device_train_batch_size=args.batch_size,
-        per_device_eval_batch_size=args.batch_size,
-        learning_rate=lr,
-        {warmup}
-        # bf16 where the GPU supports it; float32 elsewhere.
-        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
-{sampler_line}        eval_strategy="steps",
-        eval_steps=0.2,
-        save_strategy="steps",
-        save_steps=0.2,
-        save_total_limit=2,
-        logging_steps=0.05,
-        logging_first_step=True,
-        seed=args.seed,
-        report_to="none",
-    )
-    trainer = CrossEncoderTrainer(
-        model=model,
-        args=training_args,
-        train_dataset=train_dataset,
-        eval_dataset=eval_dataset,
-        loss=loss,
-        evaluator=evaluator,
-    )
-    trainer.train()
-
-    print("after training:", evaluator(model))
-    # save_model writes from the main process only, which matters under `accelerate launch`.
-    trainer.save_model(f"{{args.output_dir}}/final")
-
-
-if __name__ == "__main__":
-    main()
-'''
+    return {
+        "identity": str(identity),
+        "activation_why": (
+            "# Raw scores: a Sigmoid on top would flatten the scores this loss ranks or regresses."
+            if identity
+            else "# Default activation: Sigmoid for 1 output, none for several."
+        ),
+        "model_source": recipe.model_source("name", "max_length", num_labels="num_labels"),
+        "loss_body": indent("\n".join(_loss_lines(recipe)), "    "),
+        "evaluator_body": indent("\n".join(_evaluator_lines(kind, fmt)), "    "),
+        "num_labels_body": indent("\n".join(_num_labels_lines(recipe)), "    "),
+        "helpers": _helpers(recipe, kind),
+        "sampler": sampler,
+    }
 
 
 def write_new_file(path: str | Path, text: str, overwrite: bool = False) -> Path:
@@ -398,3 +257,135 @@ def write_new_file(path: str | Path, text: str, overwrite: bool = False) -> Path
         Path(temp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+_TEMPLATE = '''#!/usr/bin/env python
+"""Train a CrossEncoder reranker with $loss on $doc_spec ($fmt data).
+
+Written by `lossadvisor scaffold`; edit freely. Run it with:
+
+    python train.py                                   # defaults below
+    python train.py --model tiny --max-steps 20       # smoke run in seconds, no download (needs lossadvisor)
+    accelerate launch train.py                        # several GPUs
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
+from sentence_transformers.cross_encoder import (
+    CrossEncoder,
+    CrossEncoderTrainer,
+    CrossEncoderTrainingArguments,
+    losses,
+)
+from sentence_transformers.cross_encoder.evaluation import $evaluator_class
+$imports
+MODEL = $model
+OUTPUT_DIR = $output_dir
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=MODEL, help="a Hugging Face Hub id, a local folder, or 'tiny'")
+    parser.add_argument("--output-dir", default=OUTPUT_DIR)
+    parser.add_argument("--epochs", type=float, default=$epochs)
+    parser.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (-1: run the epochs)")
+    parser.add_argument("--batch-size", type=int, default=$batch_size)
+    parser.add_argument("--lr", type=float, default=$lr, help="default: $model_lr, or $tiny_lr for the tiny model")
+    parser.add_argument("--max-length", type=int, default=$max_length)
+    parser.add_argument("--eval-fraction", type=float, default=$eval_fraction)
+    parser.add_argument("--seed", type=int, default=$seed)
+    return parser.parse_args()
+
+
+def load_data() -> Dataset:
+$load_block
+    if isinstance(dataset, DatasetDict):
+        dataset = dataset["train"]
+    return dataset
+
+
+def texts_of(dataset: Dataset) -> list[str]:
+    texts = []
+    for column in dataset.column_names:
+        if column != "label":
+            for value in dataset[column]:
+                texts.extend(value if isinstance(value, list) else [value])
+    return texts
+
+
+def build_model(name: str, dataset: Dataset, num_labels: int, max_length: int, seed: int) -> CrossEncoder:
+    if name == "tiny":
+        # A tiny random BERT with a tokenizer trained on these texts: it proves the pipeline in seconds and
+        # learns little. Pass a real model (e.g. --model cross-encoder/ms-marco-MiniLM-L6-v2) to train for real.
+        from lossadvisor.tiny_model import build_tiny_cross_encoder
+
+        return build_tiny_cross_encoder(
+            texts_of(dataset), num_labels=num_labels, identity_activation=$identity, max_length=max_length, seed=seed
+        )
+    $activation_why
+    return $model_source
+
+
+def build_loss(model: CrossEncoder, train_dataset: Dataset) -> torch.nn.Module:
+$loss_body
+
+
+def build_evaluator(eval_dataset: Dataset) -> $evaluator_class:
+$evaluator_body
+
+
+${helpers}def main() -> None:
+    args = parse_args()
+    dataset = load_data()
+$num_labels_body
+    split = dataset.train_test_split(test_size=args.eval_fraction, seed=args.seed)
+    train_dataset, eval_dataset = split["train"], split["test"]
+
+    model = build_model(args.model, dataset, num_labels, args.max_length, args.seed)
+    loss = build_loss(model, train_dataset)
+    evaluator = build_evaluator(eval_dataset)
+    print("before training:", evaluator(model))
+
+    lr = args.lr if args.lr is not None else ($tiny_lr if args.model == "tiny" else $model_lr)
+    training_args = CrossEncoderTrainingArguments(
+        output_dir=args.output_dir,
+        num_train_epochs=args.epochs,
+        max_steps=args.max_steps,
+        per_device_train_batch_size=args.batch_size,
+        per_device_eval_batch_size=args.batch_size,
+        learning_rate=lr,
+        $warmup
+        # bf16 where the GPU supports it; float32 elsewhere.
+        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+$sampler        eval_strategy="steps",
+        eval_steps=0.2,
+        save_strategy="steps",
+        save_steps=0.2,
+        save_total_limit=2,
+        logging_steps=0.05,
+        logging_first_step=True,
+        seed=args.seed,
+        report_to="none",
+    )
+    trainer = CrossEncoderTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        loss=loss,
+        evaluator=evaluator,
+    )
+    trainer.train()
+
+    print("after training:", evaluator(model))
+    # save_model writes from the main process only, which matters under `accelerate launch`.
+    trainer.save_model(f"{args.output_dir}/final")
+
+
+if __name__ == "__main__":
+    main()
+'''

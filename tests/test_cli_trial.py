@@ -154,8 +154,8 @@ def test_a_misfit_is_refused_with_the_convert_command():
     )
     # cli.py passes the dataset to check_fit once it is wired; until then the hint says DATASET.
     assert lines[1] in (
-        f"Hint: Run `lossadvisor convert {SQUAD} --to labeled-list` (pair -> labeled-list) (needs: miner), or pass --force to try anyway.",
-        "Hint: Run `lossadvisor convert DATASET --to labeled-list` (pair -> labeled-list) (needs: miner), or pass --force to try anyway.",
+        f"Hint: Run `lossadvisor convert {SQUAD} --to labeled-list -o labeled-list-dataset` (pair -> labeled-list) (needs: miner), or pass --force to try anyway.",
+        "Hint: Run `lossadvisor convert DATASET --to labeled-list -o labeled-list-dataset` (pair -> labeled-list) (needs: miner), or pass --force to try anyway.",
     )
     assert len(lines) == 2
 
@@ -167,7 +167,7 @@ def test_force_tries_anyway_and_names_the_misfit_when_it_breaks():
     assert result["status"] == "error" and result["ok"] is False and result["losses"] == []
     assert result["problem"].startswith("LambdaLoss does not fit pair data")
     assert "(tried with --force; LambdaLoss raised " in result["problem"]
-    assert result["hint"] == "Run `lossadvisor convert DATASET --to labeled-list` (pair -> labeled-list) (needs: miner)."
+    assert result["hint"] == "Run `lossadvisor convert DATASET --to labeled-list -o labeled-list-dataset` (pair -> labeled-list) (needs: miner)."
 
 
 @slow

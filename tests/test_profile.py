@@ -156,7 +156,7 @@ def test_int_classes_without_names(tmp_path, table):
     columns, *_ = FORMAT_CASES["pair-class (int classes)"]
     report = inspect_columns(tmp_path, table, columns)
     assert "class-ids" in codes(report)
-    assert report.recommendations[0].construction.startswith("model = CrossEncoder(MODEL, num_labels=3)")
+    assert "\nmodel = CrossEncoder(MODEL, num_labels=3)\n" in report.recommendations[0].construction  # after its imports
 
 
 def test_binary_label_has_three_readings(tmp_path, table):

@@ -52,14 +52,14 @@ def test_every_row_renders_a_valid_script(table, format_name, loss_name):
     assert f"identity_activation={identity}" in script
     assert ('batch_sampler="no_duplicates"' in script) == loss_name.endswith("MultipleNegativesRankingLoss")
     if entry.num_labels == "num_classes":
-        assert 'num_labels = int(max(dataset["label"])) + 1' in script
+        assert 'num_labels = num_labels_from_ids(dataset["label"])' in script
     else:
         assert "num_labels = 1\n" in script
 
 
 def test_script_parts_follow_the_advice(table):
     bce = render_training_script("d", "dataset = None", [], "labeled-pair", "BinaryCrossEntropyLoss", table)
-    assert 'kwargs["pos_weight"] = torch.tensor(negatives / positives)' in bce
+    assert 'weight = pos_weight(train_dataset["label"])' in bce and 'kwargs["pos_weight"] = torch.tensor(weight)' in bce
     assert "CrossEncoderClassificationEvaluator(pairs" in bce
     lam = render_training_script("d", "dataset = None", [], "labeled-list", "LambdaLoss", table)
     assert "weighting_scheme=losses.NDCGLoss2PPScheme()," in lam and "mini_batch_size=16," in lam

@@ -647,9 +647,9 @@ def replace_force(options: TrialOptions) -> TrialOptions:
 
 
 def test_compare_checks_every_loss_before_training(table, monkeypatch):
-    import lossadvisor.trial as trial
+    import lossadvisor.trial.run as trial_run
 
-    monkeypatch.setattr(trial, "_run_prepared", lambda *a, **k: pytest.fail("trained before checking"))
+    monkeypatch.setattr(trial_run, "_run_prepared", lambda *a, **k: pytest.fail("trained before checking"))
     with pytest.raises(FitError, match="LambdaLoss does not fit"):
         compare(sick_scores(), "pair-score", ["BinaryCrossEntropyLoss", "LambdaLoss"], table, FAST)
 

@@ -1,0 +1,318 @@
+"""How a loss is built, in one place: explain, inspect, trial and scaffold all render from a `Recipe`.
+
+Given a loss name, the table and facts about the data (`DataFacts`, computed by `data_facts` from a pyarrow
+table: the profile's sample and the trial's table alike), `build_recipe` decides num_labels (an int, always),
+the model's activation and each constructor argument with its Python source, its value and the reason.
+`Recipe.render()` is a complete, runnable block; `instantiate_loss` builds the real loss object from the same
+recipe. Pure: pyarrow and torch are imported inside the functions that need them.
+
+The data rules (`pos_weight`, `lists_sorted`, `num_labels_from_ids`) are plain Python over lists, so that the
+script `lossadvisor scaffold` writes embeds their source and applies them to the data when it runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from lossadvisor.table import LossTable
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import torch
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+LABEL = "label"
+# A random tiny model at 2e-5 (or even 5e-5) learns nothing in 20 steps (pitfalls.md); a real backbone does.
+TINY_LR = 5e-4
+MODEL_LR = 2e-5
+# The base model a printed construction starts from: a plain encoder, so any num_labels loads.
+BASE_MODEL = "microsoft/MiniLM-L12-H384-uncased"
+# Losses that score every anchor against the other rows of its batch: a duplicate text there is a false negative.
+IN_BATCH_LOSSES = frozenset({"MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss"})
+# The library's own default number of in-batch negatives per anchor (the table may say otherwise).
+IN_BATCH_NEGATIVES = 4
+# A class id beyond this is not a class id: CrossEntropyLoss would build a head with that many outputs.
+MAX_CLASSES = 100_000
+# Which of the table's parameters a recipe sets: activation_fn (for a loss whose own default is Sigmoid),
+# weighting_scheme and mini_batch_size always; pos_weight and respect_input_order when the data calls for them;
+# every other knob (num_negatives, scale, k) keeps the library default and is listed as an option.
+UNSORTED_WHY = "your lists are not sorted by relevance"
+# The parameters the data decides (the recipe sets them only when the data calls for them).
+DATA_PARAMS = ("pos_weight", "respect_input_order")
+
+
+# --------------------------------------------------------------------------------------------- data rules
+# Plain Python over lists: `scaffold` embeds these functions in the script it writes (inspect.getsource).
+
+
+def pos_weight(labels):
+    """negatives / positives for 0/1 labels (rounded to 2 places); None unless every label is 0 or 1 and both occur."""
+    negatives = positives = 0
+    for value in labels:
+        if value == 0:
+            negatives += 1
+        elif value == 1:
+            positives += 1
+        else:
+            return None
+    if not negatives or not positives:
+        return None
+    return round(negatives / positives, 2)
+
+
+def lists_sorted(label_lists):
+    """Whether every complete list of labels is sorted by relevance, highest first."""
+    for gains in label_lists:
+        if gains is None or any(value is None or value != value for value in gains):
+            continue
+        if any(later > earlier for earlier, later in zip(gains, gains[1:])):
+            return False
+    return True
+
+
+def num_labels_from_ids(labels):
+    """Class ids run from 0 to N-1: a batch that lacks the top class still needs its output (at least 2)."""
+    return max(2, int(max(labels)) + 1)
+
+
+# --------------------------------------------------------------------------------------------- data facts
+
+
+@dataclass(frozen=True)
+class ClassIds:
+    """What the label values say as class ids; `sparse` and `out_of_range` are worth a warning."""
+
+    low: float
+    high: float
+    distinct: int
+    integral: bool
+
+    @property
+    def out_of_range(self) -> bool:
+        return not self.integral or self.low < 0 or self.high >= MAX_CLASSES
+
+    @property
+    def sparse(self) -> bool:
+        """Fewer distinct ids than 0..max: the head gets outputs that no example trains."""
+        return not self.out_of_range and self.distinct < int(self.high) + 1
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """The facts about the data that decide a loss's construction."""
+
+    rows: int = 0
+    pos_weight: float | None = None
+    negatives: int = 0
+    positives: int = 0
+    lists_sorted: bool | None = None
+    class_names: tuple[str, ...] = ()
+    class_ids: ClassIds | None = None
+    batch_size: int | None = None
+
+
+def data_facts(table: pa.Table, label: str | None = LABEL, classes=(), batch_size: int | None = None) -> DataFacts:
+    """The facts of `table`'s `label` column (None: no label); `classes` are class names in id order, if known."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    facts = DataFacts(rows=table.num_rows, class_names=tuple(classes), batch_size=batch_size)
+    if label is None or label not in table.column_names:
+        return facts
+    column = table.column(label)
+    kind = column.type
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return replace(facts, lists_sorted=lists_sorted(column.to_pylist()))
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        try:
+            column = pc.cast(column, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return facts
+    elif pa.types.is_boolean(kind):
+        column = pc.cast(column, pa.int64())
+    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+        return facts
+    values = [value for value in column.to_pylist() if value is not None and value == value]
+    if not values:
+        return facts
+    weight = pos_weight(values)
+    if weight is not None:
+        facts = replace(facts, pos_weight=weight, negatives=values.count(0), positives=values.count(1))
+    integral = all(float(value).is_integer() for value in values)
+    ids = ClassIds(low=min(values), high=max(values), distinct=len(set(values)), integral=integral)
+    return replace(facts, class_ids=ids)
+
+
+# --------------------------------------------------------------------------------------------- the recipe
+
+
+@dataclass(frozen=True)
+class RecipeParam:
+    """One constructor argument: its Python source, the value behind it, and why.
+
+    `kind` says how `instantiate_loss` builds the value: literal | identity | tensor | scheme.
+    """
+
+    name: str
+    code: str  # the Python source
+    value: bool | int | float | str | None
+    why: str
+    kind: str = "literal"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "value": self.code, "why": self.why}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The CrossEncoder and the loss, as data; `render()` writes them as a runnable block."""
+
+    loss: str
+    import_path: str
+    num_labels: int
+    num_labels_rule: str  # "1" or "num_classes"
+    identity_activation: bool
+    activation: str  # Identity | Sigmoid (default) | default
+    params: tuple[RecipeParam, ...]
+    options: tuple[RecipeParam, ...] = ()  # knobs worth knowing, left at the library default
+    num_labels_from_data: bool = True  # False: num_labels=2 stands in for the number of classes
+
+    @property
+    def loss_name(self) -> str:  # the trial's name for it
+        return self.loss
+
+    @property
+    def code(self) -> str:  # the trial's name for loss_source()
+        return self.loss_source()
+
+    @property
+    def imports(self) -> tuple[str, ...]:
+        lines = []
+        if "torch." in self.model_source() + self.loss_source():
+            lines.append("import torch")
+        lines.append("from sentence_transformers.cross_encoder import CrossEncoder, losses")
+        return tuple(lines)
+
+    def model_source(self, model: str = "MODEL", max_length: int | str | None = None, num_labels: str | None = None) -> str:
+        """`CrossEncoder(...)` as source; `num_labels` (source) replaces the recipe's number, e.g. with a variable."""
+        args = [model, f"num_labels={num_labels or self.num_labels}"]
+        if max_length is not None:
+            args.append(f"max_length={max_length}")
+        if self.identity_activation:
+            args.append("activation_fn=torch.nn.Identity()")
+        return f"CrossEncoder({', '.join(args)})"
+
+    def loss_source(self, model: str = "model") -> str:
+        args = [model] + [f"{p.name}={p.code}" for p in self.params]
+        return f"losses.{self.loss}({', '.join(args)})"
+
+    def render(self, base_model: str = BASE_MODEL) -> str:
+        """Imports, MODEL, `model = CrossEncoder(...)` and `loss = losses.X(model, ...)`: runs as printed."""
+        model_line = f"model = {self.model_source()}"
+        if self.num_labels_rule == "num_classes" and not self.num_labels_from_data:
+            model_line += "  # num_labels: the number of classes in your data"
+        return "\n".join([
+            *self.imports,
+            "",
+            f"MODEL = {json.dumps(base_model)}  # the base model to fine-tune",
+            model_line,
+            f"loss = {self.loss_source()}",
+        ])
+
+
+def build_recipe(loss_name: str, loss_table: LossTable, facts: DataFacts | None = None) -> Recipe:
+    """The construction the table advises for `loss_name`, with the values `facts` decide (None: no data)."""
+    entry = loss_table.losses[loss_name]
+    num_labels, decided = num_labels_for(entry.num_labels, facts)
+    identity = entry.activation == "identity"
+    params, options = recipe_params(loss_name, entry.params, facts, entry.loss_activation and identity)
+    activation = "Identity" if identity else ("Sigmoid (default)" if num_labels == 1 else "default")
+    return Recipe(loss_name, entry.import_path, num_labels, entry.num_labels, identity, activation,
+                  params, options, decided)
+
+
+def recipe_params(loss_name: str, table_params, facts: DataFacts | None, loss_identity: bool):
+    """(set, options): the arguments the recipe sets, and the table's other knobs left at the library default."""
+    params: list[RecipeParam] = []
+    options: list[RecipeParam] = []
+    for table_param in table_params:
+        param = _param(loss_name, loss_identity, table_param, facts)
+        if param is not None:
+            params.append(param)
+        else:
+            options.append(RecipeParam(table_param.name, table_param.value, None, table_param.why, "option"))
+    return tuple(params), tuple(options)
+
+
+def num_labels_for(rule: str, facts: DataFacts | None) -> tuple[int, bool]:
+    """The one num_labels rule: class names count; class ids 0..N-1 need N outputs (max id + 1, at least 2)."""
+    if rule != "num_classes":
+        return int(rule), True
+    if facts is not None and facts.class_names:
+        return max(2, len(facts.class_names)), True
+    ids = facts.class_ids if facts is not None else None
+    if ids is not None and not ids.out_of_range:
+        return num_labels_from_ids([ids.high]), True
+    return 2, False
+
+
+def _param(loss_name: str, loss_identity: bool, table_param, facts: DataFacts | None) -> RecipeParam | None:
+    """The argument the recipe sets for one of the table's parameters, or None to leave the library default."""
+    name, why = table_param.name, table_param.why
+    if name == "activation_fn":
+        return RecipeParam(name, "torch.nn.Identity()", "identity", why, "identity") if loss_identity else None
+    if name == "weighting_scheme":
+        scheme = table_param.value.removeprefix("losses.").removesuffix("()")
+        return RecipeParam(name, f"losses.{scheme}()", scheme, why, "scheme")
+    if name == "mini_batch_size":
+        size = int(table_param.value)
+        batch = facts.batch_size if facts is not None else None
+        if loss_name.startswith("Cached") and batch is not None and batch <= size:
+            # A mini-batch as large as the batch caches nothing; half the batch exercises the caching path.
+            size = max(1, batch // 2)
+            why = f"{why} (half the batch of {batch}, so that gradient caching is used)"
+        return RecipeParam(name, str(size), size, why)
+    if name == "pos_weight" and facts is not None and facts.pos_weight is not None:
+        why = f"{facts.negatives} negatives / {facts.positives} positives in the data; {why}"
+        return RecipeParam(name, f"torch.tensor({facts.pos_weight:.2f})", facts.pos_weight, why, "tensor")
+    if name == "respect_input_order" and facts is not None and facts.lists_sorted is False:
+        return RecipeParam(name, "False", False, UNSORTED_WHY)
+    # Every other knob (num_negatives, scale, k, ...) keeps the library default: listed as an option.
+    return None
+
+
+def in_batch_negatives(loss_table: LossTable, loss_name: str) -> int:
+    """The negatives per anchor an in-batch loss samples: the table's num_negatives, else the library default."""
+    entry = loss_table.losses.get(loss_name)
+    for param in entry.params if entry is not None else ():
+        if param.name == "num_negatives" and param.value.isdigit():
+            return int(param.value)
+    return IN_BATCH_NEGATIVES
+
+
+# --------------------------------------------------------------------------------------------- the real objects
+
+
+def instantiate_loss(recipe: Recipe, model: CrossEncoder) -> torch.nn.Module:
+    """The real loss class, built with the recipe's arguments (the same ones `render()` prints)."""
+    import importlib
+
+    module_path, class_name = recipe.import_path.rsplit(".", 1)
+    cls = getattr(importlib.import_module(module_path), class_name)
+    return cls(model, **{param.name: _runtime_value(param, model) for param in recipe.params})
+
+
+def _runtime_value(param: RecipeParam, model: CrossEncoder):
+    import torch
+
+    if param.kind == "identity":
+        return torch.nn.Identity()
+    if param.kind == "tensor":
+        return torch.tensor(float(param.value), device=model.device)  # type: ignore[arg-type]
+    if param.kind == "scheme":
+        from sentence_transformers.cross_encoder import losses
+
+        return getattr(losses, str(param.value))()
+    return param.value

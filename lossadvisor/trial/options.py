@@ -1,0 +1,120 @@
+"""What a trial is asked (TrialOptions) and what it reports (TrialResult)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from lossadvisor.errors import LossAdvisorError
+from lossadvisor.recipe import MODEL_LR, TINY_LR, RecipeParam
+
+Status = Literal["ok", "not-finite", "error"]
+
+
+class TrialError(LossAdvisorError):
+    """A trial ran and failed (non-finite loss, a shape error, out of memory)."""
+
+
+# --------------------------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class TrialOptions:
+    model: str = "tiny"
+    steps: int = 20
+    batch_size: int = 8
+    lr: float | None = None
+    max_length: int = 128
+    seed: int = 0
+    sample_size: int | None = None
+    eval_fraction: float = 0.0
+    plot: Path | None = None
+    force: bool = False
+    gradient_checkpointing: bool = False
+    bf16: bool = False
+    fp16: bool = False
+    streaming: bool = False
+    num_labels: int | None = None
+    # Run the model's own code (auto_map) and accept pickled weights: only when the user says so.
+    trust_remote_code: bool = False
+
+    @property
+    def learning_rate(self) -> float:
+        if self.lr is not None:
+            return self.lr
+        return TINY_LR if self.model == "tiny" else MODEL_LR
+
+@dataclass(frozen=True)
+class EvalScore:
+    evaluator: str
+    metric: str
+    before: float | None
+    after: float | None
+    rows: int
+
+    @property
+    def change(self) -> float | None:
+        if self.before is None or self.after is None:
+            return None
+        return self.after - self.before
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    loss_name: str
+    format_name: str
+    status: Status
+    losses: tuple[float, ...]
+    grad_norms: tuple[float | None, ...]
+    steps_requested: int
+    first_bad_step: int | None
+    first_window_mean: float | None
+    last_window_mean: float | None
+    went_down: bool | None
+    steps_per_second: float | None
+    samples_per_second: float | None
+    time_to_first_step_s: float | None
+    train_seconds: float | None
+    peak_rss_mib: float | None
+    peak_cuda_mib: float | None
+    device: str
+    model_code: str
+    loss_code: str
+    params: tuple[RecipeParam, ...]
+    train_rows: int
+    eval_rows: int
+    batch_size: int
+    learning_rate: float
+    evaluation: EvalScore | None = None
+    problem: str | None = None
+    hint: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def steps_run(self) -> int:
+        return len(self.losses)
+
+    @property
+    def final_loss(self) -> float | None:
+        return self.losses[-1] if self.losses else None
+
+
+@dataclass(frozen=True)
+class RequirementCheck:
+    name: str
+    passed: bool
+    detail: str
+    required: bool = True
+
+
+def raise_for_failure(results: TrialResult | Sequence[TrialResult]) -> None:
+    """Turn the first failed result into a TrialError (the CLI's exit code) after it has been rendered."""
+    for result in [results] if isinstance(results, TrialResult) else results:
+        if not result.ok:
+            raise TrialError(f"{result.loss_name}: {result.problem}", result.hint)

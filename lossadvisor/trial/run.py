@@ -1,0 +1,302 @@
+"""Train a loss for a few steps on a seeded sample of the data, alone (run_trial) or side by side (compare)."""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from lossadvisor.errors import FitError, LossAdvisorError
+from lossadvisor.fit import check_fit
+from lossadvisor.recipe import Recipe, instantiate_loss
+from lossadvisor.table import LossTable
+from lossadvisor.trial.custom_loss import check_custom_loss
+from lossadvisor.trial.data_checks import check_data, check_known_bad, infer_num_labels
+from lossadvisor.trial.evaluation import build_evaluator, evaluate
+from lossadvisor.trial.failures import explain_error, explain_nonfinite, explain_oom, is_oom
+from lossadvisor.trial.loss import advise_loss, model_code
+from lossadvisor.trial.options import EvalScore, Status, TrialOptions, TrialResult
+from lossadvisor.trial.sampling import Split, to_dataset
+from lossadvisor.trial.training import (
+    Prepared,
+    load_model,
+    make_recorder,
+    peak_rss_mib,
+    prepare,
+    reset_peak_rss,
+    training_args,
+    window_means,
+)
+
+if TYPE_CHECKING:
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+
+def run_trial(
+    table: pa.Table,
+    format_name: str,
+    loss: str | type,
+    loss_table: LossTable,
+    options: TrialOptions = TrialOptions(),
+    *,
+    on_step: Callable[[int, float], None] | None = None,
+    _prepared: Prepared | None = None,
+) -> TrialResult:
+    """Train `loss` for `options.steps` steps on a seeded sample of `table` and report what happened.
+
+    Raises FitError/LossAdvisorError for what is wrong before training (fit, known-bad combinations, data
+    shape); returns a TrialResult with status "not-finite" or "error" for what goes wrong while training.
+    """
+    if not isinstance(table, pa.Table):
+        kind = type(table).__name__
+        if "Iterable" in kind:
+            check_known_bad("", replace(options, streaming=True), loss_table)
+        raise LossAdvisorError(f"run_trial needs a pyarrow.Table, got {kind}", None)
+    fmt = loss_table.resolve_format(format_name)
+    custom = loss if isinstance(loss, type) else None
+    loss_name = custom.__name__ if custom is not None else loss_table.resolve_loss(str(loss))
+    if custom is None and not options.force:
+        check_fit(fmt, loss_name, loss_table)
+    check_known_bad(loss_name, options, loss_table)
+    if not options.force:
+        check_data(table, fmt, loss_name if custom is None else None, loss_table)
+
+    if _prepared is not None:
+        return _run_prepared(table, fmt, loss_name, custom, loss_table, options, on_step, _prepared)
+    workdir = Path(tempfile.mkdtemp(prefix="lossadvisor-trial-"))
+    try:
+        prepared = prepare(table, options, workdir)
+        return _run_prepared(table, fmt, loss_name, custom, loss_table, options, on_step, prepared)
+    finally:
+        # Also on an error or Ctrl-C: the trial leaves nothing behind.
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@dataclass
+class _Setup:
+    """The model, the loss and the evaluator one trial trains and scores."""
+
+    recipe: Recipe
+    model: CrossEncoder
+    loss_module: Any
+    loss_code: str
+    evaluator: Any
+    before: tuple[str, float] | None
+    notes: list[str]
+
+
+@dataclass
+class _Outcome:
+    """What training did: the recorder's measurements, and the problem when it failed."""
+
+    recorder: Any
+    status: Status
+    problem: str | None
+    hint: str | None
+    started: float
+    finished: float
+    peak_rss: float
+    peak_cuda: float | None
+
+
+def _run_prepared(
+    table: pa.Table,
+    fmt: str,
+    loss_name: str,
+    custom: type | None,
+    loss_table: LossTable,
+    options: TrialOptions,
+    on_step: Callable[[int, float], None] | None,
+    prepared: Prepared,
+) -> TrialResult:
+    setup = _setup(table, fmt, loss_name, custom, loss_table, options, prepared)
+    outcome = _train(setup, fmt, loss_name, loss_table, options, on_step, prepared)
+    return _result(setup, outcome, fmt, loss_name, options, prepared.split)
+
+
+def _trial_recipe(table: pa.Table, fmt: str, loss_name: str, custom: type | None, loss_table: LossTable,
+                  options: TrialOptions, batch_size: int) -> Recipe:
+    if custom is None:
+        recipe = advise_loss(loss_name, table, loss_table, batch_size)
+    else:
+        num_labels = infer_num_labels("CrossEntropyLoss", table, loss_table) if fmt == "pair-class" else 1
+        recipe = Recipe(loss_name, "", num_labels, str(num_labels), False, "default", ())
+    if options.num_labels is not None:
+        recipe = replace(recipe, num_labels=options.num_labels)
+    return recipe
+
+
+def _setup(table: pa.Table, fmt: str, loss_name: str, custom: type | None, loss_table: LossTable,
+           options: TrialOptions, prepared: Prepared) -> _Setup:
+    from transformers import set_seed
+
+    split = prepared.split
+    recipe = _trial_recipe(table, fmt, loss_name, custom, loss_table, options, split.batch_size)
+    set_seed(options.seed)
+    model = load_model(prepared, options, recipe.num_labels, recipe.identity_activation)
+    if custom is None:
+        loss_module, loss_code = instantiate_loss(recipe, model), recipe.loss_source()
+    else:
+        checks = check_custom_loss(custom, split.train, fmt, loss_table, model)
+        failed = next((check for check in checks if check.required and not check.passed), None)
+        if failed is not None:
+            raise FitError(f"custom loss {loss_name} fails '{failed.name}': {failed.detail}", None)
+        set_seed(options.seed)
+        loss_module, loss_code = custom(model), f"{loss_name}(model)"
+    notes = list(split.notes)
+    evaluator = None
+    if split.eval is not None and split.eval.num_rows:
+        evaluator = build_evaluator(fmt, split.eval, recipe.num_labels)
+        if evaluator is None:
+            notes.append(f"no evaluation: the {split.eval.num_rows} held-out rows give the evaluator nothing to rank")
+    before = evaluate(evaluator, model, notes) if evaluator is not None else None
+    return _Setup(recipe, model, loss_module, loss_code, evaluator, before, notes)
+
+
+def _train(setup: _Setup, fmt: str, loss_name: str, loss_table: LossTable, options: TrialOptions,
+           on_step: Callable[[int, float], None] | None, prepared: Prepared) -> _Outcome:
+    import torch
+    from sentence_transformers.cross_encoder import CrossEncoderTrainer
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    split = prepared.split
+    recorder = make_recorder(on_step)
+    output_dir = prepared.workdir / ("run-" + re.sub(r"[^\w.-]", "_", loss_name))  # a name, never a path
+    args = training_args(options, output_dir, split.batch_size, loss_name)
+    trainer = CrossEncoderTrainer(
+        model=setup.model, args=args, train_dataset=to_dataset(split.train), loss=setup.loss_module, callbacks=[recorder]
+    )
+    # The CLI draws its own progress; the trainer's printer would write dicts to stdout.
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    cuda = torch.cuda.is_available() and setup.model.device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    reset_peak_rss()
+    status: Status = "ok"
+    problem = hint = None
+    started = time.perf_counter()
+    try:
+        trainer.train()
+    except KeyboardInterrupt:
+        raise
+    except (RuntimeError, ValueError, IndexError, TypeError, MemoryError) as exc:
+        status = "error"
+        if is_oom(exc):
+            problem, hint = explain_oom(loss_name, fmt, split.train, split.batch_size, options, loss_table)
+            if cuda:
+                # Let the next loss of a comparison start with the memory this one could not use.
+                torch.cuda.empty_cache()
+        else:
+            problem, hint = explain_error(exc, loss_name, fmt, split.train, loss_table)
+    finished = time.perf_counter()
+    peak_cuda = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
+    if status == "ok" and recorder.first_bad_step is not None:
+        status = "not-finite"
+        problem, hint = explain_nonfinite(loss_name, split.train, recorder.first_bad_step, options)
+    return _Outcome(recorder, status, problem, hint, started, finished, peak_rss_mib(), peak_cuda)
+
+
+def _result(setup: _Setup, outcome: _Outcome, fmt: str, loss_name: str, options: TrialOptions, split: Split) -> TrialResult:
+    recorder, status = outcome.recorder, outcome.status
+    losses = tuple(recorder.losses)
+    times = recorder.step_times
+    steps_per_second = (len(times) - 1) / (times[-1] - times[0]) if len(times) >= 2 and times[-1] > times[0] else None
+    finite = [value for value in losses if math.isfinite(value)]
+    first_mean, last_mean, went_down = window_means(finite if status == "ok" else [])
+    evaluation = None
+    if setup.evaluator is not None and setup.before is not None and split.eval is not None:
+        after = evaluate(setup.evaluator, setup.model, setup.notes) if status == "ok" else None
+        evaluation = EvalScore(type(setup.evaluator).__name__, setup.before[0], setup.before[1],
+                               after[1] if after else None, split.eval.num_rows)
+    return TrialResult(
+        loss_name=loss_name,
+        format_name=fmt,
+        status=status,
+        losses=losses,
+        grad_norms=tuple(recorder.grad_norms),
+        steps_requested=options.steps,
+        first_bad_step=recorder.first_bad_step,
+        first_window_mean=first_mean,
+        last_window_mean=last_mean,
+        went_down=went_down,
+        steps_per_second=steps_per_second,
+        samples_per_second=steps_per_second * split.batch_size if steps_per_second else None,
+        time_to_first_step_s=times[0] - outcome.started if times else None,
+        train_seconds=outcome.finished - outcome.started,
+        peak_rss_mib=outcome.peak_rss,
+        peak_cuda_mib=outcome.peak_cuda,
+        device=str(setup.model.device),
+        model_code=model_code(options, setup.recipe),
+        loss_code=setup.loss_code,
+        params=setup.recipe.params,
+        train_rows=split.train.num_rows,
+        eval_rows=split.eval.num_rows if split.eval is not None else 0,
+        batch_size=split.batch_size,
+        learning_rate=options.learning_rate,
+        evaluation=evaluation,
+        problem=outcome.problem,
+        hint=outcome.hint,
+        notes=tuple(setup.notes),
+    )
+
+
+def _release_memory() -> None:
+    """The trainer holds reference cycles; collect them so the next loss starts from the same memory."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def compare(
+    table: pa.Table,
+    format_name: str,
+    losses: Sequence[str | type],
+    loss_table: LossTable,
+    options: TrialOptions = TrialOptions(),
+    *,
+    on_step: Callable[[str, int, float], None] | None = None,
+) -> list[TrialResult]:
+    """Several losses on the same sample, the same starting weights and the same seed, one result each.
+
+    Every loss is checked before any trains, so a misfit fails in a second rather than after the others ran.
+    """
+    if not losses:
+        raise LossAdvisorError("compare needs at least one loss", None)
+    fmt = loss_table.resolve_format(format_name)
+    names = []
+    for loss in losses:
+        if isinstance(loss, type):
+            names.append(loss)
+            continue
+        name = loss_table.resolve_loss(str(loss))
+        if not options.force:
+            check_fit(fmt, name, loss_table)
+        check_known_bad(name, options, loss_table)
+        if not options.force:
+            check_data(table, fmt, name, loss_table)
+        names.append(name)
+    workdir = Path(tempfile.mkdtemp(prefix="lossadvisor-compare-"))
+    try:
+        prepared = prepare(table, options, workdir)
+        results = []
+        for loss in names:
+            label = loss.__name__ if isinstance(loss, type) else loss
+            step_hook = (lambda step, value, _label=label: on_step(_label, step, value)) if on_step else None
+            results.append(run_trial(table, fmt, loss, loss_table, options, on_step=step_hook, _prepared=prepared))
+            _release_memory()
+        return results
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,78 @@
+"""The seeded sample a trial trains on, and the table as the trainer wants it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lossadvisor.recipe import LABEL
+from lossadvisor.trial.data_checks import input_columns, is_list
+from lossadvisor.trial.options import TrialOptions
+
+# Columns the collator or the trainer treat specially: an input column with one of these names would be
+# swallowed as the label or rejected, so inputs are renamed away from them.
+_RESERVED = {"label", "labels", "score", "scores", "dataset_name", "return_loss"}
+
+
+@dataclass(frozen=True)
+class Split:
+    train: pa.Table
+    eval: pa.Table | None
+    batch_size: int
+    notes: tuple[str, ...] = ()
+
+
+def sample_split(table: pa.Table, options: TrialOptions) -> Split:
+    """A seeded sample with an optional held-out part; the same seed gives the same rows for every loss."""
+    import numpy as np
+
+    n = table.num_rows
+    notes: list[str] = []
+    wanted = options.sample_size or options.steps * options.batch_size
+    frac = min(max(options.eval_fraction, 0.0), 0.9)
+    n_eval = math.ceil(wanted * frac / (1 - frac)) if frac else 0
+    if wanted + n_eval > n:
+        n_eval = max(2, int(n * frac)) if frac and n >= 4 else 0
+        wanted = n - n_eval
+    order = np.random.default_rng(options.seed).permutation(n)
+    eval_table = table.take(pa.array(np.sort(order[:n_eval]))) if n_eval else None
+    train_table = table.take(pa.array(order[n_eval : n_eval + wanted]))
+    batch_size = options.batch_size
+    if train_table.num_rows < batch_size:
+        batch_size = max(1, train_table.num_rows)
+        notes.append(f"batch size lowered to {batch_size}: the data has only {train_table.num_rows} training rows")
+    return Split(train_table, eval_table, batch_size, tuple(notes))
+
+
+def _trainer_columns(table: pa.Table) -> pa.Table:
+    """Rename inputs that collide with the label or reserved names; order (what the losses read) is kept."""
+    names = []
+    for name in table.column_names:
+        if name != LABEL and name in _RESERVED:
+            name = f"{name}_text"
+        while name in names:
+            name = f"{name}_"
+        names.append(name)
+    return table.rename_columns(names)
+
+
+def to_dataset(table: pa.Table):
+    from datasets import Dataset
+    from datasets.table import InMemoryTable
+
+    return Dataset(InMemoryTable(_trainer_columns(table).combine_chunks()))
+
+
+def texts_of(table: pa.Table, limit: int = 20000) -> list[str]:
+    """Every text of the table (list columns flattened), for training the tiny model's tokenizer."""
+    texts: list[str] = []
+    for name in input_columns(table):
+        column = table.column(name)
+        values = pc.list_flatten(column) if is_list(column.type) else column
+        texts.extend(value for value in values.to_pylist() if isinstance(value, str))
+        if len(texts) >= limit:
+            break
+    return texts[:limit]
