@@ -99,7 +99,8 @@ def _number_label_notes(profile: Profile, out: list[Warning]) -> None:
     if kind == "class" and not profile.classes:
         out.append(warning(C.CLASS_IDS, f"class ids {stats['values']} without class names: num_labels = {len(stats['values'])}"
                            " is read from the values",
-                           f"dataset = dataset.cast_column({clean_name(profile.label)!r}, ClassLabel(names=[...]))", INFO))
+                           f"Name the classes if you know them: dataset.cast_column({clean_name(profile.label)!r},"
+                           " ClassLabel(names=[...]))", INFO))
     if kind == "margin":
         negative = sum(1 for v in values if v is not None and v < 0)
         out.append(warning(C.MARGIN_LABEL, f"labels run from {lo} to {hi} ({negative} negative): teacher margins, not a [0, 1] score",
