@@ -183,14 +183,16 @@ def tidy_code(report: Report) -> tuple[list[str], list[str]]:
         lines.append(f"dataset = dataset.map(lambda row: {{\"label\": [{parts}]}})  # one list of teacher scores")
     elif label:
         value = f"row[{label!r}]"
-        if plan.classes:
+        if plan.classes:  # the rules of convert/clean.py: names match ignoring case and spaces, others are dropped
             lines.append(f"CLASSES = {list(plan.classes)!r}")
-            value = f"CLASSES.index({value})"
+            lines.append("CLASS_IDS = {name.strip().lower(): i for i, name in enumerate(CLASSES)}")
+            lines.append(f"dataset = dataset.filter(lambda row: ({value} or '').strip().lower() in CLASS_IDS)")
+            value = f"CLASS_IDS[{value}.strip().lower()]"
         elif plan.cast_label_numeric:
             value = f"float({value})"
         if plan.score_range:
             lo, hi = plan.score_range
-            value = f"({value} - {lo}) / {hi - lo}"
+            value = f"min(1.0, max(0.0, ({value} - {lo}) / {hi - lo}))"  # clipped to [0, 1], as convert does
         if value != f"row[{label!r}]":
             lines.append(f"dataset = dataset.map(lambda row: {{\"label\": {value}}})")
         elif label != "label":
