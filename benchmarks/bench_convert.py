@@ -73,7 +73,7 @@ def labeled_list_table(n_pairs: int, per_list: int = 5):
 
 
 def dirty_pair_table(n: int):
-    """Pairs with 2% blank texts and 10% exact duplicate rows, for the tidy helpers."""
+    """Pairs with 2% blank texts and 10% exact duplicate rows, for the tidy (lossadvisor.tidy.apply_plan)."""
     import numpy as np
     import pyarrow as pa
 
@@ -183,7 +183,9 @@ def baseline_tidy(table):
 
 
 def case_reshape(name: str, n: int, variant: str) -> dict:
-    from lossadvisor.convert import METHODS, ConvertOptions, drop_duplicates, drop_empty_texts
+    from lossadvisor.advice import TidyPlan
+    from lossadvisor.convert import METHODS, ConvertOptions
+    from lossadvisor.tidy import apply_plan
 
     options = ConvertOptions(positive_class=0)
     if name == "class-sampling":
@@ -200,7 +202,8 @@ def case_reshape(name: str, n: int, variant: str) -> dict:
         base = lambda: baseline_group(table)  # noqa: E731
     elif name == "tidy":
         table = dirty_pair_table(n)
-        ours = lambda: drop_duplicates(drop_empty_texts(table).table).table  # noqa: E731
+        plan = TidyPlan(inputs=("anchor", "positive"), label=None)  # the one tidy that convert --fix and trial run
+        ours = lambda: apply_plan(table, plan, "pair").table  # noqa: E731
         base = lambda: baseline_tidy(table)  # noqa: E731
     else:
         raise SystemExit(f"unknown reshape {name}")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
+from lossadvisor.checks import _tidy_plan, _warnings, load_code
+from lossadvisor.checks_label import _complete_lists
 from lossadvisor.errors import FitError, SourceError
-from lossadvisor.profile import RESERVED_NAMES, ST_LABEL_NAMES, ColumnChoice, Profile, build_profile
+from lossadvisor.profile import ColumnChoice, Profile, build_profile, default_positive_class
 from lossadvisor.recipe import DataFacts, Recipe, RecipeParam, build_recipe, data_facts, num_labels_for, recipe_params
-from lossadvisor.sources import Sample, open_sample
+from lossadvisor.sources import open_sample
 from lossadvisor.table import Format, LossTable
 
 
@@ -54,10 +56,12 @@ class ConversionOffer:
 
 @dataclass(frozen=True)
 class Warning:
-    code: str
+    code: str  # a checks.WarningCode
     message: str
     fix: str
     severity: str = "warning"  # warning | info
+    fixable: bool = False  # `convert --fix` repairs it (and so does `fix` when it is `datasets` code)
+    columns: tuple[str, ...] = ()  # the columns it is about
 
 
 @dataclass(frozen=True)
@@ -274,11 +278,6 @@ def _lists_unsorted(profile: Profile) -> bool:
     return any(v and list(v) != sorted(v, reverse=True) for v in values)
 
 
-def _complete_lists(rows: list) -> list[list]:
-    """The label lists with no null or NaN entry (only those can be compared and sorted)."""
-    return [row for row in rows if row is not None and all(v is not None and v == v for v in row)]
-
-
 def _advised_params(loss_name: str, params, profile: Profile):
     # The table lists activation_fn exactly for the losses whose own default (Sigmoid) must be replaced.
     loss_identity = any(param.name == "activation_fn" for param in params)
@@ -324,334 +323,11 @@ def _conversions(profile: Profile, reading: Reading, table: LossTable, recs) -> 
 
 
 def _default_positive_class(profile: Profile) -> str:
-    for name in profile.classes:
-        if name.lower() == "entailment":
-            return name
-    return profile.classes[0] if profile.classes else "0"
+    return default_positive_class(profile.classes)
 
 
 def _out_name(profile: Profile, fmt: str) -> str:
     return f"{fmt}-dataset"
-
-
-# --- warnings -------------------------------------------------------------------------------------------
-
-
-def _py(names) -> str:
-    return "[" + ", ".join(repr(n) for n in names) + "]"
-
-
-def _warnings(profile: Profile, reading: Reading | None, table: LossTable) -> list[Warning]:
-    sample = profile.sample
-    out: list[Warning] = []
-    spec = shlex.quote(sample.spec)
-    fix_command = f"lossadvisor convert {spec} --fix -o fixed-dataset"
-
-    for code, message in sample.reading_notes:
-        fixes = {
-            "misleading-extension": f"Read it with the right delimiter, e.g. {load_code(sample)}",
-            "literal-quotes": "Read with quoting=csv.QUOTE_NONE (3): " + load_code(sample),
-            "ragged-rows": "Give every column a name (column_names=[...]) so the extra fields are kept apart: " + load_code(sample),
-            "no-header": "Name the columns: " + load_code(sample),
-            "crlf": "Nothing to do: CSV readers handle CRLF; other tools may keep a trailing \\r.",
-            "json-field": "Load with field=...: " + load_code(sample),
-            "nested-records": "Flatten the records to one row per example (lossadvisor convert does it): " + fix_command,
-        }
-        severity = "info" if code in ("crlf", "misleading-extension", "json-field") else "warning"
-        out.append(Warning(code, message, fixes.get(code, fix_command), severity))
-
-    for column in profile.columns:
-        if column.name.startswith("ï»¿") or column.name.startswith("\ufeff"):
-            clean = column.name.replace("ï»¿", "").replace("\ufeff", "")
-            out.append(Warning("bom-in-header", f"column '{column.name}' starts with a byte-order mark decoded as text",
-                               f'dataset = dataset.rename_column({column.name!r}, {clean!r})'))
-        if column.name in RESERVED_NAMES:
-            out.append(Warning("reserved-column", f"column '{column.name}' is reserved by CrossEncoderTrainer",
-                               f'dataset = dataset.rename_column({column.name!r}, "{column.name}_")'))
-
-    if len(sample.splits) > 1:
-        out.append(Warning("dataset-dict", f"a DatasetDict with splits {', '.join(sample.splits)}: inspecting '{sample.split}'",
-                           "Pick another with --split; train on train, evaluate on the others.", "info"))
-    for column in profile.columns:
-        if column.reason.startswith("split marker"):
-            values = ", ".join(f"{v} {n}" for v, n in column.stats["top"])
-            out.append(Warning("split-column", f"the split is stored in column '{column.name}' ({values}), not in files",
-                               f"train = dataset.filter(lambda row: row[{column.name!r}] == {column.stats['top'][0][0]!r})"))
-    selected = list(profile.inputs) + ([profile.label] if profile.label else []) + list(profile.label_parts)
-    original_inputs = [c.name for c in profile.columns if c.name not in ST_LABEL_NAMES]
-    extra = [n for n in original_inputs if n not in profile.inputs and n not in profile.label_parts and n != profile.label]
-    if extra:
-        mnrl = " MultipleNegativesRankingLoss does not check the column count: extra columns become negatives." \
-            if reading and reading.label_kind == "none" else ""
-        out.append(Warning(
-            "extra-columns",
-            f"{len(extra)} column(s) would be fed to the model as inputs: {', '.join(extra)}.{mnrl}",
-            f"dataset = dataset.select_columns({_py(selected)})",
-        ))
-    present_order = [c.name for c in profile.columns if c.name in profile.inputs]
-    if present_order != list(profile.inputs):
-        out.append(Warning(
-            "input-order",
-            f"inputs are taken by order, and {profile.inputs[0]} should come first: the order is {', '.join(present_order)}",
-            f"dataset = dataset.select_columns({_py(selected)})",
-        ))
-    label_names_present = [c.name for c in profile.columns if c.name in ST_LABEL_NAMES]
-    if profile.label and profile.label not in ST_LABEL_NAMES:
-        out.append(Warning(
-            "label-name",
-            f"the label is in '{profile.label}', which sentence-transformers treats as an input (labels must be named label/labels/score/scores)",
-            f"dataset = dataset.rename_column({profile.label!r}, \"label\")",
-        ))
-    if len(label_names_present) > 1:
-        out.append(Warning("two-labels", f"several label-named columns ({', '.join(label_names_present)}): only the first, '{label_names_present[0]}', is used",
-                           f"dataset = dataset.remove_columns({_py(label_names_present[1:])})"))
-    competing = [c for c in profile.columns if c.role == "ignored" and c.reason == "second label-like column"]
-    if competing:
-        names = ", ".join(c.name for c in competing)
-        out.append(Warning("competing-labels",
-                           f"'{names}' could also be a label; '{profile.label}' was taken (pick with --label, or drop the other)",
-                           f"dataset = dataset.select_columns({_py(selected)})"))
-    if profile.label_parts:
-        out.append(Warning(
-            "split-label",
-            f"teacher scores are spread over {', '.join(profile.label_parts)}: the loss needs them in one list column 'label'",
-            f"dataset = dataset.map(lambda row: {{\"label\": [{', '.join(f'row[{p!r}]' for p in profile.label_parts)}]}})"
-            f".remove_columns({_py(profile.label_parts)})",
-        ))
-    if profile.label:
-        _label_warnings(profile, reading, out, fix_command)
-    for name in profile.inputs:
-        column = profile.column(name)
-        if column.kind != "text":
-            continue
-        bad = column.stats["nulls"] + column.stats["empty"]
-        if bad:
-            out.append(Warning("null-texts", f"{bad} row(s) of the sample have a null or empty '{name}'",
-                               f"dataset = dataset.filter(lambda row: bool(row[{name!r}] and row[{name!r}].strip()))"))
-    _duplicate_warning(profile, out, fix_command)
-    if reading is not None:
-        _format_warnings(profile, reading, table, out)
-    return out
-
-
-def _label_warnings(profile: Profile, reading: Reading | None, out: list[Warning], fix_command: str) -> None:
-    label = profile.column(profile.label)
-    stats = label.stats
-    if label.kind == "text":
-        if profile.drop_label_values:
-            counts = dict(stats["top"])
-            n = sum(counts.get(v, 0) for v in profile.drop_label_values)
-            out.append(Warning("no-consensus-labels",
-                               f"{n} row(s) have the label {', '.join(repr(v) for v in profile.drop_label_values)} (no gold label, SNLI-style)",
-                               f"dataset = dataset.filter(lambda row: row[{profile.label!r}] not in {_py(profile.drop_label_values)})"))
-        names = list(profile.classes)
-        out.append(Warning("string-labels", f"labels are strings ({', '.join(names[:6])}): the losses need numbers",
-                           f"dataset = dataset.cast_column({profile.label!r}, ClassLabel(names={_py(names)}))"
-                           if profile.label_kind == "class" else
-                           f"dataset = dataset.cast_column({profile.label!r}, Value(\"float32\"))"))
-    if label.kind == "number":
-        if stats.get("nan") or stats.get("nulls"):
-            out.append(Warning("null-labels", f"{stats.get('nan', 0) + stats.get('nulls', 0)} label(s) are null or NaN",
-                               f"dataset = dataset.filter(lambda row: row[{profile.label!r}] == row[{profile.label!r}])"))
-        kind = profile.label_kind
-        lo, hi = stats["min"], stats["max"]
-        if kind == "scaled-score":
-            out.append(Warning("score-range", f"scores run from {lo} to {hi}, outside [0, 1] (BinaryCrossEntropyLoss needs [0, 1])",
-                               f"dataset = dataset.map(lambda row: {{{profile.label!r}: (row[{profile.label!r}] - {lo}) / {hi - lo}}})"
-                               f"  # or: {fix_command} --score-range {lo}:{hi}"))
-        if kind == "graded" and lo is not None and lo < 0:
-            out.append(Warning("graded-negative",
-                               f"graded labels include negative values ({lo}..{hi}): listwise losses expect gains >= 0 where higher means"
-                               " more relevant. Check the scale is not inverted (e.g. Cranfield: 1 = best, -1 = of no interest)",
-                               f"dataset = dataset.map(lambda row: {{{profile.label!r}: GAIN[row[{profile.label!r}]]}})  # your code → gain table"))
-        if kind in ("binary", "class") and stats["distinct"] == 1:
-            out.append(Warning("single-class", f"every label is {stats['values'][0]}: there is nothing to learn from",
-                               "Add examples of the other class(es), e.g. by mining negatives: lossadvisor convert ... --to labeled-pair"))
-        if kind == "binary" and stats["counts"]:
-            counts = stats["counts"]
-            pos, neg = counts.get("1", counts.get("1.0", 0)), counts.get("0", counts.get("0.0", 0))
-            if pos and neg and max(pos, neg) / min(pos, neg) >= 1.5:
-                out.append(Warning("imbalanced", f"imbalanced labels: {pos} positive / {neg} negative in the sample",
-                                   f"losses.BinaryCrossEntropyLoss(model, pos_weight=torch.tensor({neg / pos:.2f}))", "info"))
-        if kind == "class" and len(profile.class_counts) > 1:
-            counts = profile.class_counts
-            if max(counts.values()) / max(1, min(counts.values())) >= 2:
-                out.append(Warning("imbalanced", "class imbalance: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
-                                   "Consider class weights or resampling; report per-class metrics.", "info"))
-        if kind == "score" and stats.get("values") is None:
-            exact = sum(1 for v in profile.sample.table.column(profile.label).to_pylist() if v in (0.0, 1.0))
-            if exact:
-                out.append(Warning("score-reading", f"{exact} label(s) are exactly 0.0 or 1.0 among continuous scores: read as a score, not a 0/1 label",
-                                   "Nothing to do unless the labels are really binary.", "info"))
-        if kind == "class" and not profile.classes:
-            out.append(Warning("class-ids", f"class ids {stats['values']} without class names: num_labels = {len(stats['values'])} is read from the values",
-                               f"dataset = dataset.cast_column({profile.label!r}, ClassLabel(names=[...]))", "info"))
-        if kind == "margin":
-            negative = sum(1 for v in profile.sample.table.column(profile.label).to_pylist() if v is not None and v < 0)
-            out.append(Warning("margin-label", f"labels run from {lo} to {hi} ({negative} negative): teacher margins, not a [0, 1] score",
-                               "Nothing to do: MarginMSELoss takes margins as they are.", "info"))
-    if label.kind == "number-list":
-        _list_label_warnings(profile, out)
-
-
-def _list_label_warnings(profile: Profile, out: list[Warning]) -> None:
-    table = profile.sample.table
-    labels = table.column(profile.label).to_pylist()
-    complete = _complete_lists(labels)
-    if len(complete) < len(labels):
-        out.append(Warning("null-labels", f"{len(labels) - len(complete)} label list(s) are null or hold null/NaN entries",
-                           f"dataset = dataset.filter(lambda row: row[{profile.label!r}] is not None"
-                           f" and all(v is not None and v == v for v in row[{profile.label!r}]))"))
-    list_inputs = [n for n in profile.inputs if profile.column(n).kind == "text-list"]
-    if list_inputs:
-        docs = table.column(list_inputs[0]).to_pylist()
-        mismatched = sum(1 for d, row in zip(docs, labels) if d is not None and row is not None and len(d) != len(row))
-        if mismatched:
-            out.append(Warning("list-length-mismatch", f"{mismatched} row(s) have a different number of docs and labels",
-                               f"dataset = dataset.filter(lambda row: len(row[{list_inputs[0]!r}]) == len(row[{profile.label!r}]))"))
-        lengths = [len(d) for d in docs if d is not None]
-        if lengths and min(lengths) != max(lengths):
-            out.append(Warning("ragged-lists", f"list lengths vary from {min(lengths)} to {max(lengths)}: fine for the listwise losses"
-                               " (they pad), but set mini_batch_size to bound memory on the long ones",
-                               "losses.LambdaLoss(model, mini_batch_size=16)", "info"))
-        labels = complete
-        flat = {v for row in labels if row for v in row}
-        if flat and min(flat) < 0:
-            # The same trap as a scalar graded label, one level down: a long-format file grouped by
-            # `convert --to labeled-list` keeps its codes, so the re-inspection must still flag them.
-            out.append(Warning("graded-negative",
-                               f"graded labels include negative values ({min(flat)}..{max(flat)}): listwise losses expect gains >= 0"
-                               " where higher means more relevant. Check the scale is not inverted (e.g. Cranfield: 1 = best,"
-                               " -1 = of no interest)",
-                               f"dataset = dataset.map(lambda row: {{{profile.label!r}: [GAIN[v] for v in row[{profile.label!r}]]}})"
-                               "  # your code → gain table"))
-        if flat and not flat <= {0, 1}:
-            out.append(Warning("graded-lists", f"graded labels ({min(flat)}..{max(flat)}), not binary: LambdaLoss and ListNetLoss use the grades",
-                               "Nothing to do.", "info"))
-        constant = sum(1 for row in labels if row and len(set(row)) == 1)
-        if constant:
-            out.append(Warning("constant-lists", f"{constant} list(s) have all-equal labels: nothing to rank there",
-                               f"dataset = dataset.filter(lambda row: len(set(row[{profile.label!r}])) > 1)"))
-        unsorted = sum(1 for row in labels if row and list(row) != sorted(row, reverse=True))
-        if unsorted:
-            out.append(Warning("unsorted-lists", f"{unsorted} list(s) are not sorted by relevance: ListMLELoss and PListMLELoss assume"
-                               " they are unless respect_input_order=False",
-                               "losses.PListMLELoss(model, respect_input_order=False)", "info"))
-    else:
-        out.append(Warning("list-label", "the label is a list of numbers but the texts are separate columns, not a list:"
-                           " read as teacher scores/margins for distillation, not a labeled-list", "Nothing to do.", "info"))
-
-
-def _duplicate_warning(profile: Profile, out: list[Warning], fix_command: str) -> None:
-    texts = [n for n in profile.inputs if profile.column(n).kind == "text"]
-    if not texts:
-        return
-    table = profile.sample.table
-    columns = [table.column(n).to_pylist() for n in texts]
-    rows = list(zip(*columns))
-    duplicates = len(rows) - len(set(rows))
-    if not duplicates:
-        return
-    # `convert --fix` drops exact duplicates only (same texts and same label): a pair that comes back with
-    # another label is a conflict for the user to settle, and pointing at --fix again would be a loop.
-    conflicting = 0
-    if profile.label and profile.label in table.column_names:
-        labels = [tuple(v) if isinstance(v, list) else v for v in table.column(profile.label).to_pylist()]
-        conflicting = duplicates - (len(rows) - len(set(zip(rows, labels))))
-    message = f"{duplicates} duplicated ({', '.join(texts)}) row(s) in the sample"
-    fix = fix_command
-    if conflicting:
-        message += f"; {conflicting} of them with a different label, which `convert --fix` keeps"
-        keep_first = (f"dataset = Dataset.from_pandas(dataset.to_pandas().drop_duplicates(subset={_py(texts)}), preserve_index=False)"
-                      "  # keeps the first label of each")
-        fix = keep_first if conflicting == duplicates else f"{fix_command}, then decide the conflicting labels, e.g. {keep_first}"
-    out.append(Warning("duplicates", message, fix))
-
-
-def _format_warnings(profile: Profile, reading: Reading, table: LossTable, warnings: list[Warning]) -> None:
-    out = warnings
-    rows = table.rows_for_format(reading.format)
-    losses = {loss for row in rows for loss in row.losses}
-    identity = sorted(name for name in losses if table.losses[name].activation == "identity")
-    if identity:
-        loss_side = sorted(name for name in identity if table.losses[name].loss_activation)
-        extra = f"; {', '.join(loss_side)} also default their own activation_fn to Sigmoid" if loss_side else ""
-        out.append(Warning(
-            "sigmoid-activation",
-            f"CrossEncoder(num_labels=1) defaults to a Sigmoid activation, which saturates scores under {', '.join(identity)}{extra}",
-            "CrossEncoder(MODEL, num_labels=1, activation_fn=torch.nn.Identity())"
-            + (f" and {loss_side[0]}(model, activation_fn=torch.nn.Identity())" if loss_side else ""),
-            "info",
-        ))
-    first = profile.inputs[1] if len(profile.inputs) > 1 else None
-    if reading.label_kind == "none" and first and profile.column(first).kind == "text":
-        stats = profile.column(first).stats
-        present = stats["rows"] - stats["nulls"]
-        if stats["distinct"] and present / stats["distinct"] >= 1.5:
-            out.append(Warning(
-                "repeated-positives",
-                f"only {stats['distinct']} distinct '{first}' for {present} rows: repeated positives become in-batch false negatives",
-                "CrossEncoderTrainingArguments(..., batch_sampler=BatchSamplers.NO_DUPLICATES)",
-            ))
-    if reading.label_kind != "none" and not reading.needs_grouping and profile.anchor_repeats >= 1.5 and not profile.text_list:
-        warnings.append(Warning("repeated-anchors", f"each '{profile.inputs[0]}' appears ~{profile.anchor_repeats:.1f} times: split train/eval by"
-                           " anchor, not by row, to avoid leakage", "Split on the unique anchors before training.", "info"))
-    if reading.needs_grouping:
-        out.append(Warning("long-format", reading.assumption or "one row per judgment",
-                           f"lossadvisor convert {shlex.quote(profile.sample.spec)} --to {reading.format} -o {reading.format}-dataset"))
-    if len(rows) and reading.assumption and not reading.needs_grouping:
-        out.append(Warning("assumption", reading.assumption, "Say otherwise with the interactive advisor (`lossadvisor advise`).", "info"))
-
-
-def _tidy_plan(profile: Profile, reading: Reading | None) -> TidyPlan | None:
-    if reading is None:
-        return None
-    label_column = profile.column(profile.label) if profile.label else None
-    score_range = None
-    if reading.label_kind == "scaled-score" and label_column is not None:
-        score_range = (float(label_column.stats["min"]), float(label_column.stats["max"]))
-    # A reading without labels (e.g. pairs) drops the label column, rather than dropping rows for its values.
-    unlabeled = reading.label_kind == "none"
-    return TidyPlan(
-        inputs=profile.inputs,
-        label=None if unlabeled else profile.label,
-        label_parts=() if unlabeled else profile.label_parts,
-        label_parts_as="scores",
-        classes=profile.classes if (label_column is not None and label_column.kind == "text" and reading.label_kind == "class") else (),
-        cast_label_numeric=bool(label_column is not None and label_column.kind == "text" and reading.label_kind != "class"),
-        score_range=score_range,
-        drop_label_values=profile.drop_label_values,
-        group_by_anchor=reading.needs_grouping,
-    )
-
-
-def load_code(sample: Sample) -> str:
-    """The `datasets` call that reads this source the way lossadvisor did."""
-    files = sample.files
-    target = repr(files[0]) if len(files) == 1 else repr(list(files))
-    if sample.kind == "save_to_disk":
-        code = f"load_from_disk({sample.spec!r})"
-        return code + (f"[{sample.split!r}]" if sample.splits else "")
-    if sample.kind == "hub":
-        return f"load_dataset({sample.spec!r}, split={(sample.split or 'train')!r})"
-    if sample.kind == "parquet":
-        return f"load_dataset(\"parquet\", data_files={target}, split=\"train\")"
-    if sample.kind == "arrow":
-        return f"load_dataset(\"arrow\", data_files={target}, split=\"train\")"
-    if sample.kind == "json":
-        field_arg = f", field={sample.json_field!r}" if sample.json_field else ""
-        return f"load_dataset(\"json\", data_files={target}{field_arg}, split=\"train\")"
-    dialect = sample.dialect
-    assert dialect is not None
-    args = [f"data_files={target}"]
-    if dialect.delimiter != ",":
-        args.append(f"sep={dialect.delimiter!r}")
-    if not dialect.quoting:
-        args.append("quoting=3")
-    if not dialect.header:
-        args.append("header=None")
-        args.append(f"column_names={list(dialect.column_names)!r}")
-    return f"load_dataset(\"csv\", {', '.join(args)}, split=\"train\")"
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,10 @@ by order. The profile records what the data *is*; advice.py decides what that me
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
-import pyarrow as pa
-
+from lossadvisor.columns import REASONS, ColumnProfile, Why, _describe, _is_float
 from lossadvisor.errors import SourceError
 from lossadvisor.sources import Sample
 
@@ -39,21 +35,8 @@ POSITIVE_NAMES = re.compile(
     re.I,
 )
 NEGATIVE_NAMES = re.compile(r"^(hard_?)?neg(ative)?s?(_?\d+)?$|^hard_negative", re.I)
-QUESTION_START = re.compile(r"^(what|who|whom|whose|when|where|why|which|how|is|are|do|does|did|can|could|was|were)\b", re.I)
-ID_VALUE = re.compile(r"^[A-Za-z]{0,4}[-_]?\d+([-_.]\d+)*$")
 SPLIT_VALUES = {"train", "test", "dev", "trial", "validation", "valid", "val"}
 NLI_NAMES = {"entailment", "neutral", "contradiction"}
-
-
-@dataclass(frozen=True)
-class ColumnProfile:
-    name: str
-    dtype: str
-    kind: str  # text | text-list | number | number-list | text-list-short | struct | other
-    role: str = "ignored"  # input | label | ignored
-    reason: str = ""
-    label_kind: str | None = None
-    stats: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,127 +55,6 @@ class Profile:
 
     def column(self, name: str) -> ColumnProfile:
         return next(c for c in self.columns if c.name == name)
-
-
-# --- per-column facts ---------------------------------------------------------------------------------
-
-
-def _is_string(t: pa.DataType) -> bool:
-    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
-
-
-def _is_list(t: pa.DataType) -> bool:
-    return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
-
-
-def _is_number(t: pa.DataType) -> bool:
-    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t)
-
-
-def _dtype_name(t: pa.DataType) -> str:
-    text = str(t)
-    return text.replace("large_string", "string").replace("item: ", "").replace("element: ", "")
-
-
-def _flatten(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """The items of a list column (no pyarrow.compute: importing it costs ~0.1 s of start-up)."""
-    return pa.chunked_array([chunk.flatten() for chunk in column.chunks], type=column.type.value_type)
-
-
-def _text_stats(column: pa.ChunkedArray) -> dict[str, Any]:
-    values = column.to_pylist()
-    present = [v for v in values if v is not None]
-    non_empty = [v for v in present if v.strip()]
-    lengths = [len(v) for v in non_empty]
-    words = [len(v.split()) for v in non_empty[:500]]
-    distinct = len(set(non_empty))
-    counts = Counter(non_empty)
-    return {
-        "nulls": len(values) - len(present),
-        "empty": len(present) - len(non_empty),
-        "distinct": distinct,
-        "mean_chars": sum(lengths) / len(lengths) if lengths else 0.0,
-        "mean_words": sum(words) / len(words) if words else 0.0,
-        "numeric": sum(1 for v in non_empty[:500] if _is_float(v)) / max(1, min(500, len(non_empty))),
-        "id_like": sum(1 for v in non_empty[:500] if ID_VALUE.match(v.strip())) / max(1, min(500, len(non_empty))),
-        "parse_tree": sum(1 for v in non_empty[:200] if v.lstrip().startswith("(") and v.count("(") > 3)
-        / max(1, min(200, len(non_empty))),
-        "questions": sum(1 for v in non_empty[:500] if v.rstrip().endswith("?") or QUESTION_START.match(v.strip()))
-        / max(1, min(500, len(non_empty))),
-        "top": counts.most_common(12) if distinct <= 50 else [],
-        "rows": len(values),
-    }
-
-
-def _is_float(value: str) -> bool:
-    try:
-        float(value)
-        return True
-    except ValueError:
-        return False
-
-
-def _number_stats(column: pa.ChunkedArray, whole: dict[str, Any] | None) -> dict[str, Any]:
-    raw = column.to_pylist()
-    if pa.types.is_boolean(column.type):
-        raw = [None if v is None else int(v) for v in raw]
-    values = [v for v in raw if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    nan = sum(1 for v in raw if isinstance(v, float) and math.isnan(v))
-    distinct = sorted(set(values))
-    stats: dict[str, Any] = {
-        "nulls": column.null_count,
-        "nan": nan,
-        "min": min(values) if values else None,
-        "max": max(values) if values else None,
-        "distinct": len(distinct),
-        "values": distinct[:20] if len(distinct) <= 20 else None,
-        "integral": all(float(v).is_integer() for v in values) if values else False,
-        "counts": {str(k): v for k, v in Counter(values).most_common(20)} if len(distinct) <= 20 else {},
-        "rows": len(column),
-        "unique_per_row": len(distinct) > 20 and len(distinct) >= 0.9 * len(values),
-    }
-    if whole:  # footer statistics cover every row, not only the sample
-        stats["min"], stats["max"] = whole.get("min", stats["min"]), whole.get("max", stats["max"])
-        stats["whole_column"] = True
-    return stats
-
-
-def _list_stats(column: pa.ChunkedArray) -> dict[str, Any]:
-    lengths = [v for chunk in column.chunks for v in chunk.value_lengths().to_pylist() if v is not None]
-    return {
-        "nulls": column.null_count,
-        "min_len": min(lengths) if lengths else 0,
-        "max_len": max(lengths) if lengths else 0,
-        "lengths": lengths,
-    }
-
-
-def _describe(name: str, column: pa.ChunkedArray, whole: dict[str, Any] | None) -> ColumnProfile:
-    t = column.type
-    if pa.types.is_null(t):
-        return ColumnProfile(name, "null", "other", stats={"nulls": len(column)})
-    if _is_string(t):
-        return ColumnProfile(name, _dtype_name(t), "text", stats=_text_stats(column))
-    if pa.types.is_dictionary(t):
-        return _describe(name, column.cast(t.value_type), whole)
-    if _is_number(t):
-        return ColumnProfile(name, _dtype_name(t), "number", stats=_number_stats(column, whole))
-    if _is_list(t):
-        inner = t.value_type
-        stats = _list_stats(column)
-        flat = _flatten(column)
-        if _is_string(inner):
-            items = _text_stats(flat)
-            stats.update({"item_" + k: v for k, v in items.items() if k in ("mean_words", "distinct", "top", "nulls")})
-            short = items["mean_words"] < 2.5 and items["distinct"] <= 20
-            return ColumnProfile(name, _dtype_name(t), "text-list-short" if short else "text-list", stats=stats)
-        if _is_number(inner):
-            stats.update({"item_" + k: v for k, v in _number_stats(flat, None).items() if k != "counts"})
-            return ColumnProfile(name, _dtype_name(t), "number-list", stats=stats)
-        return ColumnProfile(name, _dtype_name(t), "struct" if pa.types.is_struct(inner) else "other", stats=stats)
-    if pa.types.is_struct(t):
-        return ColumnProfile(name, _dtype_name(t), "struct")
-    return ColumnProfile(name, _dtype_name(t), "other")
 
 
 # --- roles ----------------------------------------------------------------------------------------------
@@ -260,50 +122,11 @@ def build_profile(sample: Sample, choice: ColumnChoice | None = None) -> Profile
     table = sample.table
     choice = choice or ColumnChoice()
     choice.check(table.column_names)
-    described = [
-        _describe(name, table.column(name), sample.column_stats.get(name)) for name in table.column_names
-    ]
+    described = [_describe(name, table.column(name), sample.column_stats.get(name)) for name in table.column_names]
     by_name = {c.name: c for c in described}
-    roles: dict[str, tuple[str, str]] = {
-        c.name: ("ignored", "reserved column name (CrossEncoderTrainer uses it)") for c in described if c.name in RESERVED_NAMES
-    }
-
-    text_candidates = [c for c in described if _looks_like_text(c) and c.name not in roles]
-    for c in text_candidates:
-        if c.stats["parse_tree"] > 0.5 or re.search(r"parse", c.name, re.I):
-            roles[c.name] = ("ignored", "parse trees, not text to score")
-        elif METADATA_NAMES.search(c.name) and not (ANCHOR_NAMES.match(c.name) or POSITIVE_NAMES.match(c.name)):
-            roles[c.name] = ("ignored", "metadata by its name")
-    texts = [c for c in text_candidates if c.name not in roles]
-
-    # --- the label -----------------------------------------------------------------------------------
-    label_candidates: list[ColumnProfile] = []
-    for c in described:
-        if c.name in RESERVED_NAMES:
-            continue
-        if c.kind == "number" and not _is_id_number(c):
-            label_candidates.append(c)
-        elif c.kind == "number-list":
-            label_candidates.append(c)
-        elif _class_like_text(c) and not METADATA_NAMES.search(c.name):
-            label_candidates.append(c)
-    exact_any = [c for c in described if c.name in ST_LABEL_NAMES]
-    named = [c for c in label_candidates if LABEL_LIKE.search(c.name)]
-
-    label: ColumnProfile | None = None
-    label_parts: tuple[str, ...] = ()
-    if exact_any:
-        label = exact_any[0]
-    elif len(named) >= 2 and len(texts) >= 3 and all(c.kind == "number" for c in named) and len(named) == len(texts) - 1:
-        label_parts = tuple(c.name for c in named)  # teacher scores spread over columns (pos_score, neg_score)
-    elif named:
-        label = _prefer_label(named)
-    elif label_candidates:
-        numeric = [c for c in label_candidates if c.kind in ("number", "number-list")]
-        # Unnamed columns: a fractional score or a small value set reads as a label before a wide integer range.
-        numeric.sort(key=lambda c: 0 if c.kind == "number-list" or not c.stats["integral"] else (1 if c.stats["values"] else 2))
-        label = numeric[0] if numeric else (label_candidates[0] if len(texts) >= 2 else None)
-
+    roles: dict[str, Why] = {c.name: Why.RESERVED for c in described if c.name in RESERVED_NAMES}
+    texts = _text_inputs(described, roles)
+    label, label_parts, exact = _choose_label(described, texts)
     if choice.label is not None:
         label_parts = ()
         label = None if choice.label == "none" else by_name[choice.label]
@@ -311,89 +134,26 @@ def build_profile(sample: Sample, choice: ColumnChoice | None = None) -> Profile
         texts = [by_name[n] for n in choice.inputs if by_name[n].kind == "text"]
         for name in choice.inputs:
             roles.pop(name, None)
-
-    label_kind: str | None = None
-    classes: tuple[str, ...] = ()
-    class_counts: dict[str, int] = {}
-    drop_values: tuple[str, ...] = ()
+    facts = _label_facts(sample, label, label_parts, len(texts))
     if label_parts:
-        label_kind = "number-list"
-        for part in label_parts:
-            roles[part] = ("label", "teacher scores, one column per text after the first")
+        roles.update({part: Why.LABEL_PART for part in label_parts})
     elif label is not None:
-        reason = "chosen with --label" if choice.label is not None else _label_reason(label, bool(exact_any))
-        roles[label.name] = ("label", reason)
-        if label.kind == "number":
-            label_kind = _label_kind_of_number(label, len(texts))
-            if label.name in sample.class_names:
-                classes = tuple(sample.class_names[label.name])
-                label_kind = "class" if len(classes) > 2 or label_kind != "binary" else label_kind
-            class_counts = dict(label.stats["counts"])
-            if classes:
-                class_counts = {classes[int(k)] if int(k) < len(classes) else k: v for k, v in class_counts.items()}
-        elif label.kind == "number-list":
-            label_kind = "number-list"
-        elif label.kind == "text":
-            top = [value for value, _ in label.stats["top"]]
-            drop_values = tuple(v for v in top if v.strip() in {"-", "?", "none", "null", "nan", "n/a"})
-            kept = [v for v in top if v not in drop_values]
-            class_counts = {v: n for v, n in label.stats["top"] if v not in drop_values}
-            if kept and all(_is_float(v) for v in kept):
-                numbers = {float(v) for v in kept}
-                label_kind = "binary" if numbers <= {0.0, 1.0} else "class"
-            else:
-                label_kind = "class"
-            classes = tuple(_order_classes(kept))
-        else:
-            label_kind = "none"
-
-    # --- everything else: input or ignored -----------------------------------------------------------
+        roles[label.name] = Why.LABEL_CHOSEN if choice.label is not None else _label_why(label, exact)
     for c in described:
-        if c.name in roles:
-            continue
-        if choice.inputs is not None:
-            roles[c.name] = ("input", "chosen with --inputs") if c.name in choice.inputs else ("ignored", "not in --inputs")
-            continue
-        if c.kind == "number":
-            roles[c.name] = ("ignored", "id column" if _is_id_number(c) else "second label-like column")
-        elif c.kind == "text" and c not in texts:
-            if c.stats["nulls"] + c.stats["empty"] > 0.9 * c.stats["rows"]:
-                roles[c.name] = ("ignored", "mostly null")
-            elif c.stats["id_like"] >= 0.5 or ID_LIKE.search(c.name):
-                roles[c.name] = ("ignored", "id column")
-            elif c.stats["top"] and {v.lower() for v, _ in c.stats["top"]} <= SPLIT_VALUES:
-                # before the metadata names: a split column is often called *_set or split
-                roles[c.name] = ("ignored", "split marker (train/test) stored as a column")
-            elif METADATA_NAMES.search(c.name):
-                roles[c.name] = ("ignored", "metadata by its name")
-            else:
-                roles[c.name] = ("ignored", "short codes or categories, not text")
-        elif c.kind == "text-list":
-            roles[c.name] = ("input", "list of texts")
-        elif c.kind == "text-list-short":
-            roles[c.name] = ("ignored", "list of short codes (e.g. annotator votes)")
-        elif c.kind == "struct":
-            roles[c.name] = ("ignored", "nested record (not a label: sentence-transformers cannot use it)")
-        elif c.kind == "number-list":
-            roles[c.name] = ("ignored", "second list of numbers")
-        elif c.kind == "text":
-            roles[c.name] = ("input", "text")
-        else:
-            roles[c.name] = ("ignored", f"unsupported type {c.dtype}")
-
+        if c.name not in roles:
+            roles[c.name] = _other_role(c, texts, choice)
     if choice.inputs is not None:
         inputs = list(choice.inputs)  # the user's order is the order
     else:
-        inputs = _order_inputs([c for c in described if roles[c.name][0] == "input"])
+        inputs = _order_inputs([c for c in described if roles[c.name].role == "input"])
     anchor_repeats = 1.0
     if inputs and by_name[inputs[0]].kind == "text":
         s = by_name[inputs[0]].stats
-        non_null = s["rows"] - s["nulls"]
-        anchor_repeats = non_null / s["distinct"] if s["distinct"] else 1.0
-
+        anchor_repeats = (s["rows"] - s["nulls"]) / s["distinct"] if s["distinct"] else 1.0
+    label_kind = facts.kind if (label is not None or label_parts) else "none"
     columns = tuple(
-        ColumnProfile(c.name, c.dtype, c.kind, roles[c.name][0], roles[c.name][1],
-                      label_kind if roles[c.name][0] == "label" else None, c.stats)
+        ColumnProfile(c.name, c.dtype, c.kind, roles[c.name].role, _reason(roles[c.name], c),
+                      label_kind if roles[c.name].role == "label" else None, c.stats, roles[c.name])
         for c in described
     )
     return Profile(
@@ -401,14 +161,108 @@ def build_profile(sample: Sample, choice: ColumnChoice | None = None) -> Profile
         columns=columns,
         inputs=tuple(inputs),
         label=label.name if label is not None else None,
-        label_kind=label_kind if (label is not None or label_parts) else "none",
+        label_kind=label_kind,
         label_parts=label_parts,
-        classes=classes,
-        class_counts=class_counts,
-        drop_label_values=drop_values,
+        classes=facts.classes,
+        class_counts=facts.class_counts,
+        drop_label_values=facts.drop_values,
         anchor_repeats=anchor_repeats,
         text_list=any(by_name[n].kind == "text-list" for n in inputs),
     )
+
+
+def _text_inputs(described: list[ColumnProfile], roles: dict[str, Why]) -> list[ColumnProfile]:
+    """The columns that read as text to score; parse trees and metadata by name are set aside in `roles`."""
+    candidates = [c for c in described if _looks_like_text(c) and c.name not in roles]
+    for c in candidates:
+        if c.stats["parse_tree"] > 0.5 or re.search(r"parse", c.name, re.I):
+            roles[c.name] = Why.PARSE_TREE
+        elif METADATA_NAMES.search(c.name) and not (ANCHOR_NAMES.match(c.name) or POSITIVE_NAMES.match(c.name)):
+            roles[c.name] = Why.METADATA
+    return [c for c in candidates if c.name not in roles]
+
+
+def _choose_label(described: list[ColumnProfile], texts: list[ColumnProfile]) -> tuple[ColumnProfile | None, tuple[str, ...], bool]:
+    """The label column (or several numeric columns forming one list label), and whether it is named as ST expects."""
+    candidates: list[ColumnProfile] = []
+    for c in described:
+        if c.name in RESERVED_NAMES:
+            continue
+        if (c.kind == "number" and not _is_id_number(c)) or c.kind == "number-list":
+            candidates.append(c)
+        elif _class_like_text(c) and not METADATA_NAMES.search(c.name):
+            candidates.append(c)
+    exact_any = [c for c in described if c.name in ST_LABEL_NAMES]
+    named = [c for c in candidates if LABEL_LIKE.search(c.name)]
+    if exact_any:
+        return exact_any[0], (), True
+    if len(named) >= 2 and len(texts) >= 3 and all(c.kind == "number" for c in named) and len(named) == len(texts) - 1:
+        return None, tuple(c.name for c in named), False  # teacher scores spread over columns (pos_score, neg_score)
+    if named:
+        return _prefer_label(named), (), False
+    if candidates:
+        numeric = [c for c in candidates if c.kind in ("number", "number-list")]
+        # Unnamed columns: a fractional score or a small value set reads as a label before a wide integer range.
+        numeric.sort(key=lambda c: 0 if c.kind == "number-list" or not c.stats["integral"] else (1 if c.stats["values"] else 2))
+        return (numeric[0] if numeric else (candidates[0] if len(texts) >= 2 else None)), (), False
+    return None, (), False
+
+
+@dataclass(frozen=True)
+class _LabelFacts:
+    kind: str | None = None
+    classes: tuple[str, ...] = ()
+    class_counts: dict[str, int] = field(default_factory=dict)
+    drop_values: tuple[str, ...] = ()
+
+
+def _label_facts(sample: Sample, label: ColumnProfile | None, label_parts: tuple[str, ...], n_texts: int) -> _LabelFacts:
+    if label_parts:
+        return _LabelFacts("number-list")
+    if label is None:
+        return _LabelFacts()
+    if label.kind == "number":
+        kind = _label_kind_of_number(label, n_texts)
+        classes: tuple[str, ...] = ()
+        if label.name in sample.class_names:
+            classes = tuple(sample.class_names[label.name])
+            kind = "class" if len(classes) > 2 or kind != "binary" else kind
+        counts = dict(label.stats["counts"])
+        if classes:
+            counts = {classes[int(k)] if int(k) < len(classes) else k: v for k, v in counts.items()}
+        return _LabelFacts(kind, classes, counts)
+    if label.kind == "number-list":
+        return _LabelFacts("number-list")
+    if label.kind == "text":
+        top = [value for value, _ in label.stats["top"]]
+        drop_values = tuple(v for v in top if v.strip() in {"-", "?", "none", "null", "nan", "n/a"})
+        kept = [v for v in top if v not in drop_values]
+        counts = {v: n for v, n in label.stats["top"] if v not in drop_values}
+        kind = "class"
+        if kept and all(_is_float(v) for v in kept):
+            kind = "binary" if {float(v) for v in kept} <= {0.0, 1.0} else "class"
+        return _LabelFacts(kind, tuple(_order_classes(kept)), counts, drop_values)
+    return _LabelFacts("none")
+
+
+def _other_role(c: ColumnProfile, texts: list[ColumnProfile], choice: ColumnChoice) -> Why:
+    """Input or ignored, and why, for a column that is neither the label nor set aside already."""
+    if choice.inputs is not None:
+        return Why.CHOSEN_INPUT if c.name in choice.inputs else Why.NOT_CHOSEN
+    if c.kind == "number":
+        return Why.ID if _is_id_number(c) else Why.SECOND_LABEL
+    if c.kind == "text" and c not in texts:
+        if c.stats["nulls"] + c.stats["empty"] > 0.9 * c.stats["rows"]:
+            return Why.MOSTLY_NULL
+        if c.stats["id_like"] >= 0.5 or ID_LIKE.search(c.name):
+            return Why.ID
+        if c.stats["top"] and {v.lower() for v, _ in c.stats["top"]} <= SPLIT_VALUES:
+            return Why.SPLIT_MARKER  # before the metadata names: a split column is often called *_set or split
+        if METADATA_NAMES.search(c.name):
+            return Why.METADATA
+        return Why.SHORT_CODES
+    return {"text-list": Why.TEXT_LIST, "text-list-short": Why.CODE_LIST, "struct": Why.NESTED,
+            "number-list": Why.SECOND_LIST, "text": Why.TEXT}.get(c.kind, Why.UNSUPPORTED)
 
 
 def _prefer_label(named: list[ColumnProfile]) -> ColumnProfile:
@@ -420,12 +274,29 @@ def _prefer_label(named: list[ColumnProfile]) -> ColumnProfile:
     return named[0]
 
 
-def _label_reason(c: ColumnProfile, exact: bool) -> str:
+def _label_why(c: ColumnProfile, exact: bool) -> Why:
     if exact:
-        return "named as sentence-transformers expects"
+        return Why.LABEL_NAMED
     if LABEL_LIKE.search(c.name):
-        return "label under another name"
-    return "the only numeric column: read as the label"
+        return Why.LABEL_OTHER_NAME
+    return Why.LABEL_ONLY_NUMBER
+
+
+def _reason(why: Why, c: ColumnProfile) -> str:
+    return f"unsupported type {c.dtype}" if why is Why.UNSUPPORTED else REASONS[why]
+
+
+def default_positive_class(classes) -> str:
+    """The positive class to suggest for pair-class → triplet / labeled-pair, wherever one is suggested.
+
+    'entailment' when the classes are named so (NLI), else the first class name; ids without names: 0, the
+    entailment id of SNLI, MultiNLI and SICK.
+    """
+    names = [str(name) for name in classes]
+    for name in names:
+        if name.strip().lower() == "entailment":
+            return name
+    return names[0] if names else "0"
 
 
 def _order_classes(values: list[str]) -> list[str]:
@@ -436,18 +307,15 @@ def _order_classes(values: list[str]) -> list[str]:
 
 
 def _order_inputs(inputs: list[ColumnProfile]) -> list[str]:
-    """Anchor first, then positives, then negatives; texts in the order found otherwise."""
+    """Anchor first, then positives (texts before lists), then negatives; the order found otherwise."""
 
     def rank(position: int, c: ColumnProfile) -> tuple[int, int]:
         if ANCHOR_NAMES.match(c.name):
             return (0, position)
-        if NEGATIVE_NAMES.match(c.name):
-            return (2, position)
-        if c.kind == "text-list":
-            return (3, position)
-        if POSITIVE_NAMES.match(c.name):
-            return (1, position)
-        return (1, position)
+        listed = 1 if c.kind == "text-list" else 0
+        if NEGATIVE_NAMES.match(c.name):  # negatives after every positive, texts or lists ({query, pos: [..], neg: [..]})
+            return (3 + listed, position)
+        return (1 + listed, position)
 
     ordered = [c for _, c in sorted(((rank(i, c), c) for i, c in enumerate(inputs)), key=lambda x: x[0])]
     named_anchor = any(ANCHOR_NAMES.match(c.name) for c in inputs)

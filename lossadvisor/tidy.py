@@ -1,17 +1,22 @@
 """Apply inspect's fixes (a TidyPlan) to a whole table: the canonical layout sentence-transformers expects.
 
-Used by `convert --fix` and, in memory, by `trial` and `scaffold`. Vectorised on Arrow: no per-row Python.
+The one tidy: used by `convert --fix`, `convert` and, in memory, by `trial` and `scaffold`; the steps themselves
+and their rules (class-name matching, score clipping, the duplicate key) live in convert/clean.py, and grouping is
+convert/reshape.group. Vectorised on Arrow: no per-row Python. `tidy_code` writes the same plan as `datasets` code.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from lossadvisor.advice import Report, TidyPlan
 from lossadvisor.errors import FitError
+
+if TYPE_CHECKING:
+    from lossadvisor.convert.options import StepResult
 
 
 @dataclass(frozen=True)
@@ -25,127 +30,104 @@ class TidyResult:
     class_mapping: dict[str, int] = field(default_factory=dict)
 
 
-def _is_text(t: pa.DataType) -> bool:
-    return pa.types.is_string(t) or pa.types.is_large_string(t)
-
-
 def tidy(table: pa.Table, report: Report, drop_duplicates: bool | None = None,
          score_range: tuple[float, float] | None = None) -> TidyResult:
+    """The report's plan applied to the whole table (what `convert --fix`, `convert` and `trial` start from)."""
     plan: TidyPlan | None = report.tidy
     if plan is None or report.format is None:
         raise FitError(f"{report.dataset}: no format fits this data, so there is nothing to tidy it into")
-    rows_in = table.num_rows
-    dropped: dict[str, int] = {}
-    applied: list[str] = []
-    mapping: dict[str, int] = {}
-    missing = [n for n in (*plan.inputs, *( [plan.label] if plan.label else []), *plan.label_parts) if n not in table.column_names]
+    missing = [n for n in (*plan.inputs, *([plan.label] if plan.label else []), *plan.label_parts) if n not in table.column_names]
     if missing:
         raise FitError(f"{report.dataset}: column(s) {', '.join(missing)} seen in the sample are missing from the data")
-
-    def drop(mask: pa.Array, reason: str) -> None:
-        nonlocal table
-        removed = len(mask) - pc.sum(pc.cast(mask, pa.int64())).as_py() if len(mask) else 0
-        if removed:
-            dropped[reason] = dropped.get(reason, 0) + removed
-            table = table.filter(mask)
-
-    label = plan.label
-    if label and plan.drop_label_values:
-        drop(pc.invert(pc.is_in(pc.cast(table.column(label), pa.string()), pa.array(list(plan.drop_label_values)))).fill_null(True),
-             f"label in {list(plan.drop_label_values)}")
-    if plan.drop_null_texts:
-        for name in plan.inputs:
-            column = table.column(name)
-            if _is_text(column.type):
-                drop(pc.and_(pc.is_valid(column), pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(column)), 0)).fill_null(False),
-                     "null or empty text")
-    columns = {name: table.column(name) for name in plan.inputs}
-    label_array = None
-    if plan.label_parts:
-        parts = [pc.cast(table.column(p), pa.float64()) for p in plan.label_parts]
-        lists = pa.ListArray.from_arrays(
-            pa.array(range(0, (len(parts)) * table.num_rows + 1, len(parts)), pa.int32()),
-            pc.take(pa.concat_arrays([p.combine_chunks() for p in parts]),
-                    pa.array([j * table.num_rows + i for i in range(table.num_rows) for j in range(len(parts))])),
-        ) if table.num_rows else pa.array([], pa.list_(pa.float64()))
-        label_array = lists
-        applied.append(f"combined {', '.join(plan.label_parts)} into label")
-    elif label:
-        label_array = table.column(label)
-        if plan.classes:
-            mapping = {name: index for index, name in enumerate(plan.classes)}
-            ids = pc.index_in(pc.cast(label_array, pa.string()), value_set=pa.array(list(plan.classes)))
-            drop(pc.is_valid(ids), "label not a known class")
-            label_array = pc.cast(pc.index_in(pc.cast(table.column(label), pa.string()), value_set=pa.array(list(plan.classes))), pa.int64())
-            applied.append(f"mapped class names to ids: {mapping}")
-        elif plan.cast_label_numeric:
-            label_array = pc.cast(label_array, pa.float64())
-            applied.append("cast string labels to numbers")
-        scale = score_range or plan.score_range
-        if scale is not None:
-            lo, hi = scale
-            if hi <= lo:
-                raise FitError(f"invalid score range {lo}:{hi}")
-            label_array = pc.divide(pc.subtract(pc.cast(label_array, pa.float64()), lo), hi - lo)
-            applied.append(f"scaled scores from [{lo}, {hi}] to [0, 1]")
-        columns = {name: table.column(name) for name in plan.inputs}
-        if label != "label":
-            applied.append(f"renamed '{label}' to 'label'")
-    else:
-        columns = {name: table.column(name) for name in plan.inputs}
-    if label_array is not None:
-        columns["label"] = label_array
-        valid = pc.is_valid(label_array)
-        if pa.types.is_floating(label_array.type):
-            valid = pc.and_(valid, pc.invert(pc.is_nan(label_array)).fill_null(False))
-        table = pa.table(columns)
-        drop(valid, "null or NaN label")
-    else:
-        table = pa.table(columns)
-    if "label" in table.column_names and _is_list(table.column("label").type) and plan.inputs \
-            and _is_list(table.column(plan.inputs[-1]).type):
-        # inspect's list-length-mismatch fix: a listwise loss needs one label per document.
-        same = pc.equal(pc.list_value_length(table.column(plan.inputs[-1])), pc.list_value_length(table.column("label")))
-        drop(same.fill_null(False), "docs and labels differ in length")
+    result = apply_plan(table, plan, report.format, drop_duplicates=drop_duplicates, score_range=score_range)
     original = [c.name for c in report.columns]
-    if list(plan.inputs) != [n for n in original if n in plan.inputs] or len(original) != len(columns):
-        applied.append(f"selected and ordered columns: {', '.join(table.column_names)}")
+    canonical = list(plan.inputs) + (["label"] if (plan.label or plan.label_parts) else [])
+    if list(plan.inputs) != [n for n in original if n in plan.inputs] or len(original) != len(canonical):
+        applied = list(result.applied)
+        applied.insert(len(applied) - int(plan.group_by_anchor), f"selected and ordered columns: {', '.join(canonical)}")
+        result = replace(result, applied=tuple(applied))
+    return result
+
+
+class _Steps:
+    """The cleaning steps of convert/clean.py run one after the other, with their drops and notes collected."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self.dropped: dict[str, int] = {}
+        self.applied: list[str] = []
+
+    def run(self, step: StepResult) -> StepResult:
+        for reason, count in step.dropped.items():
+            self.dropped[reason] = self.dropped.get(reason, 0) + count
+        self.table = step.table
+        return step
+
+
+def apply_plan(table: pa.Table, plan: TidyPlan, fmt: str, drop_duplicates: bool | None = None,
+               score_range: tuple[float, float] | None = None) -> TidyResult:
+    """A TidyPlan applied with the steps of convert/clean.py (whose docstring holds the rules): drop rows without
+    a gold label and rows with empty texts, build the `label` column, select the columns in order, drop null
+    labels, mismatched lists and duplicates, and group long-format rows with convert/reshape.group."""
+    from lossadvisor.convert import clean
+
+    rows_in = table.num_rows
+    steps = _Steps(table)
+    if plan.label and plan.drop_label_values:
+        steps.run(clean.drop_label_values(steps.table, plan.label, plan.drop_label_values))
+    if plan.drop_null_texts:
+        steps.run(clean.drop_empty_texts(steps.table, list(plan.inputs)))
+    columns = {name: steps.table.column(name) for name in plan.inputs}
+    if plan.label_parts:
+        columns[clean.LABEL] = clean.combine_columns(steps.table, plan.label_parts)
+        steps.applied.append(f"combined {', '.join(plan.label_parts)} into label")
+    elif plan.label:
+        columns[clean.LABEL] = steps.table.column(plan.label)
+    steps.table = pa.table(columns)
+    mapping = _label_steps(steps, plan, score_range) if plan.label and not plan.label_parts else {}
+    if clean.LABEL in steps.table.column_names:
+        steps.run(clean.drop_null_labels(steps.table))
+        docs = plan.inputs[-1] if plan.inputs else None
+        if docs and _is_list(steps.table.schema.field(clean.LABEL).type) and _is_list(steps.table.schema.field(docs).type):
+            steps.run(clean.drop_list_mismatch(steps.table, docs))  # inspect's list-length-mismatch fix
     if drop_duplicates if drop_duplicates is not None else plan.drop_duplicates:
-        text_columns = [n for n in table.column_names if _is_text(table.column(n).type)]
-        if text_columns:
-            before = table.num_rows
-            keys = text_columns + (["label"] if "label" in table.column_names and not _is_list(table.column("label").type) else [])
-            # Positional key names: pyarrow's group_by reads '.' and '/' in a name as a path into nested fields.
-            indexed = _positional(table, keys).append_column("__row", pa.array(range(before), pa.int64()))
-            first = indexed.group_by([f"k{i}" for i in range(len(keys))], use_threads=False).aggregate([("__row", "min")])
-            keep = pc.sort_indices(first.column("__row_min"))
-            table = table.take(pc.take(first.column("__row_min"), keep))
-            if before - table.num_rows:
-                dropped["exact duplicate"] = before - table.num_rows
-    fmt = report.format
+        steps.run(clean.drop_duplicates(steps.table))
     if plan.group_by_anchor:
-        table = group_by_anchor(table)
-        applied.append(f"grouped rows by '{table.column_names[0]}' into lists")
-    return TidyResult(table, fmt, rows_in, table.num_rows, dropped, tuple(applied), mapping)
+        from lossadvisor.convert.options import ConvertOptions
+        from lossadvisor.convert.reshape import group
+
+        steps.run(group(steps.table, fmt, ConvertOptions()))
+        steps.applied.append(f"grouped rows by '{steps.table.column_names[0]}' into lists")
+    return TidyResult(steps.table, fmt, rows_in, steps.table.num_rows, steps.dropped, tuple(steps.applied), mapping)
+
+
+def _label_steps(steps: _Steps, plan: TidyPlan, score_range: tuple[float, float] | None) -> dict[str, int]:
+    from lossadvisor.convert import clean
+
+    mapping: dict[str, int] = {}
+    if plan.classes:
+        mapped = steps.run(clean.map_class_names(steps.table, names=plan.classes))
+        mapping = dict(mapped.stats["mapping"])
+        steps.applied.append(f"mapped class names to ids: {mapping}")
+    elif plan.cast_label_numeric:
+        steps.run(clean.cast_numbers(steps.table))
+        steps.applied.append("cast string labels to numbers")
+    scale = score_range or plan.score_range
+    if scale is not None:
+        lo, hi = scale
+        if hi <= lo:
+            raise FitError(f"invalid score range {lo}:{hi}")
+        scaled = steps.run(clean.normalize_scores(steps.table, value_range=(lo, hi)))
+        steps.applied.append(f"scaled scores from [{lo}, {hi}] to [0, 1]")
+        if scaled.stats["outside_range"]:
+            steps.applied.append(f"clipped {scaled.stats['outside_range']} score(s) outside [{lo}, {hi}] to [0, 1]")
+    if plan.label != clean.LABEL:
+        steps.applied.append(f"renamed '{plan.label}' to 'label'")
+    return mapping
 
 
 def _is_list(t: pa.DataType) -> bool:
     return pa.types.is_list(t) or pa.types.is_large_list(t)
-
-
-def group_by_anchor(table: pa.Table) -> pa.Table:
-    """(query, doc, label) rows → (query, docs, label lists), keeping the first-seen order of queries and docs."""
-    anchor, doc = table.column_names[0], table.column_names[1]
-    indexed = _positional(table, [anchor, doc, "label"]).append_column("__row", pa.array(range(table.num_rows), pa.int64()))
-    grouped = indexed.group_by("k0", use_threads=False).aggregate([("k1", "list"), ("k2", "list"), ("__row", "min")])
-    order = pc.sort_indices(grouped.column("__row_min"))
-    grouped = grouped.take(order)
-    return pa.table({anchor: grouped.column("k0"), "docs": grouped.column("k1_list"), "label": grouped.column("k2_list")})
-
-
-def _positional(table: pa.Table, names: list[str]) -> pa.Table:
-    """These columns as k0, k1, …: pyarrow's group_by takes '.' and '/' in a column name for a nested path."""
-    return pa.table({f"k{i}": table.column(name) for i, name in enumerate(names)})
 
 
 @dataclass(frozen=True)
@@ -201,14 +183,16 @@ def tidy_code(report: Report) -> tuple[list[str], list[str]]:
         lines.append(f"dataset = dataset.map(lambda row: {{\"label\": [{parts}]}})  # one list of teacher scores")
     elif label:
         value = f"row[{label!r}]"
-        if plan.classes:
+        if plan.classes:  # the rules of convert/clean.py: names match ignoring case and spaces, others are dropped
             lines.append(f"CLASSES = {list(plan.classes)!r}")
-            value = f"CLASSES.index({value})"
+            lines.append("CLASS_IDS = {name.strip().lower(): i for i, name in enumerate(CLASSES)}")
+            lines.append(f"dataset = dataset.filter(lambda row: ({value} or '').strip().lower() in CLASS_IDS)")
+            value = f"CLASS_IDS[{value}.strip().lower()]"
         elif plan.cast_label_numeric:
             value = f"float({value})"
         if plan.score_range:
             lo, hi = plan.score_range
-            value = f"({value} - {lo}) / {hi - lo}"
+            value = f"min(1.0, max(0.0, ({value} - {lo}) / {hi - lo}))"  # clipped to [0, 1], as convert does
         if value != f"row[{label!r}]":
             lines.append(f"dataset = dataset.map(lambda row: {{\"label\": {value}}})")
         elif label != "label":

@@ -635,7 +635,7 @@ def test_tidy_helpers():
     empty = drop_empty_texts(table)
     assert empty.dropped == {"null or empty text in 'a'": 2, "null or empty text in 'b'": 1} and empty.rows_out == 3
     duplicates = drop_duplicates(empty.table)
-    assert duplicates.dropped == {"exact duplicate row": 1} and rows(duplicates.table) == [
+    assert duplicates.dropped == {"exact duplicate": 1} and rows(duplicates.table) == [
         ("x", "p", "ENTAILMENT"),
         ("y", "s", "-"),
     ]

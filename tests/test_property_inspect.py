@@ -78,6 +78,21 @@ def check(result: Report | LossAdvisorError) -> None:
         assert result.format is None or result.format in {f.name for f in TABLE.formats}
         assert all(r.loss in TABLE.losses for r in result.recommendations)
         json.dumps(__import__("lossadvisor.render", fromlist=["to_plain"]).to_plain(result), default=str)
+        check_warnings(result)
+
+
+def check_warnings(report: Report) -> None:
+    """Warnings are data: a known code, `fixable` exactly for the codes `convert --fix` repairs, their columns real,
+    and every fix that is `datasets` code (`dataset = ...`) valid Python."""
+    from lossadvisor.checks import FIXABLE, WarningCode
+
+    names = {c.name for c in report.columns}
+    for w in report.warnings:
+        assert w.code in {c.value for c in WarningCode}, w.code
+        assert w.fixable == (w.code in FIXABLE), w
+        assert set(w.columns) <= names, w
+        if w.fix.startswith("dataset = "):
+            compile(w.fix, "<fix>", "exec")
 
 
 def jsonable(value):

@@ -87,10 +87,12 @@ def split_classes(
         names = _known_names(label, class_names)
         lowered = [n.strip().lower() for n in names]
         if NLI_POSITIVE not in lowered:
+            from lossadvisor.profile import default_positive_class
+
             shown = f" (classes: {', '.join(names)})" if names else ""
             raise FitError(
                 f"converting pair-class to {target} needs to know which class is the positive one{shown}",
-                "Pass --positive-class with a class name or id, e.g. --positive-class 1.",
+                f"Pass --positive-class with a class name or id, e.g. --positive-class {default_positive_class(names)}.",
             )
         positive_class = names[lowered.index(NLI_POSITIVE)] if class_names is None else lowered.index(NLI_POSITIVE)
         notes.append(f"assumed '{NLI_POSITIVE}' is the positive class (NLI labels); pass --positive-class to choose another")

@@ -1,6 +1,17 @@
-"""Tidy helpers for `convert --fix`: each returns a StepResult whose `dropped` says what went and why.
+"""The cleaning steps, in one place: `tidy.apply_plan` composes them for `convert --fix`, `convert`, `trial` and
+`scaffold`, and benchmarks/bench_convert.py measures them. Each returns a StepResult whose `dropped` says what went
+and why; they keep the column layout as it is (no renaming, no reordering) and never touch the input table.
 
-They keep the column layout as it is (no renaming, no reordering) and never touch the input table.
+The rules, decided once:
+- Class names match after trimming spaces and ignoring case ('ENTAILMENT' is 'entailment'); a label that is not
+  one of the names drops its row ("label not a known class").
+- Scores are scaled to [0, 1] with the given range (inspect's: the sample's min and max, or --score-range) and
+  values that still fall outside are clipped to [0, 1] and counted: the full data can reach past the sample's
+  range, and BinaryCrossEntropyLoss needs [0, 1].
+- A duplicate is a row whose texts and (scalar) label repeat an earlier row's: `duplicate_key`. List columns (the
+  docs of a labeled-list, a list label) are not compared. The first row is kept. A pair that comes back with
+  another label is not a duplicate: it is a conflict that inspect reports, for the user to settle.
+- Empty means null, empty or only whitespace; an empty list of texts is empty too.
 """
 
 from __future__ import annotations
@@ -58,9 +69,22 @@ def _hashable(column: pa.Array) -> pa.Array:
     return column
 
 
+def duplicate_key(table: pa.Table) -> list[str]:
+    """The columns two rows must share to be duplicates: the text columns and a scalar label (see the rules above)."""
+    texts = [f.name for f in table.schema if is_text(f.type) or (pa.types.is_dictionary(f.type) and is_text(f.type.value_type))]
+    scalar_label = LABEL in table.column_names and LABEL not in texts and not _is_list(table.schema.field(LABEL).type)
+    return texts + ([LABEL] if scalar_label else [])
+
+
+def _is_list(t: pa.DataType) -> bool:
+    return pa.types.is_list(t) or pa.types.is_large_list(t)
+
+
 def drop_duplicates(table: pa.Table, columns: list[str] | None = None) -> StepResult:
-    """Keep the first of each set of rows equal in `columns` (default: every column)."""
-    columns = list(table.column_names) if columns is None else columns
+    """Keep the first of each set of rows equal in `columns` (default: `duplicate_key`)."""
+    columns = duplicate_key(table) if columns is None else columns
+    if not columns:
+        return _result("drop-duplicates", table, table.num_rows, {})
     if table.num_rows == 0:
         return _result("drop-duplicates", table, 0, {})
     keys = pa.table({f"k{i}": _hashable(flat(table.column(n))) for i, n in enumerate(columns)})
@@ -70,7 +94,7 @@ def drop_duplicates(table: pa.Table, columns: list[str] | None = None) -> StepRe
     dropped: dict[str, int] = {}
     add_count(
         dropped,
-        "exact duplicate row" if len(columns) == table.num_columns else f"duplicate of ({', '.join(columns)})",
+        "exact duplicate" if len(columns) == table.num_columns else f"duplicate of ({', '.join(columns)})",
         table.num_rows - len(rows),
     )
     out = table if len(rows) == table.num_rows else table.take(pa.array(rows))
@@ -144,3 +168,44 @@ def map_class_names(table: pa.Table, column: str = LABEL, names: list[str] | tup
     out = out.set_column(out.column_names.index(column), column, pc.cast(ids.filter(mask), pa.int64()))
     mapping = {str(name): index for index, name in enumerate(names)}
     return _result("map-class-names", out, table.num_rows, dropped, [f"class ids: {mapping}"], {"mapping": mapping})
+
+
+def drop_label_values(table: pa.Table, column: str, values: tuple[str, ...]) -> StepResult:
+    """Drop rows whose label is one of `values` (SNLI's '-': no annotator consensus); a null label stays for later."""
+    labels = pc.cast(flat(table.column(column)), pa.string())
+    keep = to_numpy_bool(pc.fill_null(pc.invert(pc.is_in(labels, value_set=pa.array(list(values), pa.string()))), True))
+    dropped: dict[str, int] = {}
+    add_count(dropped, f"label in {list(values)}", (~keep).sum())
+    return _result("drop-label-values", table if keep.all() else table.filter(pa.array(keep)), table.num_rows, dropped)
+
+
+def combine_columns(table: pa.Table, parts: tuple[str, ...] | list[str]) -> pa.Array:
+    """Several numeric columns as one list<double> column, row by row (teacher scores spread over columns)."""
+    values = np.stack([flat(pc.cast(table.column(p), pa.float64())).to_numpy(zero_copy_only=False) for p in parts], axis=1)
+    offsets = pa.array(np.arange(table.num_rows + 1, dtype=np.int32) * len(parts))
+    return pa.ListArray.from_arrays(offsets, pa.array(values.reshape(-1), pa.float64()))
+
+
+def cast_numbers(table: pa.Table, column: str = LABEL) -> StepResult:
+    """A label of numbers written as strings ('0', '1', '0.5') as float64."""
+    out = table.set_column(table.column_names.index(column), column, pc.cast(table.column(column), pa.float64()))
+    return _result("cast-numbers", out, table.num_rows, {}, [f"cast '{column}' to numbers"])
+
+
+def drop_null_labels(table: pa.Table, column: str = LABEL) -> StepResult:
+    labels = flat(table.column(column))
+    valid = pc.is_valid(labels)
+    if pa.types.is_floating(labels.type):
+        valid = pc.and_(valid, pc.invert(pc.is_nan(labels)))
+    keep = to_numpy_bool(valid)
+    dropped: dict[str, int] = {}
+    add_count(dropped, "null or NaN label", (~keep).sum())
+    return _result("drop-null-labels", table if keep.all() else table.filter(pa.array(keep)), table.num_rows, dropped)
+
+
+def drop_list_mismatch(table: pa.Table, docs: str, column: str = LABEL) -> StepResult:
+    """A listwise loss needs one label per document: drop rows whose lists differ in length."""
+    same = to_numpy_bool(pc.equal(pc.list_value_length(flat(table.column(docs))), pc.list_value_length(flat(table.column(column)))))
+    dropped: dict[str, int] = {}
+    add_count(dropped, "docs and labels differ in length", (~same).sum())
+    return _result("drop-list-mismatch", table if same.all() else table.filter(pa.array(same)), table.num_rows, dropped)

@@ -107,13 +107,7 @@ def convert_dataset(
         }
     }
     written = write_output(table, out, overwrite=overwrite, metadata=metadata, protect=protect)
-    verdict = None
-    if reinspect:
-        verdict = _verdict(str(written.path), loss_table)
-    before = {loss for row in loss_table.rows_for_format(source) for loss in row.losses}
-    unlocks = tuple(dict.fromkeys(
-        loss for row in loss_table.rows_for_format(wanted) for loss in row.losses if loss not in before
-    ))
+    verdict = _verdict(str(written.path), loss_table) if reinspect else None
     return ConvertReport(
         dataset=spec,
         output=str(written.path),
@@ -129,9 +123,15 @@ def convert_dataset(
         stats=stats,
         class_mapping=prepared.result.class_mapping,
         seconds=round(time.perf_counter() - started, 3),
-        unlocks=unlocks,
+        unlocks=_unlocks(loss_table, source, wanted),
         verdict=verdict,
     )
+
+
+def _unlocks(loss_table, source: str, wanted: str) -> tuple[str, ...]:
+    """The losses the target format allows that the source format did not."""
+    before = {loss for row in loss_table.rows_for_format(source) for loss in row.losses}
+    return tuple(dict.fromkeys(loss for row in loss_table.rows_for_format(wanted) for loss in row.losses if loss not in before))
 
 
 def _verdict(path: str, loss_table) -> Verdict:

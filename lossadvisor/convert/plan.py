@@ -69,10 +69,13 @@ def plan_conversion(
         route = f"converting {source} to {target}" + (f" (via {step.from_format} → {step.to_format})" if len(path) > 1 else "")
         for need in step.needs:
             if need == "positive-class" and not _positive_class_known(options):
+                from lossadvisor.profile import default_positive_class  # the class inspect offers, too
+
                 names = f" (classes: {', '.join(options.class_names)})" if options.class_names else ""
                 raise FitError(
                     f"{route} needs to know which class is the positive one{names}",
-                    "Pass --positive-class with a class name or id, e.g. --positive-class 1.",
+                    "Pass --positive-class with a class name or id, e.g. --positive-class "
+                    f"{default_positive_class(options.class_names or ())}.",
                 )
             if need == "teacher" and options.teacher is None:
                 raise FitError(

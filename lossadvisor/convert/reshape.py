@@ -32,29 +32,11 @@ from lossadvisor.convert._arrow import (
 from lossadvisor.convert.classes import split_classes
 from lossadvisor.convert.options import ConvertOptions, StepResult
 from lossadvisor.convert.progress import as_reporter
+from lossadvisor.convert.steps import _mean, _step
 from lossadvisor.errors import FitError
 
 EMPTY_TEXT = "null or empty text"
 MISSING_LABEL = "missing label"
-
-
-def _mean(values: np.ndarray) -> float:
-    return round(float(values.mean()), 3) if len(values) else 0.0
-
-
-def _step(
-    method: str,
-    target: str,
-    table: pa.Table,
-    rows_in: int,
-    rows_used: int,
-    dropped: dict[str, int],
-    notes: list[str],
-    stats: dict[str, Any],
-) -> StepResult:
-    # The accounting invariant every caller and test relies on; a mismatch is a bug here, not bad input.
-    assert rows_in == rows_used + sum(dropped.values()), (method, rows_in, rows_used, dropped)
-    return StepResult(method, target, table, rows_in, table.num_rows, rows_used, dropped, notes, stats)
 
 
 def balanced_pairs(

@@ -1,0 +1,309 @@
+"""Warnings as data: what is wrong with a dataset for its format, and the fix for each, in an order that works.
+
+Each warning carries its `WarningCode`, the columns it is about and whether `convert --fix` repairs it. The checks
+read the profile's facts (column kinds, `Why` a column got its role, label kind), never its prose.
+
+A fix that is `datasets` code starts with `dataset = ` and is written against the dataset as the fixes before it
+leave it, so the fixes run in the order printed. `order_warnings` sorts them into that order:
+
+    load the data  →  clean column names  →  drop rows  →  select columns  →  drop duplicates
+    →  map / cast the label  →  rename the label to `label`
+
+Column names in code are the cleaned ones (a byte-order mark removed, a reserved name suffixed with `_`).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from lossadvisor.commands import convert_command
+from lossadvisor.profile import RESERVED_NAMES, ST_LABEL_NAMES, Profile, Why
+
+if TYPE_CHECKING:
+    from lossadvisor.advice import Reading, Warning
+    from lossadvisor.sources import Sample
+    from lossadvisor.table import LossTable
+
+BOMS = ("ï»¿", "\ufeff")
+
+
+class WarningCode(str, Enum):
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+    MISLEADING_EXTENSION = "misleading-extension"
+    LITERAL_QUOTES = "literal-quotes"
+    RAGGED_ROWS = "ragged-rows"
+    NO_HEADER = "no-header"
+    CRLF = "crlf"
+    JSON_FIELD = "json-field"
+    NESTED_RECORDS = "nested-records"
+    BOM_IN_HEADER = "bom-in-header"
+    RESERVED_COLUMN = "reserved-column"
+    DATASET_DICT = "dataset-dict"
+    SPLIT_COLUMN = "split-column"
+    EXTRA_COLUMNS = "extra-columns"
+    INPUT_ORDER = "input-order"
+    LABEL_NAME = "label-name"
+    TWO_LABELS = "two-labels"
+    COMPETING_LABELS = "competing-labels"
+    SPLIT_LABEL = "split-label"
+    NO_CONSENSUS_LABELS = "no-consensus-labels"
+    STRING_LABELS = "string-labels"
+    NULL_LABELS = "null-labels"
+    SCORE_RANGE = "score-range"
+    GRADED_NEGATIVE = "graded-negative"
+    SINGLE_CLASS = "single-class"
+    IMBALANCED = "imbalanced"
+    SCORE_READING = "score-reading"
+    CLASS_IDS = "class-ids"
+    MARGIN_LABEL = "margin-label"
+    LIST_LENGTH_MISMATCH = "list-length-mismatch"
+    RAGGED_LISTS = "ragged-lists"
+    GRADED_LISTS = "graded-lists"
+    CONSTANT_LISTS = "constant-lists"
+    UNSORTED_LISTS = "unsorted-lists"
+    LIST_LABEL = "list-label"
+    NULL_TEXTS = "null-texts"
+    DUPLICATES = "duplicates"
+    SIGMOID_ACTIVATION = "sigmoid-activation"
+    REPEATED_POSITIVES = "repeated-positives"
+    REPEATED_ANCHORS = "repeated-anchors"
+    LONG_FORMAT = "long-format"
+    ASSUMPTION = "assumption"
+    NO_FORMAT = "no-format"
+
+
+C = WarningCode
+# What `convert --fix` repairs (the tidy plan: reading traps, columns, labels, scores, nulls, duplicates).
+FIXABLE = frozenset({
+    C.EXTRA_COLUMNS, C.INPUT_ORDER, C.LABEL_NAME, C.TWO_LABELS, C.COMPETING_LABELS, C.SPLIT_LABEL, C.STRING_LABELS,
+    C.SCORE_RANGE, C.NO_CONSENSUS_LABELS, C.NULL_TEXTS, C.NULL_LABELS, C.DUPLICATES, C.LITERAL_QUOTES,
+    C.MISLEADING_EXTENSION, C.RAGGED_ROWS, C.NO_HEADER, C.NESTED_RECORDS, C.BOM_IN_HEADER, C.RESERVED_COLUMN,
+})
+# The order the fixes run in (see the module docstring); codes not listed keep their place after these.
+PHASES = (
+    (C.MISLEADING_EXTENSION, C.LITERAL_QUOTES, C.RAGGED_ROWS, C.NO_HEADER, C.CRLF, C.JSON_FIELD, C.NESTED_RECORDS),
+    (C.BOM_IN_HEADER, C.RESERVED_COLUMN),
+    (C.SPLIT_COLUMN, C.NO_CONSENSUS_LABELS, C.NULL_LABELS, C.NULL_TEXTS, C.LIST_LENGTH_MISMATCH, C.CONSTANT_LISTS),
+    (C.EXTRA_COLUMNS, C.INPUT_ORDER, C.TWO_LABELS, C.COMPETING_LABELS),
+    (C.DUPLICATES,),
+    (C.SCORE_RANGE, C.STRING_LABELS, C.SPLIT_LABEL, C.GRADED_NEGATIVE),
+    (C.LABEL_NAME,),
+)
+PHASE = {code: index for index, codes in enumerate(PHASES) for code in codes}
+INFO = "info"
+
+
+def warning(code: WarningCode, message: str, fix: str, severity: str = "warning", columns=()) -> Warning:
+    from lossadvisor.advice import Warning
+
+    return Warning(code, message, fix, severity, fixable=code in FIXABLE, columns=tuple(columns))
+
+
+def order_warnings(warnings: list[Warning]) -> list[Warning]:
+    """The warnings in the order their fixes must run (stable otherwise)."""
+    return sorted(warnings, key=lambda w: PHASE.get(w.code, len(PHASES)))
+
+
+def _py(names) -> str:
+    return "[" + ", ".join(repr(n) for n in names) + "]"
+
+
+def clean_name(name: str) -> str:
+    """A column's name once the name fixes ran: no byte-order mark, reserved names suffixed."""
+    for bom in BOMS:
+        name = name.replace(bom, "")
+    return name + "_" if name in RESERVED_NAMES else name
+
+
+def _fix_command(profile: Profile, *extra: tuple[str, str | None]) -> str:
+    return convert_command(profile.sample.spec, None, None, *extra).render()
+
+
+# --- the checks ---------------------------------------------------------------------------------------------
+
+
+def _warnings(profile: Profile, reading: Reading | None, table: LossTable) -> list[Warning]:
+    out: list[Warning] = []
+    _reading_warnings(profile, out)
+    _name_warnings(profile, out)
+    _split_warnings(profile, out)
+    _layout_warnings(profile, reading, out)
+    if profile.label:
+        _label_warnings(profile, out)
+    _null_text_warnings(profile, out)
+    _duplicate_warning(profile, out)
+    if reading is not None:
+        _format_warnings(profile, reading, table, out)
+    return order_warnings(out)
+
+
+def _reading_warnings(profile: Profile, out: list[Warning]) -> None:
+    sample = profile.sample
+    load = f"dataset = {load_code(sample)}"
+    fixes = {
+        C.MISLEADING_EXTENSION: load,
+        C.LITERAL_QUOTES: load + "  # quoting=3 is csv.QUOTE_NONE",
+        C.RAGGED_ROWS: load + "  # every column named, so the extra fields are kept apart",
+        C.NO_HEADER: load,
+        C.CRLF: "Nothing to do: CSV readers handle CRLF; other tools may keep a trailing \\r.",
+        C.JSON_FIELD: load,
+        C.NESTED_RECORDS: _flatten_code(sample) + f"  # or: {_fix_command(profile)}",
+    }
+    for code, message in sample.reading_notes:
+        code = WarningCode(code)
+        severity = INFO if code in (C.CRLF, C.MISLEADING_EXTENSION, C.JSON_FIELD) else "warning"
+        out.append(warning(code, message, fixes.get(code, _fix_command(profile)), severity))
+
+
+def _flatten_code(sample: Sample) -> str:
+    """`datasets` code doing what sources.flatten_nested did: one row per innermost record, parent fields kept."""
+    path = sample.flattened
+    rows = [f"r{i}" for i in range(len(path) + 1)]
+    loops = " ".join(f"for {rows[i + 1]} in {rows[i]}[{name!r}]" for i, name in enumerate(path))
+    parents = ", ".join(f"**{{k: v for k, v in {rows[i]}.items() if k != {name!r}}}" for i, name in enumerate(path))
+    return f"dataset = Dataset.from_list([{{{parents}, **{rows[-1]}}} for r0 in dataset {loops}])"
+
+
+def _name_warnings(profile: Profile, out: list[Warning]) -> None:
+    for column in profile.columns:
+        if column.name.startswith(BOMS):
+            out.append(warning(C.BOM_IN_HEADER, f"column '{column.name}' starts with a byte-order mark decoded as text",
+                               f"dataset = dataset.rename_column({column.name!r}, {clean_name(column.name)!r})",
+                               columns=[column.name]))
+        if column.name in RESERVED_NAMES:
+            out.append(warning(C.RESERVED_COLUMN, f"column '{column.name}' is reserved by CrossEncoderTrainer",
+                               f"dataset = dataset.rename_column({column.name!r}, {clean_name(column.name)!r})",
+                               columns=[column.name]))
+
+
+def _split_warnings(profile: Profile, out: list[Warning]) -> None:
+    sample = profile.sample
+    if len(sample.splits) > 1:
+        out.append(warning(C.DATASET_DICT, f"a DatasetDict with splits {', '.join(sample.splits)}: inspecting '{sample.split}'",
+                           "Pick another with --split; train on train, evaluate on the others.", INFO))
+    for column in profile.columns:
+        if column.why is not Why.SPLIT_MARKER:
+            continue
+        top = column.stats["top"]
+        train = next((v for v, _ in top if v.strip().lower() == "train"), top[0][0])
+        values = ", ".join(f"{v} {n}" for v, n in top)
+        out.append(warning(C.SPLIT_COLUMN, f"the split is stored in column '{column.name}' ({values}), not in files: train on the"
+                           f" {train!r} rows, evaluate on the others",
+                           f"dataset = dataset.filter(lambda row: row[{clean_name(column.name)!r}] == {train!r})",
+                           columns=[column.name]))
+
+
+def _selected(profile: Profile) -> list[str]:
+    names = list(profile.inputs) + ([profile.label] if profile.label else []) + list(profile.label_parts)
+    return [clean_name(n) for n in names]
+
+
+def _layout_warnings(profile: Profile, reading: Reading | None, out: list[Warning]) -> None:
+    select = f"dataset = dataset.select_columns({_py(_selected(profile))})"
+    original_inputs = [c.name for c in profile.columns if c.name not in ST_LABEL_NAMES]
+    extra = [n for n in original_inputs if n not in profile.inputs and n not in profile.label_parts and n != profile.label]
+    if extra:
+        mnrl = " MultipleNegativesRankingLoss does not check the column count: extra columns become negatives." \
+            if reading and reading.label_kind == "none" else ""
+        out.append(warning(C.EXTRA_COLUMNS, f"{len(extra)} column(s) would be fed to the model as inputs: {', '.join(extra)}.{mnrl}",
+                           select, columns=extra))
+    present_order = [c.name for c in profile.columns if c.name in profile.inputs]
+    if present_order != list(profile.inputs):
+        out.append(warning(C.INPUT_ORDER, f"inputs are taken by order: they should be {', '.join(profile.inputs)},"
+                           f" but the data has {', '.join(present_order)}", select, columns=profile.inputs))
+    label_names_present = [c.name for c in profile.columns if c.name in ST_LABEL_NAMES]
+    if profile.label and profile.label not in ST_LABEL_NAMES:
+        out.append(warning(C.LABEL_NAME, f"the label is in '{profile.label}', which sentence-transformers treats as an input"
+                           " (labels must be named label/labels/score/scores)",
+                           f"dataset = dataset.rename_column({clean_name(profile.label)!r}, \"label\")", columns=[profile.label]))
+    if len(label_names_present) > 1:
+        out.append(warning(C.TWO_LABELS, f"several label-named columns ({', '.join(label_names_present)}): only the first,"
+                           f" '{label_names_present[0]}', is used", select, columns=label_names_present[1:]))
+    competing = [c.name for c in profile.columns if c.why is Why.SECOND_LABEL]
+    if competing:
+        out.append(warning(C.COMPETING_LABELS, f"'{', '.join(competing)}' could also be a label; '{profile.label}' was taken"
+                           " (pick with --label, or drop the other)", select, columns=competing))
+    if profile.label_parts:
+        parts = [clean_name(p) for p in profile.label_parts]
+        out.append(warning(C.SPLIT_LABEL, f"teacher scores are spread over {', '.join(profile.label_parts)}: the loss needs them"
+                           " in one list column 'label'",
+                           f"dataset = dataset.map(lambda row: {{\"label\": [{', '.join(f'row[{p!r}]' for p in parts)}]}})"
+                           f".remove_columns({_py(parts)})", columns=profile.label_parts))
+
+
+def _null_text_warnings(profile: Profile, out: list[Warning]) -> None:
+    for name in profile.inputs:
+        column = profile.column(name)
+        if column.kind != "text":
+            continue
+        bad = column.stats["nulls"] + column.stats["empty"]
+        if bad:
+            clean = clean_name(name)
+            out.append(warning(C.NULL_TEXTS, f"{bad} row(s) of the sample have a null or empty '{name}'",
+                               f"dataset = dataset.filter(lambda row: bool(row[{clean!r}] and row[{clean!r}].strip()))",
+                               columns=[name]))
+
+
+def _duplicate_warning(profile: Profile, out: list[Warning]) -> None:
+    texts = [n for n in profile.inputs if profile.column(n).kind == "text"]
+    if not texts:
+        return
+    table = profile.sample.table
+    rows = list(zip(*[table.column(n).to_pylist() for n in texts]))
+    duplicates = len(rows) - len(set(rows))
+    if not duplicates:
+        return
+    # `convert --fix` drops exact duplicates only (same texts and same label): a pair that comes back with
+    # another label is a conflict for the user to settle, which the code fix settles by keeping the first.
+    conflicting = 0
+    key = [clean_name(n) for n in texts]
+    scalar_label = profile.label and profile.label in table.column_names and profile.column(profile.label).kind != "number-list"
+    if scalar_label:
+        labels = table.column(profile.label).to_pylist()
+        conflicting = duplicates - (len(rows) - len(set(zip(rows, labels))))
+    message = f"{duplicates} duplicated ({', '.join(texts)}) row(s) in the sample"
+    if conflicting:
+        message += f"; {conflicting} of them with a different label, which `convert --fix` keeps (the code keeps the first)"
+    elif scalar_label:
+        key.append(clean_name(profile.label))
+    fix = (f"dataset = Dataset.from_pandas(dataset.to_pandas().drop_duplicates(subset={_py(key)}), preserve_index=False)"
+           f"  # or: {_fix_command(profile)}")
+    out.append(warning(C.DUPLICATES, message, fix, columns=texts))
+
+
+# the label, the format and the tidy plan live in checks_label.py (one module would pass 400 lines)
+from lossadvisor.checks_label import _format_warnings, _label_warnings, _tidy_plan  # noqa: E402
+
+
+def load_code(sample: Sample) -> str:
+    """The `datasets` call that reads this source the way lossadvisor did."""
+    files = sample.files
+    target = repr(files[0]) if len(files) == 1 else repr(list(files))
+    if sample.kind == "save_to_disk":
+        code = f"load_from_disk({sample.spec!r})"
+        return code + (f"[{sample.split!r}]" if sample.splits else "")
+    if sample.kind == "hub":
+        return f"load_dataset({sample.spec!r}, split={(sample.split or 'train')!r})"
+    if sample.kind in ("parquet", "arrow"):
+        return f"load_dataset(\"{sample.kind}\", data_files={target}, split=\"train\")"
+    if sample.kind == "json":
+        field_arg = f", field={sample.json_field!r}" if sample.json_field else ""
+        return f"load_dataset(\"json\", data_files={target}{field_arg}, split=\"train\")"
+    dialect = sample.dialect
+    assert dialect is not None
+    args = [f"data_files={target}"]
+    if dialect.delimiter != ",":
+        args.append(f"sep={dialect.delimiter!r}")
+    if not dialect.quoting:
+        args.append("quoting=3")
+    if not dialect.header:
+        args.append("header=None")
+        args.append(f"column_names={list(dialect.column_names)!r}")
+    return f"load_dataset(\"csv\", {', '.join(args)}, split=\"train\")"
+
+
+__all__ = ["WarningCode", "FIXABLE", "clean_name", "load_code", "order_warnings", "warning", "_warnings", "_format_warnings",
+           "_label_warnings", "_tidy_plan", "_duplicate_warning", "_py"]

@@ -1,0 +1,212 @@
+"""One column of a sample: its kind, its statistics, and `Why` it has its role (the reason as data).
+
+profile.py decides the roles over all columns; this module describes each column on its own.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import pyarrow as pa
+
+QUESTION_START = re.compile(r"^(what|who|whom|whose|when|where|why|which|how|is|are|do|does|did|can|could|was|were)\b", re.I)
+ID_VALUE = re.compile(r"^[A-Za-z]{0,4}[-_]?\d+([-_.]\d+)*$")
+
+
+class Why(str, Enum):
+    """Why a column has its role: the structured fact behind `ColumnProfile.reason` (which is prose for people)."""
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+    TEXT = "text"
+    TEXT_LIST = "text-list"
+    CHOSEN_INPUT = "chosen-input"
+    NOT_CHOSEN = "not-chosen"
+    LABEL_NAMED = "label-named"
+    LABEL_OTHER_NAME = "label-other-name"
+    LABEL_ONLY_NUMBER = "label-only-number"
+    LABEL_CHOSEN = "label-chosen"
+    LABEL_PART = "label-part"
+    RESERVED = "reserved"
+    PARSE_TREE = "parse-tree"
+    METADATA = "metadata"
+    ID = "id"
+    SPLIT_MARKER = "split-marker"
+    MOSTLY_NULL = "mostly-null"
+    SHORT_CODES = "short-codes"
+    CODE_LIST = "code-list"
+    NESTED = "nested"
+    SECOND_LABEL = "second-label"
+    SECOND_LIST = "second-list"
+    UNSUPPORTED = "unsupported"
+
+    @property
+    def role(self) -> str:
+        if self in (Why.TEXT, Why.TEXT_LIST, Why.CHOSEN_INPUT):
+            return "input"
+        if self.value.startswith("label"):
+            return "label"
+        return "ignored"
+
+
+REASONS = {
+    Why.TEXT: "text",
+    Why.TEXT_LIST: "list of texts",
+    Why.CHOSEN_INPUT: "chosen with --inputs",
+    Why.NOT_CHOSEN: "not in --inputs",
+    Why.LABEL_NAMED: "named as sentence-transformers expects",
+    Why.LABEL_OTHER_NAME: "label under another name",
+    Why.LABEL_ONLY_NUMBER: "the only numeric column: read as the label",
+    Why.LABEL_CHOSEN: "chosen with --label",
+    Why.LABEL_PART: "teacher scores, one column per text after the first",
+    Why.RESERVED: "reserved column name (CrossEncoderTrainer uses it)",
+    Why.PARSE_TREE: "parse trees, not text to score",
+    Why.METADATA: "metadata by its name",
+    Why.ID: "id column",
+    Why.SPLIT_MARKER: "split marker (train/test) stored as a column",
+    Why.MOSTLY_NULL: "mostly null",
+    Why.SHORT_CODES: "short codes or categories, not text",
+    Why.CODE_LIST: "list of short codes (e.g. annotator votes)",
+    Why.NESTED: "nested record (not a label: sentence-transformers cannot use it)",
+    Why.SECOND_LABEL: "second label-like column",
+    Why.SECOND_LIST: "second list of numbers",
+}
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    name: str
+    dtype: str
+    kind: str  # text | text-list | number | number-list | text-list-short | struct | other
+    role: str = "ignored"  # input | label | ignored
+    reason: str = ""
+    label_kind: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+    why: Why | None = None  # the role's reason as data; None until roles are assigned
+
+
+# --- per-column facts ---------------------------------------------------------------------------------
+
+
+def _is_string(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+def _is_list(t: pa.DataType) -> bool:
+    return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
+
+
+def _is_number(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t)
+
+
+def _dtype_name(t: pa.DataType) -> str:
+    text = str(t)
+    return text.replace("large_string", "string").replace("item: ", "").replace("element: ", "")
+
+
+def _flatten(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The items of a list column (no pyarrow.compute: importing it costs ~0.1 s of start-up)."""
+    return pa.chunked_array([chunk.flatten() for chunk in column.chunks], type=column.type.value_type)
+
+
+def _text_stats(column: pa.ChunkedArray) -> dict[str, Any]:
+    values = column.to_pylist()
+    present = [v for v in values if v is not None]
+    non_empty = [v for v in present if v.strip()]
+    lengths = [len(v) for v in non_empty]
+    words = [len(v.split()) for v in non_empty[:500]]
+    distinct = len(set(non_empty))
+    counts = Counter(non_empty)
+    return {
+        "nulls": len(values) - len(present),
+        "empty": len(present) - len(non_empty),
+        "distinct": distinct,
+        "mean_chars": sum(lengths) / len(lengths) if lengths else 0.0,
+        "mean_words": sum(words) / len(words) if words else 0.0,
+        "numeric": sum(1 for v in non_empty[:500] if _is_float(v)) / max(1, min(500, len(non_empty))),
+        "id_like": sum(1 for v in non_empty[:500] if ID_VALUE.match(v.strip())) / max(1, min(500, len(non_empty))),
+        "parse_tree": sum(1 for v in non_empty[:200] if v.lstrip().startswith("(") and v.count("(") > 3)
+        / max(1, min(200, len(non_empty))),
+        "questions": sum(1 for v in non_empty[:500] if v.rstrip().endswith("?") or QUESTION_START.match(v.strip()))
+        / max(1, min(500, len(non_empty))),
+        "top": counts.most_common(12) if distinct <= 50 else [],
+        "rows": len(values),
+    }
+
+
+def _is_float(value: str) -> bool:
+    try:
+        float(value)
+        return True
+    except ValueError:
+        return False
+
+
+def _number_stats(column: pa.ChunkedArray, whole: dict[str, Any] | None) -> dict[str, Any]:
+    raw = column.to_pylist()
+    if pa.types.is_boolean(column.type):
+        raw = [None if v is None else int(v) for v in raw]
+    values = [v for v in raw if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    nan = sum(1 for v in raw if isinstance(v, float) and math.isnan(v))
+    distinct = sorted(set(values))
+    stats: dict[str, Any] = {
+        "nulls": column.null_count,
+        "nan": nan,
+        "min": min(values) if values else None,
+        "max": max(values) if values else None,
+        "distinct": len(distinct),
+        "values": distinct[:20] if len(distinct) <= 20 else None,
+        "integral": all(float(v).is_integer() for v in values) if values else False,
+        "counts": {str(k): v for k, v in Counter(values).most_common(20)} if len(distinct) <= 20 else {},
+        "rows": len(column),
+        "unique_per_row": len(distinct) > 20 and len(distinct) >= 0.9 * len(values),
+    }
+    if whole:  # footer statistics cover every row, not only the sample
+        stats["min"], stats["max"] = whole.get("min", stats["min"]), whole.get("max", stats["max"])
+        stats["whole_column"] = True
+    return stats
+
+
+def _list_stats(column: pa.ChunkedArray) -> dict[str, Any]:
+    lengths = [v for chunk in column.chunks for v in chunk.value_lengths().to_pylist() if v is not None]
+    return {
+        "nulls": column.null_count,
+        "min_len": min(lengths) if lengths else 0,
+        "max_len": max(lengths) if lengths else 0,
+        "lengths": lengths,
+    }
+
+
+def _describe(name: str, column: pa.ChunkedArray, whole: dict[str, Any] | None) -> ColumnProfile:
+    t = column.type
+    if pa.types.is_null(t):
+        return ColumnProfile(name, "null", "other", stats={"nulls": len(column)})
+    if _is_string(t):
+        return ColumnProfile(name, _dtype_name(t), "text", stats=_text_stats(column))
+    if pa.types.is_dictionary(t):
+        return _describe(name, column.cast(t.value_type), whole)
+    if _is_number(t):
+        return ColumnProfile(name, _dtype_name(t), "number", stats=_number_stats(column, whole))
+    if _is_list(t):
+        inner = t.value_type
+        stats = _list_stats(column)
+        flat = _flatten(column)
+        if _is_string(inner):
+            items = _text_stats(flat)
+            stats.update({"item_" + k: v for k, v in items.items() if k in ("mean_words", "distinct", "top", "nulls")})
+            short = items["mean_words"] < 2.5 and items["distinct"] <= 20
+            return ColumnProfile(name, _dtype_name(t), "text-list-short" if short else "text-list", stats=stats)
+        if _is_number(inner):
+            stats.update({"item_" + k: v for k, v in _number_stats(flat, None).items() if k != "counts"})
+            return ColumnProfile(name, _dtype_name(t), "number-list", stats=stats)
+        return ColumnProfile(name, _dtype_name(t), "struct" if pa.types.is_struct(inner) else "other", stats=stats)
+    if pa.types.is_struct(t):
+        return ColumnProfile(name, _dtype_name(t), "struct")
+    return ColumnProfile(name, _dtype_name(t), "other")

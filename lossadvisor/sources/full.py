@@ -1,0 +1,93 @@
+"""`read_table`: the whole dataset, read the way its sample was and typed by the sample's schema.
+
+One reader: the full read of a text file keeps every cell a string and then applies the sample's column types
+(`schema.conform`), the same parse the sample used; JSON, parquet and Arrow are conformed to the sample's schema too.
+So `inspect` (the sample) and `convert`/`trial` (the full read) see the same types, however large the file.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+from lossadvisor.errors import SourceError
+from lossadvisor.sources.base import Sample, TextDialect, _short
+from lossadvisor.sources.jsonfile import _checked, _records_to_table, _too_deep, flatten_nested
+from lossadvisor.sources.local import _arrow_reader
+from lossadvisor.sources.schema import conform, rows_to_strings, string_array
+from lossadvisor.sources.text import _parse_rows
+
+
+def read_table(sample: Sample) -> pa.Table:
+    """The whole dataset, read the way the sample was (same dialect, field, flattening) and with its schema."""
+    kind, files = sample.kind, list(sample.files)
+    if sample.exhaustive and not sample.flattened:
+        return sample.table
+    if kind == "hub":
+        raise SourceError("hub datasets are read through a local copy: use datasets.load_dataset(...).save_to_disk(PATH)")
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+        elif kind in ("arrow", "save_to_disk"):
+            table = pa.concat_tables([_arrow_reader(f).read_all() for f in files], promote_options="permissive")
+        elif kind == "json":
+            table = pa.concat_tables([_read_json_all(f, sample.json_field) for f in files], promote_options="permissive")
+        else:
+            assert sample.dialect is not None
+            table = pa.concat_tables([_read_text_all(f, sample.dialect) for f in files])
+    except (pa.ArrowException, OSError) as exc:
+        raise SourceError(f"{sample.spec}: cannot read the whole dataset ({_short(exc)})") from None
+    if sample.flattened:
+        table, _ = flatten_nested(table)
+    return conform(table, sample.table.schema, sample.spec, empty_is_null=kind == "csv")
+
+
+def _read_json_all(path: str, json_field: str | None) -> pa.Table:
+    try:
+        return _read_json_whole(path, json_field)
+    except RecursionError:
+        raise _too_deep(path) from None
+    except (ValueError, KeyError, TypeError) as exc:  # the sample parsed; the rest of the file does not
+        raise SourceError(f"{path}: cannot read the whole file as JSON ({_short(exc)})") from None
+
+
+def _read_json_whole(path: str, json_field: str | None) -> pa.Table:
+    if json_field is not None:
+        with open(path, encoding="utf-8") as handle:
+            return _records_to_table(json.load(handle)[json_field], path)
+    import pyarrow.json as pj
+
+    try:
+        return _checked(pj.read_json(path))
+    except pa.ArrowException:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        stripped = text.lstrip()
+        if stripped.startswith("["):
+            return _records_to_table(json.loads(text), path)
+        return _records_to_table([json.loads(line) for line in text.splitlines() if line.strip()], path)
+
+
+def _read_text_all(path: str, dialect: TextDialect) -> pa.Table:
+    """Every cell as a string (`conform` then types the columns as the sample did)."""
+    import pyarrow.csv as pcsv
+
+    names = list(dialect.column_names)
+    try:
+        return pcsv.read_csv(
+            path,
+            read_options=pcsv.ReadOptions(column_names=names, skip_rows=1 if dialect.header else 0, block_size=1 << 24),
+            parse_options=pcsv.ParseOptions(delimiter=dialect.delimiter, quote_char='"' if dialect.quoting else False,
+                                            newlines_in_values=dialect.quoting),
+            convert_options=pcsv.ConvertOptions(column_types={name: pa.string() for name in names}, strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid:
+        # Ragged rows: pyarrow refuses them; the csv module pads them.
+        with open(path, encoding="utf-8", newline="") as handle:
+            text = handle.read().removeprefix("\ufeff")
+        rows = _parse_rows(text, dialect.delimiter, dialect.quoting)
+        columns = rows_to_strings(rows[1:] if dialect.header else rows, dialect.column_names)
+        return pa.table(dict(zip(names, (string_array(values) for values in columns))))

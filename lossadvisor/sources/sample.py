@@ -1,0 +1,67 @@
+"""`open_sample`: the schema and a bounded sample of any source, with pyarrow (no `datasets` import, no full scan)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lossadvisor.errors import SourceError
+from lossadvisor.sources.base import SAMPLE_ROWS, Sample, _class_names, _class_names_from_schema
+from lossadvisor.sources.hub import _hub_sample
+from lossadvisor.sources.jsonfile import _json_records, _records_to_table, flatten_nested
+from lossadvisor.sources.local import _arrow_sample, _parquet_sample, _save_to_disk_files, _save_to_disk_split
+from lossadvisor.sources.spec import resolve_files
+from lossadvisor.sources.text import _text_sample
+
+
+def open_sample(spec: str, split: str | None = None, subset: str | None = None, limit: int = SAMPLE_ROWS) -> Sample:
+    kind, files = resolve_files(spec)
+    if kind == "hub":
+        return _hub_sample(spec, split, subset, limit)
+    if subset is not None:
+        raise SourceError("--subset applies to hub datasets only")
+    if kind == "save_to_disk":
+        folder, chosen, splits = _save_to_disk_split(Path(files[0]), split)
+        data_files = _save_to_disk_files(folder)
+        table, total, schema = _arrow_sample(data_files, limit)
+        class_names = _class_names_from_schema(schema) or _class_names_from_info(folder)
+        return Sample(spec, kind, table, total, tuple(data_files), chosen, splits, class_names)
+    if split not in (None, "train"):
+        raise SourceError(f"{spec}: local files have one split, 'train' (got --split {split})")
+    if kind == "parquet":
+        table, total, stats = _parquet_sample(files, limit)
+        return _finish(Sample(spec, kind, table, total, tuple(files), "train", ("train",),
+                              _class_names_from_schema(table.schema), column_stats=stats))
+    if kind == "arrow":
+        table, total, schema = _arrow_sample(files, limit)
+        return _finish(Sample(spec, kind, table, total, tuple(files), "train", ("train",), _class_names_from_schema(schema)))
+    if kind == "json":
+        records, total, json_field, notes = _json_records(files[0], limit)
+        if len(files) > 1:
+            total = None
+        table = _records_to_table(records, files[0])
+        return _finish(Sample(spec, kind, table, total, tuple(files), "train", ("train",), json_field=json_field,
+                              reading_notes=tuple(notes)))
+    table, total, dialect, notes = _text_sample(files, limit)
+    return _finish(Sample(spec, kind, table, total, tuple(files), "train", ("train",), dialect=dialect,
+                          reading_notes=tuple(notes)))
+
+
+def _finish(sample: Sample) -> Sample:
+    table, path = flatten_nested(sample.table)
+    if not path:
+        return sample
+    note = ("nested-records", f"nested records flattened: {' → '.join(path)} (one row per innermost record)")
+    return Sample(
+        sample.spec, sample.kind, table, table.num_rows if sample.exhaustive else None, sample.files, sample.split,
+        sample.splits, sample.class_names, sample.dialect, sample.json_field, path, sample.reading_notes + (note,),
+        sample.column_stats,
+    )
+
+
+def _class_names_from_info(folder: Path) -> dict[str, list[str]]:
+    try:
+        info = json.loads((folder / "dataset_info.json").read_text())
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return _class_names(info.get("features", {}) if isinstance(info, dict) else {})

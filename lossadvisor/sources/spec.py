@@ -1,0 +1,56 @@
+"""What a spec names: a save_to_disk folder, local files (a path, a glob, a folder of files) or a hub id."""
+
+from __future__ import annotations
+
+import glob as globlib
+import os
+from pathlib import Path
+
+from lossadvisor.errors import SourceError
+from lossadvisor.sources.base import DATA_SUFFIXES, HUB_ID
+
+
+def resolve_files(spec: str) -> tuple[str, list[str]]:
+    """(kind, files) for a local spec, or ('hub', []) for a hub id; SourceError when nothing is there."""
+    path = Path(spec).expanduser()
+    if any(ch in spec for ch in "*?["):
+        files = sorted(f for f in globlib.glob(spec, recursive=True) if os.path.isfile(f))
+        if not files:
+            raise SourceError(f"no files match '{spec}'")
+        return _kind_of(files, spec), files
+    if path.is_dir():
+        if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
+            return "save_to_disk", [str(path)]
+        files = sorted(
+            str(p) for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        if not files:
+            raise SourceError(f"{spec}: folder holds no data files (csv, tsv, json, jsonl, parquet, arrow)")
+        return _kind_of(files, spec), files
+    if path.is_file():
+        return _kind_of([str(path)], spec), [str(path)]
+    if path.exists():
+        raise SourceError(f"{spec}: not a regular file or folder")
+    if HUB_ID.match(spec) and not spec.startswith((".", "/")):
+        return "hub", []
+    raise SourceError(f"{spec}: no such file or folder")
+
+
+def _kind_of(files: list[str], spec: str) -> str:
+    kinds = set()
+    for f in files:
+        suffix = Path(f).suffix.lower()
+        if suffix == ".parquet":
+            kinds.add("parquet")
+        elif suffix == ".arrow":
+            kinds.add("arrow")
+        elif suffix in (".json", ".jsonl", ".ndjson"):
+            kinds.add("json")
+        elif suffix in (".csv", ".tsv", ".txt"):
+            kinds.add("csv")
+        else:
+            raise SourceError(f"{f}: unknown file type '{suffix or '(none)'}'", "Use csv, tsv, txt, json, jsonl, parquet or arrow.")
+    if len(kinds) > 1:
+        raise SourceError(f"{spec}: mixes file types ({', '.join(sorted(kinds))}); point at one type")
+    return kinds.pop()
