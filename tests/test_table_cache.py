@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lossadvisor import table as table_module
+from lossadvisor import table_cache
 from lossadvisor.errors import TableError
 from lossadvisor.table import CACHE_ENV, default_table_path, load_table
 
@@ -23,7 +24,7 @@ def cache_dir(tmp_path, monkeypatch) -> Path:
 
 
 def _cache_path() -> Path:
-    return table_module._cache_file(default_table_path())
+    return table_cache.cache_file(default_table_path())
 
 
 def test_a_link_planted_at_the_cache_path_is_replaced_not_followed(cache_dir, tmp_path):
@@ -52,8 +53,8 @@ def test_a_cache_in_a_folder_others_may_write_is_neither_written_nor_read(tmp_pa
     load_table()
     assert list(shared.iterdir()) == []
     # a well-formed cache planted there by someone else is not trusted either
-    monkeypatch.setattr(table_module, "_read_regular_file", lambda *a, **k: pytest.fail("read a cache in a shared folder"))
-    assert table_module._read_cache(_cache_path(), b"x" * 32) is None
+    monkeypatch.setattr(table_cache, "read_regular_file", lambda *a, **k: pytest.fail("read a cache in a shared folder"))
+    assert table_cache.read_cache(_cache_path(), b"x" * 32, dict) is None
 
 
 def test_a_cache_owned_by_another_user_is_ignored(cache_dir, monkeypatch):
