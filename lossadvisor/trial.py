@@ -17,7 +17,6 @@ import json
 import math
 import re
 import resource
-import shlex
 import shutil
 import sys
 import tempfile
@@ -216,12 +215,13 @@ def fit_hint(format_name: str, loss_name: str, loss_table: LossTable, dataset: s
     reachable = [(target, path) for target, path in paths if path is not None]
     if reachable:
         target, path = min(reachable, key=lambda item: len(item[1]))
-        needs = sorted({need for step in path for need in step.needs})
+        needs = sorted({need for step in path for need in step.needs} - {"miner"})  # BM25 mines by default
         via = " -> ".join([fmt] + [step.to_format for step in path])
         extra = f" (needs: {', '.join(needs)})" if needs else ""
-        where = shlex.quote(dataset) if dataset else "DATASET"
         escape = ", or pass --force to try anyway" if force else ""
-        return f"Run `lossadvisor convert {where} --to {target}` ({via}){extra}{escape}."
+        from lossadvisor.commands import convert_command  # h-cli: a pasteable command (with -o); see fit.py on h-recipe
+
+        return f"Run `{convert_command(dataset or 'DATASET', target).render()}` ({via}){extra}{escape}."
     fitting = sorted({name for row in loss_table.rows_for_format(fmt) for name in row.losses})
     return f"No declared conversion leads from {fmt} to {', '.join(targets)}. Losses that fit {fmt}: {', '.join(fitting) or 'none'}."
 

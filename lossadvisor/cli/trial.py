@@ -55,6 +55,9 @@ def trial_command(
     prepared = load_canonical(dataset, loss_table, split=split, score_range=parse_range(score_range),
                               choice=column_choice(inputs, label), reading=read_as)
     fmt = prepared.format
+    if not loss and not compare_losses:
+        _name_a_loss(ctx, dataset, fmt, loss_table, split=split, inputs=inputs, label=label, read_as=read_as,
+                     score_range=score_range)
     names = _losses(loss, compare_losses, fmt, loss_table, dataset, force)
     options = trial_core.TrialOptions(
         model=model, steps=steps, batch_size=batch_size, lr=lr, max_length=max_length, seed=seed, sample_size=sample_size,
@@ -86,13 +89,6 @@ def _losses(loss: str | None, compare_losses: str | None, fmt: str, loss_table, 
     """The losses to train: --loss, --compare A,B or --compare fitting; each checked against the format unless --force."""
     from lossadvisor import trial as trial_core
 
-    if not loss and not compare_losses:
-        from lossadvisor.errors import LossAdvisorError
-
-        fitting = list(dict.fromkeys(name for row in loss_table.rows_for_format(fmt) for name in row.losses))
-        example = f"--loss {fitting[0]}" if fitting else "--loss LOSS"
-        raise LossAdvisorError("name a loss with --loss, or several with --compare",
-                               f"e.g. {example} (fits this {fmt} data), or --compare fitting")
     names: list = []
     if compare_losses:
         if compare_losses.strip().lower() != "fitting":
@@ -107,6 +103,21 @@ def _losses(loss: str | None, compare_losses: str | None, fmt: str, loss_table, 
     if loss and ":" in loss:
         names = [trial_core.load_custom_loss(loss)]
     return names
+
+
+def _name_a_loss(ctx: typer.Context, dataset: str, fmt: str, loss_table, **flags: str | None) -> None:
+    """No --loss and no --compare: the error names the command that trains the first loss fitting this data."""
+    from lossadvisor.commands import CommandLine
+    from lossadvisor.errors import LossAdvisorError
+
+    fitting = list(dict.fromkeys(name for row in loss_table.rows_for_format(fmt) for name in row.losses))
+    message = "name a loss with --loss, or several with --compare"
+    if not fitting:
+        raise LossAdvisorError(message, f"No loss of the table fits {fmt} data; see `lossadvisor table`.")
+    names = {"split": "--split", "inputs": "--inputs", "label": "--label", "read_as": "--as", "score_range": "--score-range"}
+    given = tuple((names[key], value) for key, value in flags.items() if value is not None)
+    line = CommandLine("trial", dataset, (("--loss", fitting[0]), *given), context_of(ctx).global_options())
+    raise LossAdvisorError(message, f"For {fmt} data, e.g. `{line.render()}`, or add --compare fitting.")
 
 
 def _print_step(*args) -> None:
