@@ -321,13 +321,34 @@ def _read_as_hint(profile: Profile, readings: list[Reading], wanted: str, table:
     for reading in readings:
         path = table.conversion_path(reading.format, wanted)
         if path:
-            needs = {need for step in path for need in step.needs}
-            line = _convert_line(profile, wanted, needs)
-            return f"Convert it ({' -> '.join([reading.format] + [s.to_format for s in path])}): `{line.render()}`"
+            if path[0].method == GATHER and _too_few_negatives(profile):
+                line, why = _mine_instead(profile, wanted), "each (anchor, positive) pair has one negative: mine more"
+            else:
+                line, why = _convert_line(profile, wanted, {n for step in path for n in step.needs}), None
+            route = " -> ".join([reading.format] + [s.to_format for s in path])
+            return f"Convert it ({why or route}): `{line.render()}`"
     sources = [c.from_format for c in table.model.conversions if c.to_format == wanted]
     made = f"{wanted} is made only from {', '.join(sources)}" if sources else f"no conversion makes {wanted}"
     return (f"No conversion leads from this data to {wanted}: {made}. "
             "Name the columns with --inputs and --label, or read it as one of the possible readings with --as.")
+
+
+GATHER = "group-negatives"  # triplet -> n-tuple: needs (anchor, positive) pairs with 2 or more negatives
+
+
+def _too_few_negatives(profile: Profile) -> bool:
+    """In the sample, no (anchor, positive) pair has two negatives: gathering them into n-tuples makes nothing."""
+    if len(profile.inputs) < 3 or any(profile.column(n).kind != "text" for n in profile.inputs[:2]):
+        return False
+    anchor, positive = profile.inputs[0], profile.inputs[1]
+    counts = profile.sample.table.select([anchor, positive]).group_by([anchor, positive]).aggregate([([], "count_all")])
+    return max(counts.column("count_all").to_pylist(), default=0) < 2
+
+
+def _mine_instead(profile: Profile, to: str) -> CommandLine:
+    """Triplets with one negative each, to n-tuples: read them as (anchor, positive) pairs and mine the negatives."""
+    pair = ",".join(profile.inputs[:2])
+    return convert_command(profile.sample.spec, to, _out_name(profile, to), ("--inputs", pair), ("--label", "none"))
 
 
 def _convert_line(profile: Profile, to: str, needs) -> CommandLine:
@@ -355,6 +376,10 @@ def _conversions(profile: Profile, reading: Reading, table: LossTable, recs) -> 
             continue
         seen.add(conversion.to_format)
         unlocks = (loss for row in table.rows_for_format(conversion.to_format) for loss in row.losses if loss not in recommended)
+        if conversion.method == GATHER and _too_few_negatives(profile):
+            offers.append(_offer(conversion.to_format, _mine_instead(profile, conversion.to_format), unlocks, ("miner",),
+                                 "hard-negative mining for each (anchor, positive) pair (the triplets hold one negative each)"))
+            continue
         offers.append(_offer(conversion.to_format, _convert_line(profile, conversion.to_format, conversion.needs), unlocks,
                              conversion.needs, conversion.summary))
     return tuple(offers)
