@@ -345,6 +345,18 @@ def _too_few_negatives(profile: Profile) -> bool:
     return max(counts.column("count_all").to_pylist(), default=0) < 2
 
 
+PAIR_UP = "pair-positives-with-negatives"  # labeled-pair -> triplet: needs anchors with a positive and a negative
+
+
+def _anchor_with_both_labels(profile: Profile) -> bool:
+    """In the sample, some anchor has rows with two different labels (a positive and a negative to pair up)."""
+    if profile.label is None or not profile.inputs or profile.column(profile.inputs[0]).kind != "text":
+        return True  # nothing to judge by: leave it to convert
+    anchor = profile.inputs[0]
+    counts = profile.sample.table.select([anchor, profile.label]).group_by(anchor).aggregate([(profile.label, "count_distinct")])
+    return max(counts.column(f"{profile.label}_count_distinct").to_pylist(), default=0) >= 2
+
+
 def _mine_instead(profile: Profile, to: str) -> CommandLine:
     """Triplets with one negative each, to n-tuples: read them as (anchor, positive) pairs and mine the negatives."""
     pair = ",".join(profile.inputs[:2])
@@ -376,6 +388,8 @@ def _conversions(profile: Profile, reading: Reading, table: LossTable, recs) -> 
             continue
         seen.add(conversion.to_format)
         unlocks = (loss for row in table.rows_for_format(conversion.to_format) for loss in row.losses if loss not in recommended)
+        if conversion.method == PAIR_UP and not _anchor_with_both_labels(profile):
+            continue  # no anchor has a positive and a negative: the conversion would leave no rows
         if conversion.method == GATHER and _too_few_negatives(profile):
             offers.append(_offer(conversion.to_format, _mine_instead(profile, conversion.to_format), unlocks, ("miner",),
                                  "hard-negative mining for each (anchor, positive) pair (the triplets hold one negative each)"))
@@ -400,10 +414,15 @@ def _mark_fixable(warnings: list[Warning]) -> list[Warning]:
 
 
 def _default_positive_class(profile: Profile) -> str:
-    for name in profile.classes:
+    return default_positive_class(profile.classes)
+
+
+def default_positive_class(classes) -> str:
+    """The class a printed command proposes as the positive one: entailment where named, else the first (id 0)."""
+    for name in classes:
         if name.lower() == "entailment":
             return name
-    return profile.classes[0] if profile.classes else "0"
+    return classes[0] if classes else "0"
 
 
 def _out_name(profile: Profile, fmt: str) -> str:

@@ -191,7 +191,8 @@ def raise_for_failure(results: TrialResult | Sequence[TrialResult]) -> None:
 # --------------------------------------------------------------------------------------------- fit checks
 
 
-def check_fit(format_name: str, loss_name: str, loss_table: LossTable, dataset: str | None = None) -> None:
+def check_fit(format_name: str, loss_name: str, loss_table: LossTable, dataset: str | None = None,
+              positive_class: str | None = None) -> None:
     """Raise FitError when the table does not list `loss_name` for `format_name`, with the convert command.
 
     With `dataset` (what the user typed), the command in the hint is ready to paste; without, it says DATASET.
@@ -202,10 +203,12 @@ def check_fit(format_name: str, loss_name: str, loss_table: LossTable, dataset: 
         return
     rows = loss_table.rows_for_loss(loss)
     wants = "; ".join(f"{row.format}: {row.inputs}, labels {row.labels}" for row in rows)
-    raise FitError(f"{loss} does not fit {fmt} data: it trains on {wants}", fit_hint(fmt, loss, loss_table, dataset))
+    raise FitError(f"{loss} does not fit {fmt} data: it trains on {wants}",
+                   fit_hint(fmt, loss, loss_table, dataset, positive_class=positive_class))
 
 
-def fit_hint(format_name: str, loss_name: str, loss_table: LossTable, dataset: str | None = None, *, force: bool = True) -> str:
+def fit_hint(format_name: str, loss_name: str, loss_table: LossTable, dataset: str | None = None, *, force: bool = True,
+             positive_class: str | None = None) -> str:
     """The way out of a misfit: the shortest declared conversion into a format the loss trains on, or, when none
     leads there, the losses that do fit. `force` adds the --force escape (trial has it; scaffold does not)."""
     fmt = loss_table.resolve_format(format_name)
@@ -217,11 +220,13 @@ def fit_hint(format_name: str, loss_name: str, loss_table: LossTable, dataset: s
         target, path = min(reachable, key=lambda item: len(item[1]))
         needs = sorted({need for step in path for need in step.needs} - {"miner"})  # BM25 mines by default
         via = " -> ".join([fmt] + [step.to_format for step in path])
-        extra = f" (needs: {', '.join(needs)})" if needs else ""
-        escape = ", or pass --force to try anyway" if force else ""
         from lossadvisor.commands import convert_command  # h-cli: a pasteable command (with -o); see fit.py on h-recipe
 
-        return f"Run `{convert_command(dataset or 'DATASET', target).render()}` ({via}){extra}{escape}."
+        given = (("--positive-class", positive_class),) if positive_class is not None and "positive-class" in needs else ()
+        needs = [n for n in needs if not (given and n == "positive-class")]
+        extra = f" (needs: {', '.join(needs)})" if needs else ""
+        escape = ", or pass --force to try anyway" if force else ""
+        return f"Run `{convert_command(dataset or 'DATASET', target, None, *given).render()}` ({via}){extra}{escape}."
     fitting = sorted({name for row in loss_table.rows_for_format(fmt) for name in row.losses})
     return f"No declared conversion leads from {fmt} to {', '.join(targets)}. Losses that fit {fmt}: {', '.join(fitting) or 'none'}."
 

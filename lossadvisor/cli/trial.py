@@ -58,7 +58,7 @@ def trial_command(
     if not loss and not compare_losses:
         _name_a_loss(ctx, dataset, fmt, loss_table, split=split, inputs=inputs, label=label, read_as=read_as,
                      score_range=score_range)
-    names = _losses(loss, compare_losses, fmt, loss_table, dataset, force)
+    names = _losses(loss, compare_losses, fmt, loss_table, dataset, force, prepared.report.classes)
     options = trial_core.TrialOptions(
         model=model, steps=steps, batch_size=batch_size, lr=lr, max_length=max_length, seed=seed, sample_size=sample_size,
         eval_fraction=eval_fraction, plot=plot, force=force, gradient_checkpointing=gradient_checkpointing, bf16=bf16, fp16=fp16,
@@ -85,7 +85,7 @@ def trial_command(
     trial_core.raise_for_failure(results)
 
 
-def _losses(loss: str | None, compare_losses: str | None, fmt: str, loss_table, dataset: str, force: bool) -> list:
+def _losses(loss: str | None, compare_losses: str | None, fmt: str, loss_table, dataset: str, force: bool, classes=()) -> list:
     """The losses to train: --loss, --compare A,B or --compare fitting; each checked against the format unless --force."""
     from lossadvisor import trial as trial_core
 
@@ -98,8 +98,10 @@ def _losses(loss: str | None, compare_losses: str | None, fmt: str, loss_table, 
     elif loss and ":" not in loss:
         names = [loss_table.resolve_loss(loss)]
     if not force:
+        from lossadvisor.advice import default_positive_class
+
         for name in names:
-            trial_core.check_fit(fmt, name, loss_table, dataset=dataset)
+            trial_core.check_fit(fmt, name, loss_table, dataset=dataset, positive_class=default_positive_class(classes))
     if loss and ":" in loss:
         names = [trial_core.load_custom_loss(loss)]
     return names
