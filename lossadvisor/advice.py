@@ -320,6 +320,9 @@ def _read_as_hint(profile: Profile, readings: list[Reading], wanted: str, table:
     """`inspect --as F` where F is not a reading: the exact convert command when a reading converts to F, else why not."""
     for reading in readings:
         path = table.conversion_path(reading.format, wanted)
+        if path and any(step.method == GATHER for step in path[1:]):
+            return (f"No conversion leads from {reading.format} to {wanted}: the way there makes triplets with one negative "
+                    "per (anchor, positive) pair. Convert to triplet instead (--to triplet).")
         if path:
             if path[0].method == GATHER and _too_few_negatives(profile):
                 line, why = _mine_instead(profile, wanted), "each (anchor, positive) pair has one negative: mine more"

@@ -205,3 +205,48 @@ def test_advise_prints_commands_that_survive_a_dash_name(tmp_path, monkeypatch):
         assert "-x.csv" not in words, command
         if words[1] != "trial":
             run_printed(command, tmp_path, monkeypatch)
+
+
+# --------------------------------------------------------------------------------------------- inspect --as / convert --to
+
+
+@pytest.mark.parametrize("dataset", ["snli/snli_triplets.csv", "squad/squad_qa_pairs.csv"])
+def test_inspect_as_a_format_to_convert_to_prints_a_command_that_runs(dataset, tmp_path, monkeypatch):
+    """`inspect --as n-tuple` on data that is not n-tuples: the hint is the exact convert command, and it works."""
+    result = runner.invoke(app, ["inspect", str(REAL / dataset), "--as", "n-tuple"])
+    assert result.exit_code == 2
+    hint = result.stderr.splitlines()[1]
+    commands = lossadvisor_commands(hint)
+    assert len(commands) == 1, hint
+    run_printed(commands[0], tmp_path, monkeypatch)
+    assert inspect_json(tmp_path / shlex.split(commands[0])[shlex.split(commands[0]).index("-o") + 1])["format"] == "n-tuple"
+
+
+@pytest.mark.parametrize("dataset, to", [("snli/snli_triplets.csv", "n-tuple"), ("mrpc/mrpc_train_hf", "triplet"),
+                                         ("cranfield/cranfield_labeled_list_hf", "n-tuple")])
+def test_convert_that_cannot_reach_a_format_says_what_to_do_without_sending_to_inspect(dataset, to, tmp_path):
+    result = runner.invoke(app, ["convert", str(REAL / dataset), "--to", to, "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    error, hint = result.stderr.splitlines()[:2]
+    assert error.startswith("Error: ") and hint.startswith("Hint: ")
+    assert "inspect" not in hint, hint
+    inspected = runner.invoke(app, ["inspect", str(REAL / dataset), "--as", to])
+    assert inspected.exit_code == 2 and "Convert it instead" not in inspected.stderr, "the two may not send the user in a circle"
+
+
+def test_inspect_offers_no_conversion_that_cannot_run():
+    """Triplets with one negative each are not offered a gather into n-tuples (it would leave nothing), but mining."""
+    offers = {o["to"]: o for o in inspect_json(REAL / "snli" / "snli_triplets.csv")["conversions"]}
+    assert offers["n-tuple"]["mines"] is True
+    assert ["--inputs", "anchor,positive"] in offers["n-tuple"]["args"]["options"]
+    mrpc = {o["to"] for o in inspect_json(REAL / "mrpc" / "mrpc_train_hf")["conversions"]}
+    assert "triplet" not in mrpc, "no MRPC anchor has both a positive and a negative to pair"
+
+
+def test_mining_is_never_listed_as_a_need():
+    """BM25 mines by default: an offer that mines needs nothing from the user, and a misfit hint says nothing about a miner."""
+    offers = inspect_json(REAL / "squad" / "squad_qa_pairs.csv")["conversions"]
+    assert all("miner" not in o["needs"] for o in offers)
+    assert any(o["mines"] for o in offers)
+    result = runner.invoke(app, ["trial", str(REAL / "squad" / "squad_qa_pairs.csv"), "--loss", "LambdaLoss"])
+    assert result.exit_code == 2 and "miner" not in result.stderr
