@@ -343,9 +343,16 @@ def _too_few_negatives(profile: Profile) -> bool:
     """In the sample, no (anchor, positive) pair has two negatives: gathering them into n-tuples makes nothing."""
     if len(profile.inputs) < 3 or any(profile.column(n).kind != "text" for n in profile.inputs[:2]):
         return False
-    anchor, positive = profile.inputs[0], profile.inputs[1]
-    counts = profile.sample.table.select([anchor, positive]).group_by([anchor, positive]).aggregate([([], "count_all")])
+    counts = _columns(profile, a=profile.inputs[0], p=profile.inputs[1]).group_by(["a", "p"]).aggregate([([], "count_all")])
     return max(counts.column("count_all").to_pylist(), default=0) < 2
+
+
+def _columns(profile: Profile, **names: str):
+    """Sample columns under short names (a column name may hold dots, which pyarrow's field references would split)."""
+    import pyarrow as pa
+
+    table = profile.sample.table
+    return pa.table({short: table.column(table.column_names.index(name)) for short, name in names.items()})
 
 
 PAIR_UP = "pair-positives-with-negatives"  # labeled-pair -> triplet: needs anchors with a positive and a negative
@@ -355,9 +362,8 @@ def _anchor_with_both_labels(profile: Profile) -> bool:
     """In the sample, some anchor has rows with two different labels (a positive and a negative to pair up)."""
     if profile.label is None or not profile.inputs or profile.column(profile.inputs[0]).kind != "text":
         return True  # nothing to judge by: leave it to convert
-    anchor = profile.inputs[0]
-    counts = profile.sample.table.select([anchor, profile.label]).group_by(anchor).aggregate([(profile.label, "count_distinct")])
-    return max(counts.column(f"{profile.label}_count_distinct").to_pylist(), default=0) >= 2
+    counts = _columns(profile, a=profile.inputs[0], label=profile.label).group_by("a").aggregate([("label", "count_distinct")])
+    return max(counts.column("label_count_distinct").to_pylist(), default=0) >= 2
 
 
 def _mine_instead(profile: Profile, to: str) -> CommandLine:
