@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from collections import Counter
 from dataclasses import dataclass, field
 
 from lossadvisor.commands import CommandLine, convert_command
@@ -343,16 +344,14 @@ def _too_few_negatives(profile: Profile) -> bool:
     """In the sample, no (anchor, positive) pair has two negatives: gathering them into n-tuples makes nothing."""
     if len(profile.inputs) < 3 or any(profile.column(n).kind != "text" for n in profile.inputs[:2]):
         return False
-    counts = _columns(profile, a=profile.inputs[0], p=profile.inputs[1]).group_by(["a", "p"]).aggregate([([], "count_all")])
-    return max(counts.column("count_all").to_pylist(), default=0) < 2
+    pairs = Counter(zip(_values(profile, profile.inputs[0]), _values(profile, profile.inputs[1])))
+    return max(pairs.values(), default=0) < 2
 
 
-def _columns(profile: Profile, **names: str):
-    """Sample columns under short names (a column name may hold dots, which pyarrow's field references would split)."""
-    import pyarrow as pa
-
+def _values(profile: Profile, name: str) -> list:
+    """A sample column as Python values (by position: pyarrow's group_by would import pandas, and split dotted names)."""
     table = profile.sample.table
-    return pa.table({short: table.column(table.column_names.index(name)) for short, name in names.items()})
+    return table.column(table.column_names.index(name)).to_pylist()
 
 
 PAIR_UP = "pair-positives-with-negatives"  # labeled-pair -> triplet: needs anchors with a positive and a negative
@@ -362,8 +361,10 @@ def _anchor_with_both_labels(profile: Profile) -> bool:
     """In the sample, some anchor has rows with two different labels (a positive and a negative to pair up)."""
     if profile.label is None or not profile.inputs or profile.column(profile.inputs[0]).kind != "text":
         return True  # nothing to judge by: leave it to convert
-    counts = _columns(profile, a=profile.inputs[0], label=profile.label).group_by("a").aggregate([("label", "count_distinct")])
-    return max(counts.column("label_count_distinct").to_pylist(), default=0) >= 2
+    labels: dict = {}
+    for anchor, label in zip(_values(profile, profile.inputs[0]), _values(profile, profile.label)):
+        labels.setdefault(anchor, set()).add(label)
+    return any(len(seen) >= 2 for seen in labels.values())
 
 
 def _mine_instead(profile: Profile, to: str) -> CommandLine:
