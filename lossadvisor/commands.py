@@ -9,21 +9,32 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 DEFAULT_OUT = {"fix": "fixed-dataset"}  # the -o a printed command proposes, by what it produces
 
 
 @dataclass(frozen=True)
 class CommandLine:
-    """`lossadvisor COMMAND DATASET OPTIONS…`; `options` keeps the order they are printed in."""
+    """`lossadvisor [GLOBAL OPTIONS] COMMAND DATASET OPTIONS…`; `options` keep the order they are printed in.
+
+    `global_options` (--table, --debug) go before the command.
+    """
 
     command: str
     dataset: str | None = None
     options: tuple[tuple[str, str | None], ...] = ()
+    global_options: tuple[tuple[str, str | None], ...] = ()
 
     def with_option(self, flag: str, value: str | None = None) -> CommandLine:
-        return CommandLine(self.command, self.dataset, (*self.options, (flag, value)))
+        return replace(self, options=(*self.options, (flag, value)))
+
+    def with_options(self, options: Iterable[tuple[str, str | None]]) -> CommandLine:
+        return replace(self, options=(*self.options, *options))
+
+    def with_globals(self, options: Iterable[tuple[str, str | None]]) -> CommandLine:
+        return replace(self, global_options=(*options, *self.global_options))
 
     def option(self, flag: str) -> str | None:
         """The value given to `flag` (None when absent or a bare switch)."""
@@ -37,13 +48,10 @@ class CommandLine:
 
     def argv(self) -> list[str]:
         """The arguments after `lossadvisor`, as a shell would pass them (what CliRunner and subprocess take)."""
-        args = [self.command]
+        args = [*_flatten(self.global_options), self.command]
         if self.dataset is not None:
             args.append(dataset_argument(self.dataset))
-        for flag, value in self.options:
-            args.append(flag)
-            if value is not None:
-                args.append(value)
+        args.extend(_flatten(self.options))
         return args
 
     def render(self) -> str:
@@ -51,6 +59,15 @@ class CommandLine:
 
     def __str__(self) -> str:
         return self.render()
+
+
+def _flatten(options: Iterable[tuple[str, str | None]]) -> list[str]:
+    args: list[str] = []
+    for flag, value in options:
+        args.append(flag)
+        if value is not None:
+            args.append(value)
+    return args
 
 
 def dataset_argument(spec: str) -> str:

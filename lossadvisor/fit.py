@@ -7,7 +7,8 @@ from lossadvisor.errors import FitError
 from lossadvisor.table import LossTable
 
 
-def check_fit(format_name: str, loss_name: str, loss_table: LossTable, dataset: str | None = None) -> None:
+def check_fit(format_name: str, loss_name: str, loss_table: LossTable, dataset: str | None = None,
+              positive_class: str | None = None) -> None:
     """Raise FitError when the table does not list `loss_name` for `format_name`, with the convert command.
 
     With `dataset` (what the user typed), the command in the hint is ready to paste; without, it says DATASET.
@@ -18,10 +19,12 @@ def check_fit(format_name: str, loss_name: str, loss_table: LossTable, dataset: 
         return
     rows = loss_table.rows_for_loss(loss)
     wants = "; ".join(f"{row.format}: {row.inputs}, labels {row.labels}" for row in rows)
-    raise FitError(f"{loss} does not fit {fmt} data: it trains on {wants}", fit_hint(fmt, loss, loss_table, dataset))
+    raise FitError(f"{loss} does not fit {fmt} data: it trains on {wants}",
+                   fit_hint(fmt, loss, loss_table, dataset, positive_class=positive_class))
 
 
-def fit_hint(format_name: str, loss_name: str, loss_table: LossTable, dataset: str | None = None, *, force: bool = True) -> str:
+def fit_hint(format_name: str, loss_name: str, loss_table: LossTable, dataset: str | None = None, *, force: bool = True,
+             positive_class: str | None = None) -> str:
     """The way out of a misfit: the shortest declared conversion into a format the loss trains on, or, when none
     leads there, the losses that do fit. `force` adds the --force escape (trial has it; scaffold does not).
 
@@ -34,10 +37,12 @@ def fit_hint(format_name: str, loss_name: str, loss_table: LossTable, dataset: s
     reachable = [(target, path) for target, path in paths if path is not None]
     if reachable:
         target, path = min(reachable, key=lambda item: len(item[1]))
-        needs = sorted({need for step in path for need in step.needs})
+        needs = sorted({need for step in path for need in step.needs} - {"miner"})  # BM25 mines by default
         via = " -> ".join([fmt] + [step.to_format for step in path])
+        given = (("--positive-class", positive_class),) if positive_class is not None and "positive-class" in needs else ()
+        needs = [need for need in needs if not (given and need == "positive-class")]
         extra = f" (needs: {', '.join(needs)})" if needs else ""
-        command = convert_command(dataset or "DATASET", target).render()
+        command = convert_command(dataset or "DATASET", target, None, *given).render()
         escape = ", or pass --force to try anyway" if force else ""
         return f"Run `{command}` ({via}){extra}{escape}."
     fitting = sorted(fitting_losses(fmt, loss_table))

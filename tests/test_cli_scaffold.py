@@ -115,7 +115,7 @@ def test_an_existing_script_is_not_overwritten(tmp_path):
             "LambdaLoss",
             [
                 "Error: LambdaLoss does not train on pair data",
-                "Hint: Run `lossadvisor convert {path} --to labeled-list -o labeled-list-dataset` (pair -> labeled-list) (needs: miner).",
+                "Hint: Run `lossadvisor convert {path} --to labeled-list -o labeled-list-dataset` (pair -> labeled-list).",
             ],
         ),
         (

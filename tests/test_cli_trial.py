@@ -152,10 +152,9 @@ def test_a_misfit_is_refused_with_the_convert_command():
         "Error: LambdaLoss does not fit pair data: it trains on labeled-list: (query, [doc1, doc2, ..., docN]), "
         "labels [score1, score2, ..., scoreN]"
     )
-    # cli.py passes the dataset to check_fit once it is wired; until then the hint says DATASET.
-    assert lines[1] in (
-        f"Hint: Run `lossadvisor convert {SQUAD} --to labeled-list -o labeled-list-dataset` (pair -> labeled-list) (needs: miner), or pass --force to try anyway.",
-        "Hint: Run `lossadvisor convert DATASET --to labeled-list -o labeled-list-dataset` (pair -> labeled-list) (needs: miner), or pass --force to try anyway.",
+    assert lines[1] == (
+        f"Hint: Run `lossadvisor convert {SQUAD} --to labeled-list -o labeled-list-dataset` (pair -> labeled-list), "
+        "or pass --force to try anyway."
     )
     assert len(lines) == 2
 
@@ -167,7 +166,7 @@ def test_force_tries_anyway_and_names_the_misfit_when_it_breaks():
     assert result["status"] == "error" and result["ok"] is False and result["losses"] == []
     assert result["problem"].startswith("LambdaLoss does not fit pair data")
     assert "(tried with --force; LambdaLoss raised " in result["problem"]
-    assert result["hint"] == "Run `lossadvisor convert DATASET --to labeled-list -o labeled-list-dataset` (pair -> labeled-list) (needs: miner)."
+    assert result["hint"] == "Run `lossadvisor convert DATASET --to labeled-list -o labeled-list-dataset` (pair -> labeled-list)."
 
 
 @slow
@@ -183,7 +182,7 @@ def test_argument_errors():
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "Error: name a loss with --loss, or several with --compare",
-        "Hint: e.g. --loss BinaryCrossEntropyLoss, or --compare fitting",
+        f"Hint: For pair data, e.g. `lossadvisor trial {SQUAD} --loss MultipleNegativesRankingLoss`, or add --compare fitting.",
     ]
     result = run("trial", SQUAD, "--loss", "LambaLoss")
     assert result.exit_code == 2

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from interrupts import default_sigint  # noqa: E402
 from test_hostile import check_clean_failure, run_cli, tree_digest  # noqa: E402
 
 from lossadvisor.convert import writer as writer_module  # noqa: E402
@@ -41,7 +42,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 def _popen(args: list[str], cwd: Path, **env: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "lossadvisor", *args], cwd=cwd, env=_env(**env), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
 
 
 def _siblings(out: Path) -> list[str]:

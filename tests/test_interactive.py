@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from interrupts import default_sigint
 from real_data import REAL
 
 pexpect = pytest.importorskip("pexpect")
@@ -38,7 +39,7 @@ class Terminal:
 
     def __init__(self, args: list[str], cwd: Path, timeout: float = 60) -> None:
         self.child = pexpect.spawn(sys.executable, ["-m", "lossadvisor", "advise", *args], env=env(), cwd=str(cwd),
-                                   timeout=timeout, encoding="utf-8", dimensions=(40, 120))
+                                   timeout=timeout, encoding="utf-8", dimensions=(40, 120), preexec_fn=default_sigint)
         self.seen: list[str] = []
 
     def answer(self, question: str, keys: str, timeout: float | None = None) -> None:
@@ -294,12 +295,26 @@ def test_unknown_run_action_is_refused(tmp_path):
 
 def test_no_arguments_in_a_terminal_asks_for_the_dataset(tmp_path):
     child = pexpect.spawn(sys.executable, ["-m", "lossadvisor"], env=env(), cwd=str(tmp_path), timeout=60,
-                          encoding="utf-8", dimensions=(40, 120))
+                          encoding="utf-8", dimensions=(40, 120), preexec_fn=default_sigint)
     child.expect_exact("Which dataset?")
     child.send(CTRL_C)
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130
+
+
+def test_ctrl_c_works_when_the_suite_runs_in_the_background(tmp_path):
+    """`make test &` and nohup start the suite with SIGINT ignored; the spawned session must still stop on Ctrl-C."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # what a background job's children inherit
+    try:
+        term = Terminal([], tmp_path, timeout=30)
+        term.answer("Which dataset?", CTRL_C)
+        code, seen = term.finish(timeout=30)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert code == 130, seen[-2000:]
 
 
 def test_import_is_light():

@@ -67,9 +67,9 @@ def test_table_and_explain_import_nothing_heavy():
         assert not modules & INSPECT_AVOIDS, (args, sorted(modules & INSPECT_AVOIDS))
 
 
-# --- the numpy-free start of `inspect` -----------------------------------------------------------------
+# --- what the console script's main() leaves loaded ------------------------------------------------------
 
-NUMPY_PROBE = """
+MAIN_PROBE = """
 import json, sys
 sys.argv = ["lossadvisor", *json.loads(sys.argv[1])]
 from lossadvisor.cli import main
@@ -79,55 +79,36 @@ except SystemExit as exc:
     code = exc.code
 else:
     code = 0
-sys.stderr.write(json.dumps({"numpy": repr(sys.modules.get("numpy", "absent")), "yaml": "yaml" in sys.modules, "code": code}))
+loaded = {name: name in sys.modules for name in ("yaml", "rich", "numpy")}
+sys.stderr.write(json.dumps({"code": code, "numpy_entry": repr(sys.modules.get("numpy", "absent")), **loaded}))
 """
 
 
 def run_main(args: list[str], **env: str) -> tuple[subprocess.CompletedProcess, dict]:
     """Run cli.main() in a fresh process, as the console script does; report what it had imported at the end."""
-    process = subprocess.run([sys.executable, "-c", NUMPY_PROBE, json.dumps(args)], capture_output=True, text=True,
+    process = subprocess.run([sys.executable, "-c", MAIN_PROBE, json.dumps(args)], capture_output=True, text=True,
                              timeout=120, env=os.environ | env)
     return process, json.loads(process.stderr.splitlines()[-1])
 
 
 @pytest.mark.parametrize("kind", ["parquet", "csv", "jsonl"])
-def test_inspect_of_local_data_starts_pyarrow_without_numpy(small_files, kind):
+def test_inspect_json_imports_no_rich_and_leaves_numpy_importable(small_files, kind):
+    """--json output never needs rich; numpy is a real module or absent, never a None entry that breaks `import numpy`."""
     process, seen = run_main(["inspect", str(small_files[kind]), "--json"])
     assert seen["code"] == 0, process.stderr[-2000:]
-    assert seen["numpy"] == "None", "numpy was held back (pyarrow started without it)"
-    with_numpy, seen_with = run_main(["inspect", str(small_files[kind]), "--json"], LOSSADVISOR_WITH_NUMPY="1")
-    assert seen_with["code"] == 0 and seen_with["numpy"].startswith("<module 'numpy'")
-    assert json.loads(process.stdout) == json.loads(with_numpy.stdout), "the same report either way"
-
-
-def test_other_commands_and_hub_ids_keep_numpy(small_files):
-    _, seen = run_main(["table", "--json"])
-    assert seen["code"] == 0 and seen["numpy"] == "'absent'"  # never held back, and never needed
-    _, seen = run_main(["inspect", "some-org/some-dataset"], HF_HUB_OFFLINE="1")
-    assert seen["code"] == 2 and seen["numpy"].startswith("<module 'numpy'")  # a hub id: `datasets` needs numpy
-
-
-def test_inspect_that_needs_numpy_after_all_runs_again_with_it(small_files, tmp_path):
-    """Should a path of inspect want numpy, main() reruns the command in a fresh process that has it."""
-    (tmp_path / "sitecustomize.py").write_text(
-        "import os\n"
-        "if not os.environ.get('LOSSADVISOR_WITH_NUMPY'):\n"
-        "    import lossadvisor.render as render\n"
-        "    plain = render.print_json\n"
-        "    def print_json(result):\n"
-        "        import numpy  # what a future code path might do\n"
-        "        plain(result)\n"
-        "    render.print_json = print_json\n"
-    )
-    env = os.environ | {"PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    process = subprocess.run([sys.executable, "-m", "lossadvisor", "inspect", str(small_files["parquet"]), "--json"],
-                             capture_output=True, text=True, timeout=120, env=env)
-    assert process.returncode == 0, process.stderr[-2000:]
-    assert process.stderr == ""
-    process = subprocess.run([sys.executable, "-m", "lossadvisor", "--debug", "inspect", str(small_files["parquet"]), "--json"],
-                             capture_output=True, text=True, timeout=120, env=env)
-    assert process.returncode == 0 and "needs numpy after all" in process.stderr, process.stderr[-2000:]
+    assert seen["rich"] is False
+    assert seen["numpy_entry"] != "None", "sys.modules['numpy'] is None: `import numpy` fails in this process"
     assert json.loads(process.stdout)["format"] == "labeled-pair"
+
+
+def test_no_numpy_free_module_is_left():
+    """The numpy-free start (and its rerun of the whole command) is gone: nothing may write None into sys.modules."""
+    import importlib.util
+
+    assert importlib.util.find_spec("lossadvisor.numpy_free") is None
+    package = Path(__file__).resolve().parent.parent / "lossadvisor"
+    offenders = [str(p) for p in package.rglob("*.py") if 'sys.modules["numpy"] = None' in p.read_text(encoding="utf-8")]
+    assert offenders == []
 
 
 def test_inspect_with_a_warm_table_cache_does_not_import_yaml(small_files):

@@ -98,7 +98,7 @@ def convert_dataset(
         reasons = "; ".join(f"{count:,} {reason}" for reason, count in dropped.items()) or "no rows came out"
         raise FitError(
             f"converting {spec} from {source} to {wanted} leaves no rows (dropped: {reasons})",
-            (f"{notes[0]}. " if notes else "") + f"Run `lossadvisor inspect {spec}` to see what the data holds.",
+            (f"{notes[0]}. " if notes else "") + "Check the columns it read (--inputs, --label), or choose another --to.",
         )
     metadata = {
         "lossadvisor": {

@@ -60,6 +60,10 @@ def plan_conversion(
         )
         made = f" {target} is made from {', '.join(makers)}." if makers else f" No conversion makes {target}."
         raise FitError(f"no conversion from {source} to {target}", can + made)
+    if any(step.method == "group-negatives" for step in path[1:]):  # the triplets made on the way hold one negative each
+        raise FitError(f"no conversion from {source} to {target}: the way there makes triplets with one negative per "
+                       f"(anchor, positive) pair, and an {target} needs two or more",
+                       "Convert to triplet instead (--to triplet): MultipleNegativesRankingLoss trains on triplets too.")
     for step in path:
         if step.method not in METHODS:
             raise FitError(

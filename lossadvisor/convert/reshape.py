@@ -334,8 +334,8 @@ def group_negatives(table: pa.Table, target_format: str, options: ConvertOptions
         most = int(counts.max())
         raise FitError(
             f"no (anchor, positive) pair has {width} or more negatives (the most is {most}): nothing to gather into an n-tuple",
-            "Triplets already suit MultipleNegativesRankingLoss; for more negatives, mine them from the "
-            "(anchor, positive) pairs (convert pair → n-tuple)" + (f", or pass --num-negatives {most}." if most >= 2 else "."),
+            "Triplets already suit MultipleNegativesRankingLoss; for more negatives, read them as (anchor, positive) pairs "
+            f"and mine: add --inputs {','.join(table.column_names[:2])} --label none" + (f", or pass --num-negatives {most}." if most >= 2 else "."),
         )
     add_count(dropped, f"fewer than {width} negatives for the pair", counts[short].sum())
     rows_used = int(counts[~short].sum())

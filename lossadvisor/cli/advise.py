@@ -1,0 +1,67 @@
+"""`lossadvisor advise [DATASET]`: the guided session, given the commands it may run.
+
+The session (lossadvisor.interactive) never imports the CLI: this module hands it `SessionActions`, whose
+`run` executes a `CommandLine` in this process through the typer app, exactly as typed on a shell.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from lossadvisor.cli.context import context_of, handles_errors
+from lossadvisor.errors import EXIT_INTERRUPTED
+
+if TYPE_CHECKING:
+    from lossadvisor.commands import CommandLine
+
+
+@handles_errors
+def advise_command(
+    ctx: typer.Context,
+    dataset: Annotated[Optional[str], typer.Argument(help="The dataset (as for inspect); asked for when left out in a terminal.")] = None,
+    no_input: Annotated[bool, typer.Option("--no-input", help="Ask nothing (also the case without a terminal): use and print the defaults.")] = False,
+    run: Annotated[Optional[str], typer.Option("--run", help="Without questions, run these actions: fix,convert,trial,scaffold (or all).")] = None,
+    split: Annotated[Optional[str], typer.Option("--split", help="Split to use (DatasetDict folders and hub datasets).")] = None,
+) -> None:
+    """A guided session: confirm the columns, answer what the data cannot tell, then fix, convert, trial and scaffold.
+
+    Every answer is a flag of inspect/convert/trial/scaffold: each command is shown before it runs, and the
+    session ends with the command lines that repeat it. Without a terminal, or with --no-input, nothing is asked:
+    the inferred columns, the first reading and the goal that reading implies are used (each printed as an
+    assumption), and no command runs unless --run names it (the fix writes fixed-dataset, a conversion the first
+    offered format, the trial 20 steps of the first loss, the script train.py). The exit code is 0, or that of
+    the first command that failed; Ctrl-C exits with 130.
+
+    Example: [cyan]lossadvisor advise data/train.csv[/cyan]   or without questions:
+    [cyan]lossadvisor advise data/train.csv --no-input --run fix,trial[/cyan]
+    """
+    from lossadvisor.interactive import SessionActions, advise
+
+    state = context_of(ctx)
+    actions = SessionActions(loss_table=state.loss_table(), run=run_in_process, global_options=state.global_options())
+    advise(dataset, no_input=no_input, run=run, split=split, actions=actions)
+
+
+def run_in_process(command: CommandLine) -> int:
+    """Run one lossadvisor command line in this process, through the typer app; return its exit code."""
+    from typer.main import get_command
+
+    from lossadvisor.cli.app import app
+
+    try:
+        result = get_command(app).main(command.argv(), prog_name="lossadvisor", standalone_mode=False)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # click's UsageError, BadParameter, Abort
+        code = getattr(exc, "exit_code", None)
+        if code is None and type(exc).__name__ != "Abort":
+            raise
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        sys.stderr.write(f"Error: {message}\n" if message else "Aborted.\n")
+        return code if code is not None else 1
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,110 @@
+"""`lossadvisor convert DATASET --to FORMAT -o OUT`: fixes, class sampling, hard-negative mining, teacher labels."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lossadvisor.cli.context import context_of, handles_errors, out
+from lossadvisor.cli.options import (
+    AsOpt,
+    InputsOpt,
+    JsonOpt,
+    LabelOpt,
+    OverwriteOpt,
+    Sampling,
+    ScoreRangeOpt,
+    SeedOpt,
+    column_choice,
+    parse_range,
+)
+
+Float = Optional[float]
+
+
+@handles_errors
+def convert_command(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Argument(help="The dataset (as for inspect). It is never modified.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="A save_to_disk folder, or a .parquet / .jsonl / .csv file by its suffix.")],
+    to: Annotated[Optional[str], typer.Option("--to", "-t", help="Target format (canonical name; plurals accepted).")] = None,
+    fix: Annotated[bool, typer.Option("--fix", help="Only apply inspect's fixes, keeping the format.")] = False,
+    overwrite: OverwriteOpt = False,
+    split: Annotated[Optional[str], typer.Option("--split", help="Split to convert.")] = None,
+    inputs: InputsOpt = None,
+    label: LabelOpt = None,
+    read_as: AsOpt = None,
+    score_range: ScoreRangeOpt = None,
+    positive_class: Annotated[Optional[str], typer.Option("--positive-class", help="Class (name or id) that marks a positive pair.")] = None,
+    negative_class: Annotated[Optional[str], typer.Option("--negative-class", help="Only this class gives negatives (default: every other class).")] = None,
+    num_negatives: Annotated[Optional[int], typer.Option("--num-negatives", min=1, help="Negatives per anchor when mining.")] = None,
+    range_min: Annotated[int, typer.Option("--range-min", min=0, help="Skip the closest N candidates when mining.")] = 0,
+    range_max: Annotated[Optional[int], typer.Option("--range-max", min=1, help="Consider at most N candidates when mining.")] = None,
+    max_score: Annotated[Float, typer.Option("--max-score", help="Candidates scoring above this are not negatives.")] = None,
+    absolute_margin: Annotated[Float, typer.Option("--absolute-margin", help="A negative must score this much below the positive.")] = None,
+    relative_margin: Annotated[Float, typer.Option("--relative-margin", help="A negative must score this fraction below the positive.")] = None,
+    sampling: Annotated[Sampling, typer.Option("--sampling", help="How negatives are picked among the candidates.")] = Sampling.top,
+    scores: Annotated[bool, typer.Option("--scores", help="Similarity scores instead of 0/1 labels (like output_scores).")] = False,
+    corpus: Annotated[Optional[Path], typer.Option("--corpus", help="Extra candidate documents: a .txt (one per line) or a data file.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="Dense miner: a SentenceTransformer folder or cached id (default: bm25).")] = None,
+    rescore: Annotated[Optional[str], typer.Option("--rescore", help="A CrossEncoder to drop false negatives.")] = None,
+    teacher: Annotated[Optional[str], typer.Option("--teacher", help="A CrossEncoder teacher, for the distillation formats.")] = None,
+    seed: SeedOpt = 42,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help=(
+        "Let --model, --rescore and --teacher run their own code (auto_map) and load pickled weights. Only for models you trust."))] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Reshape a dataset into the format a loss needs: fixes, class sampling, hard-negative mining, teacher labels.
+
+    Example: [cyan]lossadvisor convert qa_pairs.csv --to labeled-list -o mined --num-negatives 5[/cyan]
+    """
+    from lossadvisor import render
+    from lossadvisor.convert import ConvertOptions, rich_progress
+    from lossadvisor.convert.command import convert_dataset
+
+    options = ConvertOptions(
+        seed=seed, positive_class=positive_class, negative_class=negative_class, num_negatives=num_negatives,
+        range_min=range_min, range_max=range_max, max_score=max_score, absolute_margin=absolute_margin,
+        relative_margin=relative_margin, sampling=Sampling(sampling).value, scores=scores,
+        corpus=read_corpus(corpus) if corpus else None, miner=model or "bm25", rescore=rescore, teacher=teacher,
+        trust_remote_code=trust_remote_code,
+    )
+    kwargs = dict(fix_only=fix, overwrite=overwrite, split=split, choice=column_choice(inputs, label), reading=read_as,
+                  score_range=parse_range(score_range))
+    progress = rich_progress() if not json_output and sys.stderr.isatty() else None
+    loss_table = context_of(ctx).loss_table()
+    if progress is not None:
+        with progress:
+            report = convert_dataset(dataset, None if fix else to, output, loss_table, options, progress=progress, **kwargs)
+    else:
+        report = convert_dataset(dataset, None if fix else to, output, loss_table, options, **kwargs)
+    if json_output:
+        render.print_json(report)
+    else:
+        render.render_conversion(report, out())
+
+
+def read_corpus(path: Path) -> tuple[str, ...]:
+    """--corpus: the lines of a .txt file, or the text column of a data file."""
+    from lossadvisor.errors import LossAdvisorError
+
+    if not path.is_file():
+        raise LossAdvisorError(f"--corpus {path}: no such file")
+    if path.suffix.lower() == ".txt":
+        try:
+            return tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+        except UnicodeDecodeError:
+            raise LossAdvisorError(f"--corpus {path}: not UTF-8 text") from None
+    import pyarrow as pa
+
+    from lossadvisor.sources import open_sample, read_table
+
+    table = read_table(open_sample(str(path)))
+    texts = [n for n in table.column_names if pa.types.is_string(table.column(n).type) or pa.types.is_large_string(table.column(n).type)]
+    if not texts:
+        raise LossAdvisorError(f"--corpus {path}: no text column")
+    column = next((n for n in texts if n.lower() in ("text", "document", "doc", "passage", "context")), texts[0])
+    return tuple(v for v in table.column(column).to_pylist() if v and v.strip())

@@ -1,0 +1,126 @@
+"""`lossadvisor trial DATASET --loss LOSS`: smoke-train the real loss on the real trainer, on a sample."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lossadvisor.cli.context import context_of, err, handles_errors, out
+from lossadvisor.cli.options import AsOpt, DatasetArg, InputsOpt, JsonOpt, LabelOpt, ScoreRangeOpt, column_choice, parse_range
+
+
+@handles_errors
+def trial_command(
+    ctx: typer.Context,
+    dataset: DatasetArg,
+    loss: Annotated[Optional[str], typer.Option("--loss", "-l", help=(
+        "A loss class name, or a custom loss: path/to/file.py:Class or package.module:Class."))] = None,
+    compare_losses: Annotated[Optional[str], typer.Option("--compare", help=(
+        "Several losses, comma-separated, or 'fitting' for every loss that fits the data."))] = None,
+    model: Annotated[str, typer.Option("--model", help=(
+        "'tiny' (built locally, random weights, no download), a local model folder, or a hub id."))] = "tiny",
+    steps: Annotated[int, typer.Option("--steps", min=1, max=100000, help="Training steps.")] = 20,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Rows per batch (a list counts as one row).")] = 8,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (default 5e-4 for tiny, 2e-5 otherwise).")] = None,
+    max_length: Annotated[int, typer.Option("--max-length", min=8, help="Tokenizer max length.")] = 128,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the sample, the model and the trainer.")] = 0,
+    sample_size: Annotated[Optional[int], typer.Option("--sample-size", min=1, help="Rows to sample (default: what the steps need).")] = None,
+    eval_fraction: Annotated[float, typer.Option("--eval-fraction", min=0.0, max=0.5, help="Held-out fraction for a before/after metric.")] = 0.0,
+    split: Annotated[Optional[str], typer.Option("--split", help="Split to train on.")] = None,
+    inputs: InputsOpt = None,
+    label: LabelOpt = None,
+    read_as: AsOpt = None,
+    score_range: ScoreRangeOpt = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write the loss curve(s) to this PNG.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Try a loss even though the table says it does not fit.")] = False,
+    gradient_checkpointing: Annotated[bool, typer.Option("--gradient-checkpointing", help="Turn on gradient checkpointing.")] = False,
+    bf16: Annotated[bool, typer.Option("--bf16", help="Train in bf16.")] = False,
+    fp16: Annotated[bool, typer.Option("--fp16", help="Train in fp16 (CUDA only).")] = False,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help=(
+        "Let --model run its own code (auto_map) and load pickled (non-safetensors) weights. Only for models you trust."))] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Smoke-train the real loss on the real CrossEncoderTrainer, on a sample of your data.
+
+    Example: [cyan]lossadvisor trial data.jsonl --loss ListNetLoss --steps 30 --plot curve.png[/cyan]
+    """
+    from lossadvisor import render
+    from lossadvisor import trial as trial_core
+    from lossadvisor.tidy import load_canonical
+
+    loss_table = context_of(ctx).loss_table()
+    prepared = load_canonical(dataset, loss_table, split=split, score_range=parse_range(score_range),
+                              choice=column_choice(inputs, label), reading=read_as)
+    fmt = prepared.format
+    if not loss and not compare_losses:
+        _name_a_loss(ctx, dataset, fmt, loss_table, split=split, inputs=inputs, label=label, read_as=read_as,
+                     score_range=score_range)
+    names = _losses(loss, compare_losses, fmt, loss_table, dataset, force, prepared.report.classes)
+    options = trial_core.TrialOptions(
+        model=model, steps=steps, batch_size=batch_size, lr=lr, max_length=max_length, seed=seed, sample_size=sample_size,
+        eval_fraction=eval_fraction, plot=plot, force=force, gradient_checkpointing=gradient_checkpointing, bf16=bf16, fp16=fp16,
+        trust_remote_code=trust_remote_code,
+    )
+    quiet = json_output or not sys.stderr.isatty()
+    if not quiet:
+        err().print(f"[dim]{prepared.format} data, {prepared.result.rows_out:,} rows; fixes applied in memory: "
+                    f"{'; '.join(prepared.result.applied) or 'none'}[/dim]")
+    progress = None if quiet else _print_step
+    if len(names) == 1:
+        results = [trial_core.run_trial(prepared.table, fmt, names[0], loss_table, options,
+                                        on_step=(lambda step, value: progress(step, value)) if progress else None)]
+    else:
+        results = trial_core.compare(prepared.table, fmt, names, loss_table, options, on_step=progress)
+    if plot is not None:
+        trial_core.write_plot(results, plot)
+    if json_output:
+        render.print_json({"format": fmt, "fixes_applied": list(prepared.result.applied), "rows": prepared.result.rows_out,
+                           "results": [render.to_plain(r) | {"ok": r.ok} for r in results],
+                           "plot": str(plot) if plot else None})
+    else:
+        render.render_trials(results, prepared.result.applied, plot, out())
+    trial_core.raise_for_failure(results)
+
+
+def _losses(loss: str | None, compare_losses: str | None, fmt: str, loss_table, dataset: str, force: bool, classes=()) -> list:
+    """The losses to train: --loss, --compare A,B or --compare fitting; each checked against the format unless --force."""
+    from lossadvisor import trial as trial_core
+
+    names: list = []
+    if compare_losses:
+        if compare_losses.strip().lower() != "fitting":
+            names = [loss_table.resolve_loss(n) for n in compare_losses.split(",") if n.strip()]
+        else:
+            names = list(dict.fromkeys(name for row in loss_table.rows_for_format(fmt) for name in row.losses))
+    elif loss and ":" not in loss:
+        names = [loss_table.resolve_loss(loss)]
+    if not force:
+        from lossadvisor.profile import default_positive_class
+
+        for name in names:
+            trial_core.check_fit(fmt, name, loss_table, dataset=dataset, positive_class=default_positive_class(classes))
+    if loss and ":" in loss:
+        names = [trial_core.load_custom_loss(loss)]
+    return names
+
+
+def _name_a_loss(ctx: typer.Context, dataset: str, fmt: str, loss_table, **flags: str | None) -> None:
+    """No --loss and no --compare: the error names the command that trains the first loss fitting this data."""
+    from lossadvisor.commands import CommandLine
+    from lossadvisor.errors import LossAdvisorError
+
+    fitting = list(dict.fromkeys(name for row in loss_table.rows_for_format(fmt) for name in row.losses))
+    message = "name a loss with --loss, or several with --compare"
+    if not fitting:
+        raise LossAdvisorError(message, f"No loss of the table fits {fmt} data; see `lossadvisor table`.")
+    names = {"split": "--split", "inputs": "--inputs", "label": "--label", "read_as": "--as", "score_range": "--score-range"}
+    given = tuple((names[key], value) for key, value in flags.items() if value is not None)
+    line = CommandLine("trial", dataset, (("--loss", fitting[0]), *given), context_of(ctx).global_options())
+    raise LossAdvisorError(message, f"For {fmt} data, e.g. `{line.render()}`, or add --compare fitting.")
+
+
+def _print_step(*args) -> None:
+    err().print(f"[dim]  {args[0] if len(args) == 3 else ''} step {args[-2]}: {args[-1]:.4f}[/dim]")

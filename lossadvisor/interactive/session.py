@@ -1,0 +1,142 @@
+"""The session's state, what it is given to run (`SessionActions`), and the summary it ends with.
+
+The session builds every command as a `CommandLine` (the arguments as data), shows its `.render()`, and hands
+the same object to `SessionActions.run`; nothing is parsed back out of printed text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from rich.console import Console
+
+from lossadvisor.commands import CommandLine
+from lossadvisor.render import escape
+
+if TYPE_CHECKING:
+    from lossadvisor.advice import Report
+    from lossadvisor.interactive.prompts import Prompter
+    from lossadvisor.profile import ColumnChoice
+    from lossadvisor.table import LossTable
+
+Options = tuple[tuple[str, "str | None"], ...]
+
+
+def _inspect(spec: str, table: LossTable, split: str | None, choice: ColumnChoice | None, reading: str | None) -> Report:
+    from lossadvisor.advice import inspect_dataset
+
+    return inspect_dataset(spec, table, split=split, choice=choice, reading=reading)
+
+
+@dataclass(frozen=True)
+class SessionActions:
+    """What the session may do besides asking: given by its caller (the CLI), so the session never imports the CLI.
+
+    `run` executes a command line (as typed on a shell) and returns its exit code; `inspect` analyses a dataset;
+    `global_options` (--table, --debug) go in front of every command the session prints and runs.
+    """
+
+    loss_table: LossTable
+    run: Callable[[CommandLine], int]
+    inspect: Callable[..., Report] = _inspect
+    global_options: Options = ()
+
+
+@dataclass
+class Step:
+    """One offered action: the command line, and what became of it (ran / failed / skipped / planned)."""
+
+    action: str
+    command: CommandLine
+    status: str = "planned"
+    code: int | None = None
+
+
+@dataclass
+class Data:
+    """The dataset the next command reads: the original (with the user's flags) or an output of a step."""
+
+    spec: str
+    report: Report
+    original: bool
+
+
+@dataclass
+class Session:
+    """What the user has said so far; the phases (columns, goal, actions) read and change it."""
+
+    prompter: Prompter
+    console: Console
+    actions: SessionActions
+    split: str | None = None
+    run: frozenset[str] = frozenset()
+    inputs: tuple[str, ...] | None = None
+    label: str | None = None
+    reading: str | None = None
+    score_range: str | None = None
+    goal: str = "reranker"
+    teacher: str | None = None
+    loss: str | None = None
+    data: Data | None = None
+    origin: str = ""
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def ask(self) -> Prompter:
+        return self.prompter
+
+    @property
+    def loss_table(self) -> LossTable:
+        return self.actions.loss_table
+
+    def say(self, text: str = "") -> None:
+        self.console.print(text, highlight=False)
+
+    def heading(self, text: str) -> None:
+        self.console.print(f"\n[bold magenta]{escape(text)}[/bold magenta]", highlight=False)
+
+    def current(self) -> Data:
+        if self.data is None:
+            raise RuntimeError("no dataset opened yet")
+        return self.data
+
+    def inspect(self, spec: str, original: bool) -> Report:
+        from lossadvisor.profile import ColumnChoice
+
+        if not original:
+            return self.actions.inspect(spec, self.loss_table, None, None, None)
+        return self.actions.inspect(spec, self.loss_table, self.split, ColumnChoice(self.inputs, self.label), self.reading)
+
+    def flags(self, data: Data, *, score_range: bool = False) -> Options:
+        """The flags that make a command read `data` the way the user chose (none for a step's output)."""
+        if not data.original:
+            return ()
+        flags: list[tuple[str, str | None]] = []
+        if self.split:
+            flags.append(("--split", self.split))
+        if self.inputs is not None:
+            flags += [("--inputs", ",".join(self.inputs)), ("--label", self.label or "none")]
+        if self.reading:
+            flags.append(("--as", self.reading))
+        if score_range and self.score_range:
+            flags.append(("--score-range", self.score_range))
+        return tuple(flags)
+
+    def command(self, name: str, spec: str, *options: tuple[str, str | None]) -> CommandLine:
+        """`lossadvisor [globals] NAME SPEC OPTIONS…`."""
+        return CommandLine(name, spec, tuple(options), self.actions.global_options)
+
+    def summary(self) -> None:
+        self.heading("Equivalent commands (repeat this session without questions)")
+        origin = Data(self.origin, self.current().report, True)
+        lines = [self.command("inspect", self.origin, *self.flags(origin)).render()]
+        for step in self.steps:
+            line = step.command.render()
+            if step.status == "skipped":
+                line = f"# skipped: {line}"
+            elif step.status == "failed":
+                line = f"{line}  # failed with exit code {step.code}"
+            lines.append(line)
+        for line in lines:
+            self.console.print(line, markup=False, highlight=False, soft_wrap=True)
