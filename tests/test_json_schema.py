@@ -64,8 +64,8 @@ TABLE_ROW = {"inputs": str, "labels": str, "num_labels": str, "format": str, "lo
 TABLE = {"rows": [TABLE_ROW], "common": [{"formats": [str], "advice": str, "loss": Null(str), "via": [str]}]}
 # explain has no data: num_labels is the count where the loss fixes it, null where it is the data's number of classes.
 EXPLAIN = {
-    "loss": str, "import_path": str, "summary": str, "num_labels": Null(int), "activation": str,
-    "rows": [{"format": str, "inputs": str, "labels": str, "num_labels": str}], "params": [PARAM],
+    "loss": str, "import_path": str, "summary": str, "num_labels": Null(int), "num_labels_rule": str, "activation": str,
+    "rows": [{"format": str, "inputs": str, "labels": str, "num_labels": str}], "params": [PARAM], "options": [PARAM],
     "convertible_from": [{"from": str, "to": str, "summary": str, "needs": [str]}], "construction": str,
 }
 SCALAR = AnyOf((str, int, float, bool, type(None)))
