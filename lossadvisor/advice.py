@@ -220,8 +220,8 @@ def advise(profile: Profile, table: LossTable, reading: str | None = None) -> Re
     )
 
 
-def _num_labels(rule: str, profile: Profile) -> int:
-    return num_labels_for(rule, _facts(profile))[0]
+def _num_labels(rule: str, facts: DataFacts) -> int:
+    return num_labels_for(rule, facts)[0]
 
 
 def _facts(profile: Profile) -> DataFacts:
@@ -241,9 +241,10 @@ def _recommendations(profile: Profile, reading: Reading, table: LossTable) -> tu
                 ordered.append((loss, row.distillation))
     ordered.sort(key=lambda item: (item[1], item[0] not in common_losses))
     results = []
+    facts = _facts(profile)  # read once: every loss's num_labels and parameters come from the same facts
     for loss_name, distillation in ordered:
         loss = table.losses[loss_name]
-        num_labels = _num_labels(loss.num_labels, profile)
+        num_labels = _num_labels(loss.num_labels, facts)
         reason = loss.summary
         for advice in common:
             if advice.loss == loss_name:
@@ -252,7 +253,7 @@ def _recommendations(profile: Profile, reading: Reading, table: LossTable) -> tu
             reason = f"distillation: {loss.summary} (if a teacher model produced the labels)"
         if loss_name in ("PListMLELoss", "ListMLELoss") and _lists_unsorted(profile):
             reason += "; your lists are not sorted by relevance: set respect_input_order=False"
-        params = tuple(_advised_params(loss_name, loss.params, profile))
+        params = tuple(_advised_params(loss_name, loss.params, facts))
         activation = "Identity" if loss.activation == "identity" else ("Sigmoid (default)" if num_labels == 1 else "default")
         results.append(Recommendation(
             loss=loss_name, reason=reason, num_labels=num_labels, activation=activation, params=params,
@@ -268,10 +269,10 @@ def _lists_unsorted(profile: Profile) -> bool:
     return any(v and list(v) != sorted(v, reverse=True) for v in values)
 
 
-def _advised_params(loss_name: str, params, profile: Profile):
+def _advised_params(loss_name: str, params, facts: DataFacts):
     # The table lists activation_fn exactly for the losses whose own default (Sigmoid) must be replaced.
     loss_identity = any(param.name == "activation_fn" for param in params)
-    chosen, _ = recipe_params(loss_name, params, _facts(profile), loss_identity)
+    chosen, _ = recipe_params(loss_name, params, facts, loss_identity)
     return [param.as_dict() for param in chosen]
 
 
