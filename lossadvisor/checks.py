@@ -73,6 +73,7 @@ class WarningCode(str, Enum):
     LONG_FORMAT = "long-format"
     ASSUMPTION = "assumption"
     NO_FORMAT = "no-format"
+    PANDAS_INDEX = "pandas-index"
 
 
 C = WarningCode
@@ -84,7 +85,7 @@ FIXABLE = frozenset({
 })
 # The order the fixes run in (see the module docstring); codes not listed keep their place after these.
 PHASES = (
-    (C.MISLEADING_EXTENSION, C.LITERAL_QUOTES, C.RAGGED_ROWS, C.NO_HEADER, C.CRLF, C.JSON_FIELD, C.NESTED_RECORDS),
+    (C.MISLEADING_EXTENSION, C.LITERAL_QUOTES, C.RAGGED_ROWS, C.NO_HEADER, C.PANDAS_INDEX, C.CRLF, C.JSON_FIELD, C.NESTED_RECORDS),
     (C.BOM_IN_HEADER, C.RESERVED_COLUMN),
     (C.SPLIT_COLUMN, C.NO_CONSENSUS_LABELS, C.NULL_LABELS, C.NULL_TEXTS, C.LIST_LENGTH_MISMATCH, C.CONSTANT_LISTS),
     (C.EXTRA_COLUMNS, C.INPUT_ORDER, C.TWO_LABELS, C.COMPETING_LABELS),
@@ -148,13 +149,14 @@ def _reading_warnings(profile: Profile, out: list[Warning]) -> None:
         C.LITERAL_QUOTES: load + "  # quoting=3 is csv.QUOTE_NONE",
         C.RAGGED_ROWS: load + "  # every column named, so the extra fields are kept apart",
         C.NO_HEADER: load,
+        C.PANDAS_INDEX: load + "  # the index column is dropped with the other extra columns",
         C.CRLF: "Nothing to do: CSV readers handle CRLF; other tools may keep a trailing \\r.",
         C.JSON_FIELD: load,
         C.NESTED_RECORDS: _flatten_code(sample) + f"  # or: {_fix_command(profile)}",
     }
     for code, message in sample.reading_notes:
         code = WarningCode(code)
-        severity = INFO if code in (C.CRLF, C.MISLEADING_EXTENSION, C.JSON_FIELD) else "warning"
+        severity = INFO if code in (C.CRLF, C.MISLEADING_EXTENSION, C.JSON_FIELD, C.PANDAS_INDEX) else "warning"
         out.append(warning(code, message, fixes.get(code, _fix_command(profile)), severity))
 
 

@@ -37,6 +37,7 @@ class Why(str, Enum):
     PARSE_TREE = "parse-tree"
     METADATA = "metadata"
     ID = "id"
+    PANDAS_INDEX = "pandas-index"
     SPLIT_MARKER = "split-marker"
     MOSTLY_NULL = "mostly-null"
     SHORT_CODES = "short-codes"
@@ -69,6 +70,7 @@ REASONS = {
     Why.PARSE_TREE: "parse trees, not text to score",
     Why.METADATA: "metadata by its name",
     Why.ID: "id column",
+    Why.PANDAS_INDEX: "pandas index written with the data (to drop)",
     Why.SPLIT_MARKER: "split marker (train/test) stored as a column",
     Why.MOSTLY_NULL: "mostly null",
     Why.SHORT_CODES: "short codes or categories, not text",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from lossadvisor.columns import REASONS, ColumnProfile, Why, _describe, _is_float
 from lossadvisor.errors import SourceError
 from lossadvisor.sources import Sample
+from lossadvisor.sources.base import INDEX_COLUMNS
 
 ST_LABEL_NAMES = ("label", "labels", "score", "scores")
 RESERVED_NAMES = ("dataset_name", "return_loss")
@@ -186,7 +187,7 @@ def _choose_label(described: list[ColumnProfile], texts: list[ColumnProfile]) ->
     """The label column (or several numeric columns forming one list label), and whether it is named as ST expects."""
     candidates: list[ColumnProfile] = []
     for c in described:
-        if c.name in RESERVED_NAMES:
+        if c.name in RESERVED_NAMES or INDEX_COLUMNS.match(c.name):
             continue
         if (c.kind == "number" and not _is_id_number(c)) or c.kind == "number-list":
             candidates.append(c)
@@ -249,6 +250,8 @@ def _other_role(c: ColumnProfile, texts: list[ColumnProfile], choice: ColumnChoi
     """Input or ignored, and why, for a column that is neither the label nor set aside already."""
     if choice.inputs is not None:
         return Why.CHOSEN_INPUT if c.name in choice.inputs else Why.NOT_CHOSEN
+    if INDEX_COLUMNS.match(c.name):
+        return Why.PANDAS_INDEX
     if c.kind == "number":
         return Why.ID if _is_id_number(c) else Why.SECOND_LABEL
     if c.kind == "text" and c not in texts:
