@@ -6,7 +6,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from lossadvisor.checks import _tidy_plan, _warnings, load_code
-from lossadvisor.checks_label import _complete_lists
+from lossadvisor.checks_label import _complete_lists, single_valued
 from lossadvisor.errors import FitError, SourceError
 from lossadvisor.profile import ColumnChoice, Profile, build_profile, default_positive_class
 from lossadvisor.recipe import DataFacts, Recipe, RecipeParam, build_recipe, data_facts, num_labels_for, recipe_params
@@ -127,6 +127,8 @@ def readings_for(profile: Profile, table: LossTable) -> list[Reading]:
     text_inputs = [n for n in profile.inputs if profile.column(n).kind == "text"]
     n_texts = len(text_inputs)
     kind = profile.label_kind or "none"
+    if single_valued(profile):
+        kind = "none"  # one label value is no class count (never CrossEntropyLoss with num_labels=1): pairs, and a warning
     exact: list[tuple[int, int, Reading]] = []
     long_form: list[tuple[int, int, Reading]] = []
     for order, fmt in enumerate(table.formats):
@@ -151,6 +153,8 @@ def _assumption(format_name: str, kind: str, profile: Profile) -> str | None:
         return "0/1 read as the ends of a similarity score"
     if kind == "score" and format_name == "pair-score":
         return "float read as a gold similarity (BinaryCrossEntropyLoss); if a teacher model produced it, MSELoss distils it"
+    if kind == "logit":
+        return "unbounded floats read as a teacher's logits: MSELoss (distillation) first; a similarity on a bounded scale needs --score-range"
     if kind == "scaled-score":
         column = profile.column(profile.label) if profile.label else None
         lo, hi = (column.stats["min"], column.stats["max"]) if column else (None, None)
@@ -249,7 +253,9 @@ def _recommendations(profile: Profile, reading: Reading, table: LossTable) -> tu
         for loss in row.losses:
             if loss not in [o for o, _ in ordered]:
                 ordered.append((loss, row.distillation))
-    ordered.sort(key=lambda item: (item[1], item[0] not in common_losses))
+    # A teacher's logits are distilled: the distillation rows come first, with the reason.
+    teacher_first = reading.label_kind == "logit"
+    ordered.sort(key=lambda item: (item[1] != teacher_first, item[0] not in common_losses))
     results = []
     for loss_name, distillation in ordered:
         loss = table.losses[loss_name]
@@ -260,6 +266,10 @@ def _recommendations(profile: Profile, reading: Reading, table: LossTable) -> tu
                 reason = f"common choice: {advice.advice}"
         if distillation:
             reason = f"distillation: {loss.summary} (if a teacher model produced the labels)"
+            if teacher_first:
+                reason = f"distillation: {loss.summary}; the scores are negative or unbounded, a teacher's logits"
+        elif teacher_first:
+            reason = f"{loss.summary}; only for a bounded similarity rescaled with --score-range (not logits)"
         if loss_name in ("PListMLELoss", "ListMLELoss") and _lists_unsorted(profile):
             reason += "; your lists are not sorted by relevance: set respect_input_order=False"
         params = tuple(_advised_params(loss_name, loss.params, profile))

@@ -36,6 +36,8 @@ POSITIVE_NAMES = re.compile(
     re.I,
 )
 NEGATIVE_NAMES = re.compile(r"^(hard_?)?neg(ative)?s?(_?\d+)?$|^hard_negative", re.I)
+# The tops of the bounded rating scales a score is rescaled from (0-5 and 1-5 STS, 0-10, 0-100 percent).
+BOUNDED_SCALES = (5, 10, 100)
 SPLIT_VALUES = {"train", "test", "dev", "trial", "validation", "valid", "val"}
 NLI_NAMES = {"entailment", "neutral", "contradiction"}
 
@@ -100,6 +102,8 @@ def _label_kind_of_number(c: ColumnProfile, texts: int) -> str:
         return "score"
     if lo < 0 and texts >= 3:
         return "margin"
+    if lo < 0 or not any(hi <= top for top in BOUNDED_SCALES):
+        return "logit"  # negative or unbounded floats: a teacher's logits, not a similarity on a known scale
     return "scaled-score"
 
 
@@ -269,7 +273,11 @@ def _other_role(c: ColumnProfile, texts: list[ColumnProfile], choice: ColumnChoi
 
 
 def _prefer_label(named: list[ColumnProfile]) -> ColumnProfile:
-    """Among label-like names: a gold/class label over a second score; the first column otherwise."""
+    """Among label-like names: a numeric relevance judgment over a string category (relevance_label 0/1 over
+    bm25_label high/medium/low: the category is metadata); then a gold/class label over a second score."""
+    judged = [c for c in named if c.kind in ("number", "number-list") and GRADED_NAMES.search(c.name)]
+    if judged and any(c.kind == "text" for c in named):
+        return judged[0]
     for pattern in (r"gold|^label|_label$|^class|entailment_label|quality|is_duplicate", r"relevance|score|sim"):
         for c in named:
             if re.search(pattern, c.name, re.I):

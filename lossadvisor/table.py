@@ -19,7 +19,7 @@ from msgspec import Meta, Struct, field
 from lossadvisor import __version__
 from lossadvisor.errors import FitError, TableError
 
-LabelKind = Literal["none", "binary", "class", "score", "scaled-score", "margin", "graded", "number-list"]
+LabelKind = Literal["none", "binary", "class", "score", "scaled-score", "logit", "margin", "graded", "number-list"]
 LabelLength = Literal["docs", "negatives", "texts-1"]
 Activation = Literal["default", "identity"]
 Positive = Annotated[int, Meta(ge=1)]
