@@ -133,7 +133,8 @@ def readings_for(profile: Profile, table: LossTable) -> list[Reading]:
     long_form: list[tuple[int, int, Reading]] = []
     for order, fmt in enumerate(table.formats):
         losses = tuple(loss for row in table.rows_for_format(fmt.name) for loss in row.losses)
-        if fmt.text_list == profile.text_list and fmt.texts.admits(n_texts) and kind in fmt.labels:
+        lists_fit = fmt.text_list == profile.text_list and (not fmt.text_list or fmt.list_inputs == profile.text_lists)
+        if lists_fit and fmt.texts.admits(n_texts) and kind in fmt.labels:
             if _label_length_fits(fmt, profile, n_texts):
                 preference = fmt.labels.index(kind)
                 exact.append((preference, order, Reading(fmt.name, kind, _assumption(fmt.name, kind, profile), losses)))

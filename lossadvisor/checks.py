@@ -230,9 +230,11 @@ def _layout_warnings(profile: Profile, reading: Reading | None, out: list[Warnin
                            " (pick with --label, or drop the other)", select, columns=competing))
     if profile.label_parts:
         parts = [clean_name(p) for p in profile.label_parts]
+        listed = all(profile.column(p).kind == "number-list" for p in profile.label_parts)
+        value = " + ".join(f"row[{p!r}]" for p in parts) if listed else f"[{', '.join(f'row[{p!r}]' for p in parts)}]"
         out.append(warning(C.SPLIT_LABEL, f"teacher scores are spread over {', '.join(profile.label_parts)}: the loss needs them"
                            " in one list column 'label'",
-                           f"dataset = dataset.map(lambda row: {{\"label\": [{', '.join(f'row[{p!r}]' for p in parts)}]}})"
+                           f"dataset = dataset.map(lambda row: {{\"label\": {value}}})"
                            f".remove_columns({_py(parts)})", columns=profile.label_parts))
 
 

@@ -248,6 +248,7 @@ def convert_command(
     positive_class: Optional[str] = typer.Option(None, "--positive-class", help="Class (name or id) that marks a positive pair."),
     negative_class: Optional[str] = typer.Option(None, "--negative-class", help="Only this class gives negatives (default: every other class)."),
     num_negatives: Optional[int] = typer.Option(None, "--num-negatives", min=1, help="Negatives per anchor when mining."),
+    negatives_policy: str = typer.Option("truncate", "--negatives-policy", help="Ragged negative lists into n-tuples: truncate, pad or drop."),
     range_min: int = typer.Option(0, "--range-min", min=0, help="Skip the closest N candidates when mining."),
     range_max: Optional[int] = typer.Option(None, "--range-max", min=1, help="Consider at most N candidates when mining."),
     max_score: Optional[float] = typer.Option(None, "--max-score", help="Candidates scoring above this are not negatives."),
@@ -277,7 +278,7 @@ def convert_command(
         range_min=range_min, range_max=range_max, max_score=max_score, absolute_margin=absolute_margin,
         relative_margin=relative_margin, sampling=sampling, scores=scores,
         corpus=_read_corpus(corpus) if corpus else None, miner=model or "bm25", rescore=rescore, teacher=teacher,
-        trust_remote_code=trust_remote_code,
+        trust_remote_code=trust_remote_code, negatives_policy=negatives_policy,
     )
     show_progress = not json_output and sys.stderr.isatty()
     progress = rich_progress() if show_progress else None

@@ -65,7 +65,7 @@ REASONS = {
     Why.LABEL_OTHER_NAME: "label under another name",
     Why.LABEL_ONLY_NUMBER: "the only numeric column: read as the label",
     Why.LABEL_CHOSEN: "chosen with --label",
-    Why.LABEL_PART: "teacher scores, one column per text after the first",
+    Why.LABEL_PART: "teacher scores, one column per text (or list of texts) after the first",
     Why.RESERVED: "reserved column name (CrossEncoderTrainer uses it)",
     Why.PARSE_TREE: "parse trees, not text to score",
     Why.METADATA: "metadata by its name",

@@ -55,6 +55,7 @@ class Profile:
     drop_label_values: tuple[str, ...] = ()
     anchor_repeats: float = 1.0  # mean rows per distinct first input
     text_list: bool = False
+    text_lists: int = 0  # how many inputs are lists of texts: 2 for FlagEmbedding's (query, [pos], [neg])
 
     def column(self, name: str) -> ColumnProfile:
         return next(c for c in self.columns if c.name == name)
@@ -173,6 +174,7 @@ def build_profile(sample: Sample, choice: ColumnChoice | None = None) -> Profile
         drop_label_values=facts.drop_values,
         anchor_repeats=anchor_repeats,
         text_list=any(by_name[n].kind == "text-list" for n in inputs),
+        text_lists=sum(1 for n in inputs if by_name[n].kind == "text-list"),
     )
 
 
@@ -203,6 +205,11 @@ def _choose_label(described: list[ColumnProfile], texts: list[ColumnProfile]) ->
         return exact_any[0], (), True
     if len(named) >= 2 and len(texts) >= 3 and all(c.kind == "number" for c in named) and len(named) == len(texts) - 1:
         return None, tuple(c.name for c in named), False  # teacher scores spread over columns (pos_score, neg_score)
+    lists = [c for c in described if c.kind == "text-list"]
+    if len(lists) == 2 and len(named) == 2 and all(c.kind == "number-list" for c in named):
+        # FlagEmbedding's pos_scores/neg_scores: one teacher list per list of texts, in the order of the lists
+        ordered = sorted(named, key=lambda c: 1 if NEGATIVE_NAMES.match(c.name.split("_")[0]) else 0)
+        return None, tuple(c.name for c in ordered), False
     if named:
         return _prefer_label(named), (), False
     if candidates:

@@ -48,11 +48,16 @@ class Format(_Strict, kw_only=True):
     description: str
     texts: TextCount
     text_list: bool = False
+    text_lists: int | None = None  # how many list-of-texts inputs (default: 1 with text_list, else 0)
     labels: Annotated[list[LabelKind], Meta(min_length=1)]
     label_length: LabelLength | None = None
     long_form: list[LabelKind] = []
     distillation: bool = False
     example: dict[str, Any]
+
+    @property
+    def list_inputs(self) -> int:
+        return self.text_lists if self.text_lists is not None else int(self.text_list)
 
     def __post_init__(self) -> None:
         if ("number-list" in self.labels) != (self.label_length is not None):

@@ -88,7 +88,8 @@ def apply_plan(table: pa.Table, plan: TidyPlan, fmt: str, drop_duplicates: bool 
     if clean.LABEL in steps.table.column_names:
         steps.run(clean.drop_null_labels(steps.table))
         docs = plan.inputs[-1] if plan.inputs else None
-        if docs and _is_list(steps.table.schema.field(clean.LABEL).type) and _is_list(steps.table.schema.field(docs).type):
+        lists = sum(1 for name in plan.inputs if _is_list(steps.table.schema.field(name).type))
+        if docs and lists == 1 and _is_list(steps.table.schema.field(clean.LABEL).type) and _is_list(steps.table.schema.field(docs).type):
             steps.run(clean.drop_list_mismatch(steps.table, docs))  # inspect's list-length-mismatch fix
     if drop_duplicates if drop_duplicates is not None else plan.drop_duplicates:
         steps.run(clean.drop_duplicates(steps.table))
