@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from lossadvisor.checks import _tidy_plan, _warnings, load_code
 from lossadvisor.checks_label import _complete_lists, single_valued
+from lossadvisor.checks_shapes import Question, questions
 from lossadvisor.errors import FitError, SourceError
 from lossadvisor.profile import ColumnChoice, Profile, build_profile, default_positive_class
 from lossadvisor.recipe import DataFacts, Recipe, RecipeParam, build_recipe, data_facts, num_labels_for, recipe_params
@@ -103,6 +104,7 @@ class Report:
     classes: tuple[str, ...] = ()
     load_code: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+    questions: tuple[Question, ...] = ()  # what `advise` asks where the data is ambiguous, each answer a flag
 
 
 # --- reading the format --------------------------------------------------------------------------------
@@ -232,6 +234,7 @@ def advise(profile: Profile, table: LossTable, reading: str | None = None) -> Re
         tidy=tidy,
         classes=profile.classes,
         load_code=load_code(sample),
+        questions=questions(profile, readings, warnings, table),
     )
 
 

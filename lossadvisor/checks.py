@@ -74,6 +74,7 @@ class WarningCode(str, Enum):
     ASSUMPTION = "assumption"
     NO_FORMAT = "no-format"
     PANDAS_INDEX = "pandas-index"
+    LIST_NEGATIVES = "list-negatives"
 
 
 C = WarningCode
@@ -137,7 +138,10 @@ def _warnings(profile: Profile, reading: Reading | None, table: LossTable) -> li
     _null_text_warnings(profile, out)
     _duplicate_warning(profile, out)
     if reading is not None:
+        from lossadvisor.checks_shapes import shape_warnings
+
         _format_warnings(profile, reading, table, out)
+        shape_warnings(profile, reading, table, out)
     return order_warnings(out)
 
 

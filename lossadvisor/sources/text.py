@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
-import re
 import io
 import os
+import re
 from pathlib import Path
 
 from lossadvisor.errors import SourceError

@@ -12,7 +12,6 @@ import json
 import math
 import random
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 REAL = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/real")
