@@ -75,6 +75,7 @@ class WarningCode(str, Enum):
     NO_FORMAT = "no-format"
     PANDAS_INDEX = "pandas-index"
     LIST_NEGATIVES = "list-negatives"
+    NESTED_FIELDS = "nested-fields"
 
 
 C = WarningCode
@@ -86,7 +87,8 @@ FIXABLE = frozenset({
 })
 # The order the fixes run in (see the module docstring); codes not listed keep their place after these.
 PHASES = (
-    (C.MISLEADING_EXTENSION, C.LITERAL_QUOTES, C.RAGGED_ROWS, C.NO_HEADER, C.PANDAS_INDEX, C.CRLF, C.JSON_FIELD, C.NESTED_RECORDS),
+    (C.MISLEADING_EXTENSION, C.LITERAL_QUOTES, C.RAGGED_ROWS, C.NO_HEADER, C.PANDAS_INDEX, C.CRLF, C.JSON_FIELD, C.NESTED_FIELDS,
+     C.NESTED_RECORDS),
     (C.BOM_IN_HEADER, C.RESERVED_COLUMN),
     (C.SPLIT_COLUMN, C.NO_CONSENSUS_LABELS, C.NULL_LABELS, C.NULL_TEXTS, C.LIST_LENGTH_MISMATCH, C.CONSTANT_LISTS),
     (C.EXTRA_COLUMNS, C.INPUT_ORDER, C.TWO_LABELS, C.COMPETING_LABELS),
@@ -156,12 +158,19 @@ def _reading_warnings(profile: Profile, out: list[Warning]) -> None:
         C.PANDAS_INDEX: load + "  # the index column is dropped with the other extra columns",
         C.CRLF: "Nothing to do: CSV readers handle CRLF; other tools may keep a trailing \\r.",
         C.JSON_FIELD: load,
+        C.NESTED_FIELDS: _nested_fields_code(sample),
         C.NESTED_RECORDS: _flatten_code(sample) + f"  # or: {_fix_command(profile)}",
     }
     for code, message in sample.reading_notes:
         code = WarningCode(code)
-        severity = INFO if code in (C.CRLF, C.MISLEADING_EXTENSION, C.JSON_FIELD, C.PANDAS_INDEX) else "warning"
+        severity = INFO if code in (C.CRLF, C.MISLEADING_EXTENSION, C.JSON_FIELD, C.PANDAS_INDEX, C.NESTED_FIELDS) else "warning"
         out.append(warning(code, message, fixes.get(code, _fix_command(profile)), severity))
+
+
+def _nested_fields_code(sample: Sample) -> str:
+    from lossadvisor.sources.nested import flatten_code
+
+    return flatten_code(sample.fields_flattened, sample.schema_before) if sample.schema_before is not None else ""
 
 
 def _flatten_code(sample: Sample) -> str:

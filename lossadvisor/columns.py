@@ -45,6 +45,7 @@ class Why(str, Enum):
     NESTED = "nested"
     SECOND_LABEL = "second-label"
     SECOND_LIST = "second-list"
+    UNALIGNED_LIST = "unaligned-list"
     UNSUPPORTED = "unsupported"
 
     @property
@@ -78,6 +79,7 @@ REASONS = {
     Why.NESTED: "nested record (not a label: sentence-transformers cannot use it)",
     Why.SECOND_LABEL: "second label-like column",
     Why.SECOND_LIST: "second list of numbers",
+    Why.UNALIGNED_LIST: "list of texts not aligned with the label list (metadata)",
 }
 
 

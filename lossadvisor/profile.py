@@ -19,7 +19,7 @@ ST_LABEL_NAMES = ("label", "labels", "score", "scores")
 RESERVED_NAMES = ("dataset_name", "return_loss")
 
 LABEL_LIKE = re.compile(
-    r"(^|[^a-z])(label|labels|score|scores|gold|target|class|category|relevance|relevant|is_relevant|rel|grade|gain|rating|judg(e)?ment|"
+    r"(^|[^a-z])(label|labels|score|scores|gold|target|class|category|relevance|relevant|is_relevant|is_selected|selected|rel|grade|gain|rating|judg(e)?ment|"
     r"similarity|sim|quality|is_duplicate|duplicate|paraphrase|entailment|y|margin|teacher)([^a-z]|$)",
     re.I,
 )
@@ -140,6 +140,8 @@ def build_profile(sample: Sample, choice: ColumnChoice | None = None) -> Profile
         texts = [by_name[n] for n in choice.inputs if by_name[n].kind == "text"]
         for name in choice.inputs:
             roles.pop(name, None)
+    if label is not None and label.kind == "number-list" and choice.inputs is None:
+        _set_aside_unaligned_lists(sample, described, label, roles)
     facts = _label_facts(sample, label, label_parts, len(texts))
     if label_parts:
         roles.update({part: Why.LABEL_PART for part in label_parts})
@@ -176,6 +178,26 @@ def build_profile(sample: Sample, choice: ColumnChoice | None = None) -> Profile
         text_list=any(by_name[n].kind == "text-list" for n in inputs),
         text_lists=sum(1 for n in inputs if by_name[n].kind == "text-list"),
     )
+
+
+def _set_aside_unaligned_lists(sample: Sample, described: list[ColumnProfile], label: ColumnProfile, roles: dict[str, Why]) -> None:
+    """With a list label, the documents are the list of texts aligned with it row by row (MS MARCO's
+    passages.passage_text with passages.is_selected); other lists (answers, urls) are metadata."""
+    lists = [c for c in described if c.kind in ("text-list", "text-list-short") and c.name not in roles]
+    if len(lists) < 2:
+        return
+    labels = sample.table.column(label.name).to_pylist()
+
+    def aligned(c: ColumnProfile) -> bool:
+        pairs = [(len(d or []), len(v or [])) for d, v in zip(sample.table.column(c.name).to_pylist(), labels)]
+        return sum(1 for d, v in pairs if d == v) >= 0.9 * len(pairs)
+
+    keep = [c for c in lists if aligned(c) and c.kind == "text-list"]
+    named = [c for c in keep if not METADATA_NAMES.search(c.name.split(".")[-1])]
+    keep = named or keep
+    for c in lists:
+        if c not in keep:
+            roles[c.name] = Why.METADATA if aligned(c) else Why.UNALIGNED_LIST
 
 
 def _text_inputs(described: list[ColumnProfile], roles: dict[str, Why]) -> list[ColumnProfile]:

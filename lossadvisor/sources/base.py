@@ -47,6 +47,8 @@ class Sample:
     flattened: tuple[str, ...] = ()
     reading_notes: tuple[tuple[str, str], ...] = ()  # (code, message) noticed while reading
     column_stats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fields_flattened: tuple[str, ...] = ()  # struct / judged-record columns read as `a.b` columns (sources/nested.py)
+    schema_before: pa.Schema | None = None  # the schema as stored, when fields were flattened
 
     @property
     def exhaustive(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from lossadvisor.errors import SourceError
@@ -10,6 +11,7 @@ from lossadvisor.sources.base import SAMPLE_ROWS, Sample, _class_names, _class_n
 from lossadvisor.sources.hub import _hub_sample
 from lossadvisor.sources.jsonfile import _json_records, _records_to_table, flatten_nested
 from lossadvisor.sources.local import _arrow_sample, _parquet_sample, _save_to_disk_files, _save_to_disk_split
+from lossadvisor.sources.nested import flatten_fields
 from lossadvisor.sources.spec import resolve_files
 from lossadvisor.sources.text import _text_sample
 
@@ -25,7 +27,7 @@ def open_sample(spec: str, split: str | None = None, subset: str | None = None, 
         data_files = _save_to_disk_files(folder)
         table, total, schema = _arrow_sample(data_files, limit)
         class_names = _class_names_from_schema(schema) or _class_names_from_info(folder)
-        return Sample(spec, kind, table, total, tuple(data_files), chosen, splits, class_names)
+        return _finish(Sample(spec, kind, table, total, tuple(data_files), chosen, splits, class_names))
     if split not in (None, "train"):
         raise SourceError(f"{spec}: local files have one split, 'train' (got --split {split})")
     if kind == "parquet":
@@ -48,15 +50,19 @@ def open_sample(spec: str, split: str | None = None, subset: str | None = None, 
 
 
 def _finish(sample: Sample) -> Sample:
+    stored = sample.table.schema
+    table, fields = flatten_fields(sample.table)
+    if fields:
+        names = ", ".join(n for n in table.column_names if n.split(".")[0] in fields)
+        note = ("nested-fields", f"nested fields read as columns: {names}")
+        sample = replace(sample, table=table, fields_flattened=fields, schema_before=stored,
+                         reading_notes=sample.reading_notes + (note,))
     table, path = flatten_nested(sample.table)
     if not path:
         return sample
     note = ("nested-records", f"nested records flattened: {' → '.join(path)} (one row per innermost record)")
-    return Sample(
-        sample.spec, sample.kind, table, table.num_rows if sample.exhaustive else None, sample.files, sample.split,
-        sample.splits, sample.class_names, sample.dialect, sample.json_field, path, sample.reading_notes + (note,),
-        sample.column_stats,
-    )
+    return replace(sample, table=table, num_rows=table.num_rows if sample.exhaustive else None, flattened=path,
+                   reading_notes=sample.reading_notes + (note,))
 
 
 def _class_names_from_info(folder: Path) -> dict[str, list[str]]:
