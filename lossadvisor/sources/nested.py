@@ -1,5 +1,8 @@
 """Nested fields read as columns with `a.b` names (what `datasets`' Dataset.flatten() names them).
 
+Only judged fields (a text and a label-like number side by side) are read into; any other nested value stays
+one column, which profile explains as a nested record.
+
 - a struct column (`passages: {is_selected: [...], passage_text: [...], url: [...]}`, MS MARCO v1.1 as
   published) becomes one column per field: `passages.is_selected`, `passages.passage_text`, `passages.url`;
 - a list of records with a label-like number in each (`passages: [{is_selected, passage_text, url}, ...]`)
@@ -26,21 +29,34 @@ def _text(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
+def _number(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+
+
+def _judged(fields: list[pa.Field]) -> bool:
+    """Fields holding a text (or texts) and a label-like number (or numbers): passages with their judgments."""
+    def inner(t: pa.DataType) -> pa.DataType:
+        return t.value_type if _is_list(t) else t
+
+    return any(_text(inner(f.type)) for f in fields) and any(RECORD_LABEL.search(f.name) and _number(inner(f.type)) for f in fields)
+
+
+def _judged_struct(t: pa.DataType) -> bool:
+    """A struct of judged fields (MS MARCO's passages: {is_selected: [...], passage_text: [...]}); other structs
+    (SQuAD's answers: {text, answer_start}) stay one nested column, explained by profile."""
+    return pa.types.is_struct(t) and _judged(list(t))
+
+
 def _judged_records(t: pa.DataType) -> bool:
     """A list of records holding a text and a label-like number: passages with their judgments."""
-    if not (_is_list(t) and pa.types.is_struct(t.value_type)):
-        return False
-    fields = list(t.value_type)
-    return any(_text(f.type) for f in fields) and any(
-        RECORD_LABEL.search(f.name) and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_boolean(f.type))
-        for f in fields)
+    return _is_list(t) and pa.types.is_struct(t.value_type) and _judged(list(t.value_type))
 
 
 def flatten_fields(table: pa.Table) -> tuple[pa.Table, tuple[str, ...]]:
     """Struct columns and judged lists of records as `a.b` columns; returns the table and the columns flattened."""
     flattened: list[str] = []
     for _ in range(4):
-        names = [f.name for f in table.schema if pa.types.is_struct(f.type) or _judged_records(f.type)]
+        names = [f.name for f in table.schema if _judged_struct(f.type) or _judged_records(f.type)]
         if not names or table.num_rows == 0:
             break
         for name in names:
