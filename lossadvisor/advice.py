@@ -332,6 +332,8 @@ def _conversions(profile: Profile, reading: Reading, table: LossTable, recs) -> 
             command += f" --positive-class {shlex.quote(_default_positive_class(profile))}"
         if "teacher" in conversion.needs:
             command += " --teacher CROSS_ENCODER"
+        if "miner" in conversion.needs and profile.sample.kind == "beir":
+            command += f" --corpus {shlex.quote(profile.sample.files[0])}"  # mine the negatives from the corpus
         offers.append(ConversionOffer(conversion.to_format, command, tuple(dict.fromkeys(unlocks)), tuple(conversion.needs), conversion.summary))
     return tuple(offers)
 

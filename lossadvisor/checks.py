@@ -76,6 +76,7 @@ class WarningCode(str, Enum):
     PANDAS_INDEX = "pandas-index"
     LIST_NEGATIVES = "list-negatives"
     NESTED_FIELDS = "nested-fields"
+    BEIR_FOLDER = "beir-folder"
 
 
 C = WarningCode
@@ -159,12 +160,22 @@ def _reading_warnings(profile: Profile, out: list[Warning]) -> None:
         C.CRLF: "Nothing to do: CSV readers handle CRLF; other tools may keep a trailing \\r.",
         C.JSON_FIELD: load,
         C.NESTED_FIELDS: _nested_fields_code(sample),
+        C.BEIR_FOLDER: _beir_command(profile),
         C.NESTED_RECORDS: _flatten_code(sample) + f"  # or: {_fix_command(profile)}",
     }
     for code, message in sample.reading_notes:
         code = WarningCode(code)
-        severity = INFO if code in (C.CRLF, C.MISLEADING_EXTENSION, C.JSON_FIELD, C.PANDAS_INDEX, C.NESTED_FIELDS) else "warning"
+        severity = INFO if code in (C.CRLF, C.MISLEADING_EXTENSION, C.JSON_FIELD, C.PANDAS_INDEX, C.NESTED_FIELDS, C.BEIR_FOLDER) else "warning"
         out.append(warning(code, message, fixes.get(code, _fix_command(profile)), severity))
+
+
+def _beir_command(profile: Profile) -> str:
+    """Judged pairs to lists: grouped when graded, mined from the corpus when the qrels hold positives only."""
+    sample = profile.sample
+    split = (("--split", sample.split),) if sample.split and sample.split != sample.splits[0] else ()
+    if profile.label is None:
+        return convert_command(sample.spec, "labeled-list", None, ("--corpus", sample.files[0]), *split).render()
+    return convert_command(sample.spec, "labeled-list", None, *split).render()
 
 
 def _nested_fields_code(sample: Sample) -> str:
@@ -196,7 +207,10 @@ def _name_warnings(profile: Profile, out: list[Warning]) -> None:
 
 def _split_warnings(profile: Profile, out: list[Warning]) -> None:
     sample = profile.sample
-    if len(sample.splits) > 1:
+    if len(sample.splits) > 1 and sample.kind == "beir":
+        out.append(warning(C.DATASET_DICT, f"qrels splits {', '.join(sample.splits)}: joined '{sample.split}'",
+                           "Pick another with --split; train on train, evaluate on the others.", INFO))
+    elif len(sample.splits) > 1:
         out.append(warning(C.DATASET_DICT, f"a DatasetDict with splits {', '.join(sample.splits)}: inspecting '{sample.split}'",
                            "Pick another with --split; train on train, evaluate on the others.", INFO))
     for column in profile.columns:
@@ -302,6 +316,10 @@ def load_code(sample: Sample) -> str:
     if sample.kind == "save_to_disk":
         code = f"load_from_disk({sample.spec!r})"
         return code + (f"[{sample.split!r}]" if sample.splits else "")
+    if sample.kind == "beir":
+        from lossadvisor.sources.beir import beir_layout, beir_load_code
+
+        return beir_load_code(beir_layout(sample.spec), sample.split, "label" in sample.table.column_names)
     if sample.kind == "hub":
         return f"load_dataset({sample.spec!r}, split={(sample.split or 'train')!r})"
     if sample.kind in ("parquet", "arrow"):

@@ -16,6 +16,7 @@ TEXT_WINDOW_BYTES = 4 * 1024 * 1024
 WINDOW_MIN_LINES = 50
 TEXT_WINDOW_MAX_BYTES = 64 * 1024 * 1024
 DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".parquet", ".arrow"}
+TREC_SUFFIXES = {".qrels", ".run", ".trec"}  # read as text, to be recognised as ids (sources/beir.py)
 # The name pandas and `datasets` give the index column df.to_csv() writes (its header cell is empty).
 PANDAS_INDEX = "Unnamed: 0"
 INDEX_COLUMNS = re.compile(r"^(Unnamed: \d+|__index_level_\d+__)$")

@@ -25,6 +25,10 @@ def read_table(sample: Sample) -> pa.Table:
     kind, files = sample.kind, list(sample.files)
     if sample.exhaustive and not sample.flattened and not sample.fields_flattened:
         return sample.table
+    if kind == "beir":
+        from lossadvisor.sources.beir import beir_layout, beir_table
+
+        return beir_table(beir_layout(sample.spec), sample.split)[0]
     if kind == "hub":
         raise SourceError("hub datasets are read through a local copy: use datasets.load_dataset(...).save_to_disk(PATH)")
     try:

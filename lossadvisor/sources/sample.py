@@ -20,6 +20,8 @@ def open_sample(spec: str, split: str | None = None, subset: str | None = None, 
     kind, files = resolve_files(spec)
     if kind == "hub":
         return _hub_sample(spec, split, subset, limit)
+    if kind == "beir":
+        return _beir_sample(spec, split, limit)
     if subset is not None:
         raise SourceError("--subset applies to hub datasets only")
     if kind == "save_to_disk":
@@ -47,6 +49,24 @@ def open_sample(spec: str, split: str | None = None, subset: str | None = None, 
     table, total, dialect, notes = _text_sample(files, limit)
     return _finish(Sample(spec, kind, table, total, tuple(files), "train", ("train",), dialect=dialect,
                           reading_notes=tuple(notes)))
+
+
+def _beir_sample(spec: str, split: str | None, limit: int) -> Sample:
+    from lossadvisor.sources.beir import beir_layout, beir_table, choose_split
+
+    layout = beir_layout(spec)
+    assert layout is not None
+    chosen, splits = choose_split(layout, split)
+    table, counts = beir_table(layout, chosen)
+    dropped = counts["missing_query"] + counts["missing_doc"]
+    message = (f"a BEIR/MTEB retrieval layout: {layout['corpus'].name} + {layout['queries'].name} + qrels"
+               f" ({', '.join(splits)}); joined qrels '{chosen}': {counts['joined']} judgments of {counts['queries']} queries"
+               + (f", {dropped} dropped (query or document not found)" if dropped else "")
+               + ("; graded scores kept as the label" if "label" in table.column_names else
+                  "; every judgment is a positive: (query, positive) pairs, negatives to mine from the corpus"))
+    files = (str(layout["corpus"]), str(layout["queries"]), str(layout["qrels"][chosen]))
+    return Sample(spec, "beir", table.slice(0, limit), table.num_rows, files, chosen, splits,
+                  reading_notes=(("beir-folder", message),))
 
 
 def _finish(sample: Sample) -> Sample:

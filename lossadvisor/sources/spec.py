@@ -7,12 +7,16 @@ import os
 from pathlib import Path
 
 from lossadvisor.errors import SourceError
-from lossadvisor.sources.base import DATA_SUFFIXES, HUB_ID
+from lossadvisor.sources.base import DATA_SUFFIXES, HUB_ID, TREC_SUFFIXES
+from lossadvisor.sources.beir import beir_layout
 
 
 def resolve_files(spec: str) -> tuple[str, list[str]]:
     """(kind, files) for a local spec, or ('hub', []) for a hub id; SourceError when nothing is there."""
     path = Path(spec).expanduser()
+    layout = beir_layout(spec)
+    if layout is not None:  # corpus + queries + qrels: ids joined into texts
+        return "beir", [str(layout["corpus"]), str(layout["queries"]), *(str(p) for p in layout["qrels"].values())]
     if any(ch in spec for ch in "*?["):
         files = sorted(f for f in globlib.glob(spec, recursive=True) if os.path.isfile(f))
         if not files:
@@ -47,7 +51,7 @@ def _kind_of(files: list[str], spec: str) -> str:
             kinds.add("arrow")
         elif suffix in (".json", ".jsonl", ".ndjson"):
             kinds.add("json")
-        elif suffix in (".csv", ".tsv", ".txt"):
+        elif suffix in (".csv", ".tsv", ".txt", *TREC_SUFFIXES):
             kinds.add("csv")
         else:
             raise SourceError(f"{f}: unknown file type '{suffix or '(none)'}'", "Use csv, tsv, txt, json, jsonl, parquet or arrow.")

@@ -210,6 +210,11 @@ def _count_lines(path: str) -> int:
 def _text_sample(files: list[str], limit: int):
     path = files[0]
     text, complete = _read_window(path)
+    from lossadvisor.sources.beir import trec_error
+
+    trec = trec_error(path, text[:65536].splitlines())
+    if trec is not None:
+        raise trec
     dialect, rows, notes = _choose_dialect(path, text, complete)
     table = rows_to_table(rows[:limit], dialect.column_names)
     if complete and len(files) == 1:

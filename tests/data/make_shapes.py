@@ -89,7 +89,7 @@ def beir_folder(groups: list[dict]) -> None:
     folder = OUT / "beir_wikiqa"
     chosen = [g for g in groups if any(d[3] for d in g["docs"])][:QUERIES]
     corpus, seen = [], set()
-    for g in groups[:QUERIES * 2]:
+    for g in groups[:QUERIES * 2] + chosen:
         for sid, title, text, _ in g["docs"]:
             if sid not in seen:
                 seen.add(sid)
@@ -100,6 +100,17 @@ def beir_folder(groups: list[dict]) -> None:
     for split, part in (("train", chosen[: QUERIES * 2 // 3]), ("test", chosen[QUERIES * 2 // 3:])):
         lines = ["query-id\tcorpus-id\tscore"] + [f"{g['qid']}\t{d[0]}\t1" for g in part for d in g["docs"] if d[3]]
         (folder / "qrels" / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # Cranfield as BEIR publishes it: graded qrels (-1..4, 1 = best) in qrels/test.tsv
+    cran = OUT / "beir_cranfield"
+    with open(REAL / "cranfield/cranfield_judgments_joined.csv", encoding="utf-8") as handle:
+        judged = list(csv.DictReader(handle))
+    docs = {r["doc_id"]: {"_id": r["doc_id"], "title": r["doc_title"], "text": r["doc_text"]} for r in judged}
+    queries = {r["query_id"]: {"_id": r["query_id"], "text": r["query"]} for r in judged}
+    write_jsonl(cran / "corpus.jsonl", list(docs.values()))
+    write_jsonl(cran / "queries.jsonl", list(queries.values()))
+    (cran / "qrels").mkdir(parents=True, exist_ok=True)
+    (cran / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(
+        f"{r['query_id']}\t{r['doc_id']}\t{r['relevance']}\n" for r in judged), encoding="utf-8")
     # TREC qrels alone (Cranfield judgments as `qid Q0 docid rel`)
     with open(REAL / "cranfield/cranfield_judgments_joined.csv", encoding="utf-8") as handle:
         lines = [f"{r['query_id']} 0 {r['doc_id']} {r['relevance']}" for r in csv.DictReader(handle)]
