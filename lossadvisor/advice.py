@@ -80,6 +80,7 @@ class TidyPlan:
     group_by_anchor: bool = False
     drop_null_texts: bool = True
     drop_duplicates: bool = True
+    drop_constant_lists: bool = False  # labeled-list: lists whose labels are all equal have nothing to rank
 
 
 @dataclass(frozen=True)

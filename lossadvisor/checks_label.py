@@ -82,12 +82,19 @@ def _number_label_warnings(profile: Profile, out: list[Warning]) -> None:
         out.append(warning(C.GRADED_NEGATIVE,
                            f"graded labels include negative values ({lo}..{hi}): listwise losses expect gains >= 0 where higher means"
                            " more relevant. Check the scale is not inverted (e.g. Cranfield: 1 = best, -1 = of no interest)",
-                           f"Map your codes to gains with a table GAIN of yours: dataset.map(lambda row: {{{name!r}: GAIN[row[{name!r}]]}})",
-                           columns=[profile.label]))
+                           _gain_fix(profile), columns=[profile.label]))
     if kind in ("binary", "class") and stats["distinct"] == 1:
         out.append(warning(C.SINGLE_CLASS, f"every label is {stats['values'][0]}: one value is not a class count (read as no label)",
                            "Add examples of the other class(es), e.g. by mining negatives: lossadvisor convert ... --to labeled-pair",
                            columns=[profile.label]))
+
+
+def _gain_fix(profile: Profile) -> str:
+    """The convert call mapping codes to gains: the inverted Cranfield preset, with how to say otherwise."""
+    from lossadvisor.checks_shapes import GAIN_PRESETS
+
+    command = _fix_command(profile, ("--gain", GAIN_PRESETS["cranfield"]))
+    return f"{command}  # 1 = best (inverted); higher is better already: --gain clip; your own codes: --gain CODE=GAIN,..."
 
 
 def _number_label_notes(profile: Profile, out: list[Warning]) -> None:
@@ -167,8 +174,7 @@ def _list_value_warnings(profile: Profile, labels: list[list], out: list[Warning
                            f"graded labels include negative values ({min(flat)}..{max(flat)}): listwise losses expect gains >= 0"
                            " where higher means more relevant. Check the scale is not inverted (e.g. Cranfield: 1 = best,"
                            " -1 = of no interest)",
-                           f"Map your codes to gains with a table GAIN of yours: dataset.map(lambda row: {{{name!r}:"
-                           f" [GAIN[v] for v in row[{name!r}]]}})", columns=[profile.label]))
+                           _gain_fix(profile), columns=[profile.label]))
     if flat and not flat <= {0, 1}:
         out.append(warning(C.GRADED_LISTS, f"graded labels ({min(flat)}..{max(flat)}), not binary: LambdaLoss and ListNetLoss use"
                            " the grades", "Nothing to do.", INFO))
@@ -243,4 +249,5 @@ def _tidy_plan(profile: Profile, reading: Reading | None) -> TidyPlan | None:
         score_range=score_range,
         drop_label_values=profile.drop_label_values,
         group_by_anchor=reading.needs_grouping,
+        drop_constant_lists=reading.format == "labeled-list",
     )

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from lossadvisor.table import LossTable
 
 # --gain presets: an inverted or coded relevance scale mapped to gains (higher = more relevant, 0 = not relevant).
+# --gain presets: an inverted or coded relevance scale mapped to gains (higher = more relevant, 0 = not relevant);
+# convert/gain.py applies them. Cranfield: 1 = complete answer ... 4 = minimal interest, 5 and -1 = no interest.
 GAIN_PRESETS = {"cranfield": "1=4,2=3,3=2,4=1,5=0,-1=0"}
 
 

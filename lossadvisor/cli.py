@@ -210,6 +210,12 @@ def _parse_range(text: str | None) -> tuple[float, float] | None:
     return lo, hi
 
 
+def _parse_gain(text: str):
+    from lossadvisor.convert.gain import parse_gain
+
+    return parse_gain(text)
+
+
 def _read_corpus(path: Path) -> tuple[str, ...]:
     from lossadvisor.errors import LossAdvisorError
 
@@ -248,6 +254,7 @@ def convert_command(
     positive_class: Optional[str] = typer.Option(None, "--positive-class", help="Class (name or id) that marks a positive pair."),
     negative_class: Optional[str] = typer.Option(None, "--negative-class", help="Only this class gives negatives (default: every other class)."),
     num_negatives: Optional[int] = typer.Option(None, "--num-negatives", min=1, help="Negatives per anchor when mining."),
+    gain: Optional[str] = typer.Option(None, "--gain", help="Map graded labels to gains: CODE=GAIN,... (1=4,2=3,3=2,4=1,-1=0), cranfield, or clip."),
     negatives_policy: str = typer.Option("truncate", "--negatives-policy", help="Ragged negative lists into n-tuples: truncate, pad or drop."),
     range_min: int = typer.Option(0, "--range-min", min=0, help="Skip the closest N candidates when mining."),
     range_max: Optional[int] = typer.Option(None, "--range-max", min=1, help="Consider at most N candidates when mining."),
@@ -283,7 +290,7 @@ def convert_command(
     show_progress = not json_output and sys.stderr.isatty()
     progress = rich_progress() if show_progress else None
     kwargs = dict(fix_only=fix, overwrite=overwrite, split=split, choice=_choice(inputs, label), reading=read_as,
-                  score_range=_parse_range(score_range))
+                  score_range=_parse_range(score_range), gain=_parse_gain(gain) if gain else None)
     if progress is not None:
         with progress:
             report = convert_dataset(dataset, None if fix else to, output, loss_table, options, progress=progress, **kwargs)

@@ -31,7 +31,7 @@ class TidyResult:
 
 
 def tidy(table: pa.Table, report: Report, drop_duplicates: bool | None = None,
-         score_range: tuple[float, float] | None = None) -> TidyResult:
+         score_range: tuple[float, float] | None = None, gain=None, keep_constant_lists: bool = False) -> TidyResult:
     """The report's plan applied to the whole table (what `convert --fix`, `convert` and `trial` start from)."""
     plan: TidyPlan | None = report.tidy
     if plan is None or report.format is None:
@@ -39,7 +39,9 @@ def tidy(table: pa.Table, report: Report, drop_duplicates: bool | None = None,
     missing = [n for n in (*plan.inputs, *([plan.label] if plan.label else []), *plan.label_parts) if n not in table.column_names]
     if missing:
         raise FitError(f"{report.dataset}: column(s) {', '.join(missing)} seen in the sample are missing from the data")
-    result = apply_plan(table, plan, report.format, drop_duplicates=drop_duplicates, score_range=score_range)
+    if keep_constant_lists:
+        plan = replace(plan, drop_constant_lists=False)
+    result = apply_plan(table, plan, report.format, drop_duplicates=drop_duplicates, score_range=score_range, gain=gain)
     original = [c.name for c in report.columns]
     canonical = list(plan.inputs) + (["label"] if (plan.label or plan.label_parts) else [])
     if list(plan.inputs) != [n for n in original if n in plan.inputs] or len(original) != len(canonical):
@@ -65,7 +67,7 @@ class _Steps:
 
 
 def apply_plan(table: pa.Table, plan: TidyPlan, fmt: str, drop_duplicates: bool | None = None,
-               score_range: tuple[float, float] | None = None) -> TidyResult:
+               score_range: tuple[float, float] | None = None, gain=None) -> TidyResult:
     """A TidyPlan applied with the steps of convert/clean.py (whose docstring holds the rules): drop rows without
     a gold label and rows with empty texts, build the `label` column, select the columns in order, drop null
     labels, mismatched lists and duplicates, and group long-format rows with convert/reshape.group."""
@@ -85,6 +87,10 @@ def apply_plan(table: pa.Table, plan: TidyPlan, fmt: str, drop_duplicates: bool 
         columns[clean.LABEL] = steps.table.column(plan.label)
     steps.table = pa.table(columns)
     mapping = _label_steps(steps, plan, score_range) if plan.label and not plan.label_parts else {}
+    if gain is not None and clean.LABEL in steps.table.column_names:
+        from lossadvisor.convert.gain import apply_gain
+
+        steps.applied.extend(steps.run(apply_gain(steps.table, gain)).notes)
     if clean.LABEL in steps.table.column_names:
         steps.run(clean.drop_null_labels(steps.table))
         docs = plan.inputs[-1] if plan.inputs else None
@@ -99,6 +105,8 @@ def apply_plan(table: pa.Table, plan: TidyPlan, fmt: str, drop_duplicates: bool 
 
         steps.run(group(steps.table, fmt, ConvertOptions()))
         steps.applied.append(f"grouped rows by '{steps.table.column_names[0]}' into lists")
+    if plan.drop_constant_lists and clean.LABEL in steps.table.column_names:
+        steps.run(clean.drop_constant_lists(steps.table))
     return TidyResult(steps.table, fmt, rows_in, steps.table.num_rows, steps.dropped, tuple(steps.applied), mapping)
 
 
@@ -148,7 +156,8 @@ class Canonical:
 
 
 def load_canonical(spec: str, loss_table, split: str | None = None, subset: str | None = None,
-                   score_range: tuple[float, float] | None = None, choice=None, reading: str | None = None) -> Canonical:
+                   score_range: tuple[float, float] | None = None, choice=None, reading: str | None = None,
+                   gain=None, keep_constant_lists: bool = False) -> Canonical:
     """inspect + read everything + apply the fixes: what convert, trial and scaffold start from."""
     from lossadvisor.advice import advise
     from lossadvisor.profile import build_profile
@@ -161,7 +170,7 @@ def load_canonical(spec: str, loss_table, split: str | None = None, subset: str 
     if report.format is None:
         raise FitError(f"{spec}: no format of the loss table fits this data",
                        f"Run `lossadvisor inspect {spec}` to see the columns and what is missing.")
-    result = tidy(read_table(sample), report, score_range=score_range)
+    result = tidy(read_table(sample), report, score_range=score_range, gain=gain, keep_constant_lists=keep_constant_lists)
     if result.rows_out == 0:
         raise FitError(f"{spec}: no rows left after the fixes ({', '.join(f'{n} {r}' for r, n in result.dropped.items())})")
     return Canonical(report, result)

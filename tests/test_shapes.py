@@ -159,12 +159,16 @@ def test_msmarco_nested_passages(tmp_path, table, name):
     assert "nested-fields" in codes(report)
     out = tmp_path / "out.parquet"
     converted = convert_json(SHAPES / name, "labeled-list", out)
-    assert converted["rows_in"] == converted["rows_out"] == 60
-    assert converted["verdict"]["format"] == "labeled-list"
     source = lines("msmarco_v1.1_struct_of_lists.jsonl")
+    ranked = [r for r in source if len(set(r["passages"]["is_selected"])) > 1]  # the others have nothing to rank
+    assert converted["rows_in"] == 60 and converted["rows_out"] == len(ranked) < 60
+    assert converted["dropped"] == {"fix: nothing to rank (every label in the list equal)": 60 - len(ranked)}
+    assert converted["verdict"]["format"] == "labeled-list" and not converted["verdict"]["warnings"]
     written = read_out(out)
-    assert [len(w["passages.passage_text"]) for w in written] == [len(r["passages"]["passage_text"]) for r in source]
-    assert [w["label"] for w in written] == [r["passages"]["is_selected"] for r in source]
+    assert [len(w["passages.passage_text"]) for w in written] == [len(r["passages"]["passage_text"]) for r in ranked]
+    assert [w["label"] for w in written] == [r["passages"]["is_selected"] for r in ranked]
+    pairs = convert_json(SHAPES / name, "labeled-pair", tmp_path / "pairs.parquet")  # pointwise: every judgment is kept
+    assert pairs["rows_out"] == sum(len(r["passages"]["passage_text"]) for r in source)
 
 
 # --- 4. what df.to_csv() writes ------------------------------------------------------------------------------------

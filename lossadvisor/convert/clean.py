@@ -190,6 +190,17 @@ def combine_columns(table: pa.Table, parts: tuple[str, ...] | list[str]) -> pa.A
     return pa.ListArray.from_arrays(offsets, pa.array(values.reshape(-1), pa.float64()))
 
 
+def drop_constant_lists(table: pa.Table, column: str = LABEL) -> StepResult:
+    """labeled-list rows whose labels are all equal (no positive, or all positives): nothing to rank there."""
+    labels = table.column(column)
+    if not (pa.types.is_list(labels.type) or pa.types.is_large_list(labels.type)):
+        return _result("drop-constant-lists", table, table.num_rows, {})
+    keep = np.array([bool(row) and len(set(row)) > 1 for row in labels.to_pylist()], dtype=bool)
+    dropped: dict[str, int] = {}
+    add_count(dropped, "nothing to rank (every label in the list equal)", (~keep).sum())
+    return _result("drop-constant-lists", table if keep.all() else table.filter(pa.array(keep)), table.num_rows, dropped)
+
+
 def cast_numbers(table: pa.Table, column: str = LABEL) -> StepResult:
     """A label of numbers written as strings ('0', '1', '0.5') as float64."""
     out = table.set_column(table.column_names.index(column), column, pc.cast(table.column(column), pa.float64()))

@@ -61,6 +61,7 @@ def convert_dataset(
     choice=None,
     reading: str | None = None,
     score_range: tuple[float, float] | None = None,
+    gain=None,
     progress=None,
     reinspect: bool = True,
 ) -> ConvertReport:
@@ -75,7 +76,9 @@ def convert_dataset(
     check_output(out, overwrite=overwrite, protect=protect)
 
     prepared = load_canonical(spec, loss_table, split=split, subset=subset, score_range=score_range,
-                              choice=choice, reading=reading)
+                              choice=choice, reading=reading, gain=gain,
+                              # lists with nothing to rank are dropped for the listwise losses only
+                              keep_constant_lists=wanted is not None and wanted != "labeled-list")
     source = prepared.format
     wanted = wanted or source
     if prepared.report.classes and options.class_names is None:
