@@ -77,6 +77,7 @@ class WarningCode(str, Enum):
     LIST_NEGATIVES = "list-negatives"
     NESTED_FIELDS = "nested-fields"
     BEIR_FOLDER = "beir-folder"
+    PARALLEL_FILES = "parallel-files"
 
 
 C = WarningCode
@@ -89,7 +90,7 @@ FIXABLE = frozenset({
 # The order the fixes run in (see the module docstring); codes not listed keep their place after these.
 PHASES = (
     (C.MISLEADING_EXTENSION, C.LITERAL_QUOTES, C.RAGGED_ROWS, C.NO_HEADER, C.PANDAS_INDEX, C.CRLF, C.JSON_FIELD, C.NESTED_FIELDS,
-     C.NESTED_RECORDS),
+     C.NESTED_RECORDS, C.PARALLEL_FILES, C.BEIR_FOLDER),
     (C.BOM_IN_HEADER, C.RESERVED_COLUMN),
     (C.SPLIT_COLUMN, C.NO_CONSENSUS_LABELS, C.NULL_LABELS, C.NULL_TEXTS, C.LIST_LENGTH_MISMATCH, C.CONSTANT_LISTS),
     (C.EXTRA_COLUMNS, C.INPUT_ORDER, C.TWO_LABELS, C.COMPETING_LABELS),
@@ -161,11 +162,13 @@ def _reading_warnings(profile: Profile, out: list[Warning]) -> None:
         C.JSON_FIELD: load,
         C.NESTED_FIELDS: _nested_fields_code(sample),
         C.BEIR_FOLDER: _beir_command(profile),
+        C.PARALLEL_FILES: load,
         C.NESTED_RECORDS: _flatten_code(sample) + f"  # or: {_fix_command(profile)}",
     }
     for code, message in sample.reading_notes:
         code = WarningCode(code)
-        severity = INFO if code in (C.CRLF, C.MISLEADING_EXTENSION, C.JSON_FIELD, C.PANDAS_INDEX, C.NESTED_FIELDS, C.BEIR_FOLDER) else "warning"
+        severity = INFO if code in (C.CRLF, C.MISLEADING_EXTENSION, C.JSON_FIELD, C.PANDAS_INDEX, C.NESTED_FIELDS, C.BEIR_FOLDER,
+                                   C.PARALLEL_FILES) else "warning"
         out.append(warning(code, message, fixes.get(code, _fix_command(profile)), severity))
 
 
@@ -316,6 +319,10 @@ def load_code(sample: Sample) -> str:
     if sample.kind == "save_to_disk":
         code = f"load_from_disk({sample.spec!r})"
         return code + (f"[{sample.split!r}]" if sample.splits else "")
+    if sample.kind == "parallel":
+        from lossadvisor.sources.parallel import join_code
+
+        return join_code(list(files), sample.table.schema)
     if sample.kind == "beir":
         from lossadvisor.sources.beir import beir_layout, beir_load_code
 

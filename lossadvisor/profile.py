@@ -193,6 +193,8 @@ def _set_aside_unaligned_lists(sample: Sample, described: list[ColumnProfile], l
         return sum(1 for d, v in pairs if d == v) >= 0.9 * len(pairs)
 
     keep = [c for c in lists if aligned(c) and c.kind == "text-list"]
+    if not keep:
+        return  # no list matches the labels one to one (FlagEmbedding's pos + neg share one label list): leave them
     named = [c for c in keep if not METADATA_NAMES.search(c.name.split(".")[-1])]
     keep = named or keep
     for c in lists:

@@ -25,6 +25,10 @@ def read_table(sample: Sample) -> pa.Table:
     kind, files = sample.kind, list(sample.files)
     if sample.exhaustive and not sample.flattened and not sample.fields_flattened:
         return sample.table
+    if kind == "parallel":
+        from lossadvisor.sources.parallel import parallel_table
+
+        return conform(parallel_table(files), sample.table.schema, sample.spec)
     if kind == "beir":
         from lossadvisor.sources.beir import beir_layout, beir_table
 

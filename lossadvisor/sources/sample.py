@@ -22,6 +22,16 @@ def open_sample(spec: str, split: str | None = None, subset: str | None = None, 
         return _hub_sample(spec, split, subset, limit)
     if kind == "beir":
         return _beir_sample(spec, split, limit)
+    if kind == "parallel":
+        from lossadvisor.sources.parallel import names_of, parallel_table
+
+        if split not in (None, "train"):
+            raise SourceError(f"{spec}: local files have one split, 'train' (got --split {split})")
+        table = parallel_table(files, limit)
+        total = sum(1 for _ in open(files[0], "rb"))
+        note = ("parallel-files", "line-aligned files read as columns (line i of each is row i): "
+                + ", ".join(f"{n} ← {Path(f).name}" for n, f in zip(names_of(files), files)) + f"; {total:,} lines each")
+        return Sample(spec, kind, table, total, tuple(files), "train", ("train",), reading_notes=(note,))
     if subset is not None:
         raise SourceError("--subset applies to hub datasets only")
     if kind == "save_to_disk":

@@ -9,6 +9,7 @@ from pathlib import Path
 from lossadvisor.errors import SourceError
 from lossadvisor.sources.base import DATA_SUFFIXES, HUB_ID, TREC_SUFFIXES
 from lossadvisor.sources.beir import beir_layout
+from lossadvisor.sources.parallel import parallel_files
 
 
 def resolve_files(spec: str) -> tuple[str, list[str]]:
@@ -25,6 +26,9 @@ def resolve_files(spec: str) -> tuple[str, list[str]]:
     if path.is_dir():
         if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
             return "save_to_disk", [str(path)]
+        aligned = parallel_files(path)
+        if aligned:  # a.toks, b.toks, sim.txt: one column per file, line by line
+            return "parallel", aligned
         files = sorted(
             str(p) for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES
             and not any(part.startswith(".") for part in p.relative_to(path).parts)
