@@ -296,7 +296,7 @@ def _duplicate_warning(profile: Profile, out: list[Warning]) -> None:
     key = [clean_name(n) for n in texts]
     scalar_label = profile.label and profile.label in table.column_names and profile.column(profile.label).kind != "number-list"
     if scalar_label:
-        labels = table.column(profile.label).to_pylist()
+        labels = [tuple(v) if isinstance(v, list) else v for v in table.column(profile.label).to_pylist()]
         conflicting = duplicates - (len(rows) - len(set(zip(rows, labels))))
     message = f"{duplicates} duplicated ({', '.join(texts)}) row(s) in the sample"
     if conflicting:

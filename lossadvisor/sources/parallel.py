@@ -1,8 +1,8 @@
 """Line-aligned files in one folder, one column each: `a.toks`, `b.toks`, `sim.txt` (the Tree-LSTM / SentEval
 layout of SICK and STS): line i of every file belongs to row i. Read as columns named by the file stem.
 
-Recognised when a folder's files (hidden ones aside) include one that is not a table file (.toks, .tok, .src,
-.tgt, no suffix, ...) and every file has the same number of lines.
+Recognised when every file of a folder (hidden ones aside) is a line file (LINE_SUFFIXES), at least one of them
+not a .txt, and every file has the same number of lines. Code, tables and anything else are never read this way.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from lossadvisor.sources.base import DATA_SUFFIXES
 from lossadvisor.sources.schema import rows_to_table
 
 MAX_FILES = 16
+LINE_SUFFIXES = {".toks", ".tok", ".txt", ".src", ".tgt", ".sent", ".sents", ".label", ".labels", ".lbl", ".sim", ""}
 
 
 def parallel_files(folder: Path) -> list[str] | None:
     """The line-aligned files of a folder, in name order, or None when it is not such a folder."""
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    if not 2 <= len(files) <= MAX_FILES or all(p.suffix.lower() in DATA_SUFFIXES for p in files):
+    suffixes = {p.suffix.lower() for p in files}
+    if not 2 <= len(files) <= MAX_FILES or not suffixes <= LINE_SUFFIXES or suffixes <= DATA_SUFFIXES:
         return None
     counts = {_lines(p) for p in files}
     return [str(p) for p in files] if len(counts) == 1 and counts != {0} else None
