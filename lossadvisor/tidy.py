@@ -122,12 +122,22 @@ def _label_steps(steps: _Steps, plan: TidyPlan, score_range: tuple[float, float]
         steps.run(clean.cast_numbers(steps.table))
         steps.applied.append("cast string labels to numbers")
     scale = score_range or plan.score_range
+    whole = ""
+    if score_range is None and plan.score_range is not None:
+        # inspect saw a sample (a parquet footer gives the whole column; a text file does not): rescale by the
+        # range of the whole column, so that no score lands outside [0, 1]
+        import pyarrow.compute as pc
+
+        bounds = pc.min_max(steps.table.column(clean.LABEL)).as_py()
+        if bounds["min"] is not None and (bounds["min"], bounds["max"]) != tuple(plan.score_range):
+            whole = f" (the whole column's range; the sample's was [{plan.score_range[0]}, {plan.score_range[1]}])"
+            scale = (float(bounds["min"]), float(bounds["max"]))
     if scale is not None:
         lo, hi = scale
         if hi <= lo:
             raise FitError(f"invalid score range {lo}:{hi}")
         scaled = steps.run(clean.normalize_scores(steps.table, value_range=(lo, hi)))
-        steps.applied.append(f"scaled scores from [{lo}, {hi}] to [0, 1]")
+        steps.applied.append(f"scaled scores from [{lo}, {hi}] to [0, 1]{whole}")
         if scaled.stats["outside_range"]:
             steps.applied.append(f"clipped {scaled.stats['outside_range']} score(s) outside [{lo}, {hi}] to [0, 1]")
     if plan.label != clean.LABEL:

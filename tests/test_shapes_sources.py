@@ -174,3 +174,28 @@ def test_trial_on_graded_beir_lists(tmp_path):
     result = run("trial", out, "--loss", "LambdaLoss", *TRIAL)
     assert result.exit_code == 0, (result.stdout[-2000:], result.stderr[-2000:])
     assert json.loads(result.stdout)["results"][0]["status"] == "ok"
+
+
+# --- 6. a rescale uses the whole column ---------------------------------------------------------------------------------
+
+
+def test_rescale_uses_the_whole_column_not_the_sample(tmp_path, table):
+    """A text file whose first 2,000 rows top out at 4.0: inspect's sample says [0, 4], the file reaches 5.0."""
+    with open(REAL / "stsb" / "stsb_train_sample.csv", encoding="utf-8") as handle:
+        rows = [(r["sentence1"], r["sentence2"], float(r["score"])) for r in csv.DictReader(handle)]
+    with open(REAL / "stsb" / "sts-dev.csv", encoding="utf-8") as handle:
+        rows += [(cells[5], cells[6], float(cells[4])) for cells in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)]
+    low, high = [r for r in rows if r[2] <= 4.0], [r for r in rows if r[2] > 4.0]
+    assert len(low) > 2000 and high
+    path = tmp_path / "sts.jsonl"
+    path.write_text("".join(json.dumps({"sentence1": a, "sentence2": b, "score": s}) + "\n" for a, b, s in low + high))
+    from lossadvisor.advice import inspect_dataset
+
+    report = inspect_dataset(str(path), table)
+    assert report.tidy.score_range[1] <= 4.0  # the sample's range
+    out = tmp_path / "fixed.parquet"
+    converted = convert_json(path, "pair-score", out)
+    labels = pq.read_table(out).column("label").to_pylist()
+    assert max(labels) == 1.0 and min(labels) >= 0.0
+    assert any(abs(v - 0.8) < 1e-9 for v in labels)  # 4.0 of 5, not clipped to 1 as the sample's [0, 4] would
+    assert any("whole column" in fix for fix in converted["fixes"])
