@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lossadvisor.checks import _tidy_plan, _warnings, load_code
-from lossadvisor.checks_label import _complete_lists
+from lossadvisor.checks_label import _complete_lists, single_valued
+from lossadvisor.checks_shapes import Question, questions
 from lossadvisor.errors import FitError, SourceError
 from lossadvisor.offers import ConversionOffer, conversion_offers, read_as_hint
 from lossadvisor.profile import ColumnChoice, Profile, build_profile
@@ -70,6 +71,7 @@ class TidyPlan:
     group_by_anchor: bool = False
     drop_null_texts: bool = True
     drop_duplicates: bool = True
+    drop_constant_lists: bool = False  # labeled-list: lists whose labels are all equal have nothing to rank
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class Report:
     classes: tuple[str, ...] = ()
     load_code: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+    questions: tuple[Question, ...] = ()  # what `advise` asks where the data is ambiguous, each answer a flag
 
 
 # --- reading the format --------------------------------------------------------------------------------
@@ -118,11 +121,14 @@ def readings_for(profile: Profile, table: LossTable) -> list[Reading]:
     text_inputs = [n for n in profile.inputs if profile.column(n).kind == "text"]
     n_texts = len(text_inputs)
     kind = profile.label_kind or "none"
+    if single_valued(profile):
+        kind = "none"  # one label value is no class count (never CrossEntropyLoss with num_labels=1): pairs, and a warning
     exact: list[tuple[int, int, Reading]] = []
     long_form: list[tuple[int, int, Reading]] = []
     for order, fmt in enumerate(table.formats):
         losses = tuple(loss for row in table.rows_for_format(fmt.name) for loss in row.losses)
-        if fmt.text_list == profile.text_list and fmt.texts.admits(n_texts) and kind in fmt.labels:
+        lists_fit = fmt.text_list == profile.text_list and (not fmt.text_list or fmt.list_inputs == profile.text_lists)
+        if lists_fit and fmt.texts.admits(n_texts) and kind in fmt.labels:
             if _label_length_fits(fmt, profile, n_texts):
                 preference = fmt.labels.index(kind)
                 exact.append((preference, order, Reading(fmt.name, kind, _assumption(fmt.name, kind, profile), losses)))
@@ -142,6 +148,8 @@ def _assumption(format_name: str, kind: str, profile: Profile) -> str | None:
         return "0/1 read as the ends of a similarity score"
     if kind == "score" and format_name == "pair-score":
         return "float read as a gold similarity (BinaryCrossEntropyLoss); if a teacher model produced it, MSELoss distils it"
+    if kind == "logit":
+        return "unbounded floats read as a teacher's logits: MSELoss (distillation) first; a similarity on a bounded scale needs --score-range"
     if kind == "scaled-score":
         column = profile.column(profile.label) if profile.label else None
         lo, hi = (column.stats["min"], column.stats["max"]) if column else (None, None)
@@ -217,6 +225,7 @@ def advise(profile: Profile, table: LossTable, reading: str | None = None) -> Re
         tidy=tidy,
         classes=profile.classes,
         load_code=load_code(sample),
+        questions=questions(profile, readings, warnings, table),
     )
 
 
@@ -239,7 +248,9 @@ def _recommendations(profile: Profile, reading: Reading, table: LossTable) -> tu
         for loss in row.losses:
             if loss not in [o for o, _ in ordered]:
                 ordered.append((loss, row.distillation))
-    ordered.sort(key=lambda item: (item[1], item[0] not in common_losses))
+    # A teacher's logits are distilled: the distillation rows come first, with the reason.
+    teacher_first = reading.label_kind == "logit"
+    ordered.sort(key=lambda item: (item[1] != teacher_first, item[0] not in common_losses))
     results = []
     facts = _facts(profile)  # read once: every loss's num_labels and parameters come from the same facts
     for loss_name, distillation in ordered:
@@ -251,6 +262,10 @@ def _recommendations(profile: Profile, reading: Reading, table: LossTable) -> tu
                 reason = f"common choice: {advice.advice}"
         if distillation:
             reason = f"distillation: {loss.summary} (if a teacher model produced the labels)"
+            if teacher_first:
+                reason = f"distillation: {loss.summary}; the scores are negative or unbounded, a teacher's logits"
+        elif teacher_first:
+            reason = f"{loss.summary}; only for a bounded similarity rescaled with --score-range (not logits)"
         if loss_name in ("PListMLELoss", "ListMLELoss") and _lists_unsorted(profile):
             reason += "; your lists are not sorted by relevance: set respect_input_order=False"
         params = tuple(_advised_params(loss_name, loss.params, facts))

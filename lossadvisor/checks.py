@@ -73,6 +73,11 @@ class WarningCode(str, Enum):
     LONG_FORMAT = "long-format"
     ASSUMPTION = "assumption"
     NO_FORMAT = "no-format"
+    PANDAS_INDEX = "pandas-index"
+    LIST_NEGATIVES = "list-negatives"
+    NESTED_FIELDS = "nested-fields"
+    BEIR_FOLDER = "beir-folder"
+    PARALLEL_FILES = "parallel-files"
 
 
 C = WarningCode
@@ -80,11 +85,12 @@ C = WarningCode
 FIXABLE = frozenset({
     C.EXTRA_COLUMNS, C.INPUT_ORDER, C.LABEL_NAME, C.TWO_LABELS, C.COMPETING_LABELS, C.SPLIT_LABEL, C.STRING_LABELS,
     C.SCORE_RANGE, C.NO_CONSENSUS_LABELS, C.NULL_TEXTS, C.NULL_LABELS, C.DUPLICATES, C.LITERAL_QUOTES,
-    C.MISLEADING_EXTENSION, C.RAGGED_ROWS, C.NO_HEADER, C.NESTED_RECORDS, C.BOM_IN_HEADER, C.RESERVED_COLUMN,
+    C.MISLEADING_EXTENSION, C.RAGGED_ROWS, C.NO_HEADER, C.NESTED_RECORDS, C.BOM_IN_HEADER, C.RESERVED_COLUMN, C.CONSTANT_LISTS,
 })
 # The order the fixes run in (see the module docstring); codes not listed keep their place after these.
 PHASES = (
-    (C.MISLEADING_EXTENSION, C.LITERAL_QUOTES, C.RAGGED_ROWS, C.NO_HEADER, C.CRLF, C.JSON_FIELD, C.NESTED_RECORDS),
+    (C.MISLEADING_EXTENSION, C.LITERAL_QUOTES, C.RAGGED_ROWS, C.NO_HEADER, C.PANDAS_INDEX, C.CRLF, C.JSON_FIELD, C.NESTED_FIELDS,
+     C.NESTED_RECORDS, C.PARALLEL_FILES, C.BEIR_FOLDER),
     (C.BOM_IN_HEADER, C.RESERVED_COLUMN),
     (C.SPLIT_COLUMN, C.NO_CONSENSUS_LABELS, C.NULL_LABELS, C.NULL_TEXTS, C.LIST_LENGTH_MISMATCH, C.CONSTANT_LISTS),
     (C.EXTRA_COLUMNS, C.INPUT_ORDER, C.TWO_LABELS, C.COMPETING_LABELS),
@@ -136,7 +142,10 @@ def _warnings(profile: Profile, reading: Reading | None, table: LossTable) -> li
     _null_text_warnings(profile, out)
     _duplicate_warning(profile, out)
     if reading is not None:
+        from lossadvisor.checks_shapes import shape_warnings
+
         _format_warnings(profile, reading, table, out)
+        shape_warnings(profile, reading, table, out)
     return order_warnings(out)
 
 
@@ -148,14 +157,34 @@ def _reading_warnings(profile: Profile, out: list[Warning]) -> None:
         C.LITERAL_QUOTES: load + "  # quoting=3 is csv.QUOTE_NONE",
         C.RAGGED_ROWS: load + "  # every column named, so the extra fields are kept apart",
         C.NO_HEADER: load,
+        C.PANDAS_INDEX: load + "  # the index column is dropped with the other extra columns",
         C.CRLF: "Nothing to do: CSV readers handle CRLF; other tools may keep a trailing \\r.",
         C.JSON_FIELD: load,
+        C.NESTED_FIELDS: _nested_fields_code(sample),
+        C.BEIR_FOLDER: _beir_command(profile),
+        C.PARALLEL_FILES: load,
         C.NESTED_RECORDS: _flatten_code(sample) + f"  # or: {_fix_command(profile)}",
     }
     for code, message in sample.reading_notes:
         code = WarningCode(code)
-        severity = INFO if code in (C.CRLF, C.MISLEADING_EXTENSION, C.JSON_FIELD) else "warning"
+        severity = INFO if code in (C.CRLF, C.MISLEADING_EXTENSION, C.JSON_FIELD, C.PANDAS_INDEX, C.NESTED_FIELDS, C.BEIR_FOLDER,
+                                   C.PARALLEL_FILES) else "warning"
         out.append(warning(code, message, fixes.get(code, _fix_command(profile)), severity))
+
+
+def _beir_command(profile: Profile) -> str:
+    """Judged pairs to lists: grouped when graded, mined from the corpus when the qrels hold positives only."""
+    sample = profile.sample
+    split = (("--split", sample.split),) if sample.split and sample.split != sample.splits[0] else ()
+    if profile.label is None:
+        return convert_command(sample.spec, "labeled-list", None, ("--corpus", sample.files[0]), *split).render()
+    return convert_command(sample.spec, "labeled-list", None, *split).render()
+
+
+def _nested_fields_code(sample: Sample) -> str:
+    from lossadvisor.sources.nested import flatten_code
+
+    return flatten_code(sample.fields_flattened, sample.schema_before) if sample.schema_before is not None else ""
 
 
 def _flatten_code(sample: Sample) -> str:
@@ -181,7 +210,10 @@ def _name_warnings(profile: Profile, out: list[Warning]) -> None:
 
 def _split_warnings(profile: Profile, out: list[Warning]) -> None:
     sample = profile.sample
-    if len(sample.splits) > 1:
+    if len(sample.splits) > 1 and sample.kind == "beir":
+        out.append(warning(C.DATASET_DICT, f"qrels splits {', '.join(sample.splits)}: joined '{sample.split}'",
+                           "Pick another with --split; train on train, evaluate on the others.", INFO))
+    elif len(sample.splits) > 1:
         out.append(warning(C.DATASET_DICT, f"a DatasetDict with splits {', '.join(sample.splits)}: inspecting '{sample.split}'",
                            "Pick another with --split; train on train, evaluate on the others.", INFO))
     for column in profile.columns:
@@ -228,9 +260,11 @@ def _layout_warnings(profile: Profile, reading: Reading | None, out: list[Warnin
                            " (pick with --label, or drop the other)", select, columns=competing))
     if profile.label_parts:
         parts = [clean_name(p) for p in profile.label_parts]
+        listed = all(profile.column(p).kind == "number-list" for p in profile.label_parts)
+        value = " + ".join(f"row[{p!r}]" for p in parts) if listed else f"[{', '.join(f'row[{p!r}]' for p in parts)}]"
         out.append(warning(C.SPLIT_LABEL, f"teacher scores are spread over {', '.join(profile.label_parts)}: the loss needs them"
                            " in one list column 'label'",
-                           f"dataset = dataset.map(lambda row: {{\"label\": [{', '.join(f'row[{p!r}]' for p in parts)}]}})"
+                           f"dataset = dataset.map(lambda row: {{\"label\": {value}}})"
                            f".remove_columns({_py(parts)})", columns=profile.label_parts))
 
 
@@ -262,7 +296,7 @@ def _duplicate_warning(profile: Profile, out: list[Warning]) -> None:
     key = [clean_name(n) for n in texts]
     scalar_label = profile.label and profile.label in table.column_names and profile.column(profile.label).kind != "number-list"
     if scalar_label:
-        labels = table.column(profile.label).to_pylist()
+        labels = [tuple(v) if isinstance(v, list) else v for v in table.column(profile.label).to_pylist()]
         conflicting = duplicates - (len(rows) - len(set(zip(rows, labels))))
     message = f"{duplicates} duplicated ({', '.join(texts)}) row(s) in the sample"
     if conflicting:
@@ -285,6 +319,14 @@ def load_code(sample: Sample) -> str:
     if sample.kind == "save_to_disk":
         code = f"load_from_disk({sample.spec!r})"
         return code + (f"[{sample.split!r}]" if sample.splits else "")
+    if sample.kind == "parallel":
+        from lossadvisor.sources.parallel import join_code
+
+        return join_code(list(files), sample.table.schema)
+    if sample.kind == "beir":
+        from lossadvisor.sources.beir import beir_layout, beir_load_code
+
+        return beir_load_code(beir_layout(sample.spec), sample.split, "label" in sample.table.column_names)
     if sample.kind == "hub":
         return f"load_dataset({sample.spec!r}, split={(sample.split or 'train')!r})"
     if sample.kind in ("parquet", "arrow"):

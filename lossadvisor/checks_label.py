@@ -22,6 +22,16 @@ def _complete_lists(rows: list) -> list[list]:
     return [row for row in rows if row is not None and all(v is not None and v == v for v in row)]
 
 
+def single_valued(profile: Profile) -> bool:
+    """A binary or class label with one value in the data: a constant, not a class count."""
+    if profile.label is None or profile.label_parts or profile.label_kind not in ("binary", "class"):
+        return False
+    column = profile.column(profile.label)
+    if column.kind == "text":
+        return len(profile.classes) == 1
+    return column.kind == "number" and column.stats["distinct"] == 1
+
+
 def _label_warnings(profile: Profile, out: list[Warning]) -> None:
     label = profile.column(profile.label)
     if label.kind == "text":
@@ -44,6 +54,11 @@ def _text_label_warnings(profile: Profile, out: list[Warning]) -> None:
                            f"dataset = dataset.filter(lambda row: row[{name!r}] not in {_py(profile.drop_label_values)})",
                            columns=[profile.label]))
     names = list(profile.classes)
+    if len(names) == 1:
+        out.append(warning(C.SINGLE_CLASS, f"every label is {names[0]!r}: one value is not a class count (read as no label)",
+                           f"Add the other class(es), or mine negatives: {_grouping_command(profile, 'labeled-pair')}",
+                           columns=[profile.label]))
+        return
     out.append(warning(C.STRING_LABELS, f"labels are strings ({', '.join(names[:6])}): the losses need numbers",
                        f"dataset = dataset.cast_column({name!r}, ClassLabel(names={_py(names)}))"
                        if profile.label_kind == "class" else f"dataset = dataset.cast_column({name!r}, Value(\"float32\"))",
@@ -67,12 +82,19 @@ def _number_label_warnings(profile: Profile, out: list[Warning]) -> None:
         out.append(warning(C.GRADED_NEGATIVE,
                            f"graded labels include negative values ({lo}..{hi}): listwise losses expect gains >= 0 where higher means"
                            " more relevant. Check the scale is not inverted (e.g. Cranfield: 1 = best, -1 = of no interest)",
-                           f"Map your codes to gains with a table GAIN of yours: dataset.map(lambda row: {{{name!r}: GAIN[row[{name!r}]]}})",
-                           columns=[profile.label]))
+                           _gain_fix(profile), columns=[profile.label]))
     if kind in ("binary", "class") and stats["distinct"] == 1:
-        out.append(warning(C.SINGLE_CLASS, f"every label is {stats['values'][0]}: there is nothing to learn from",
+        out.append(warning(C.SINGLE_CLASS, f"every label is {stats['values'][0]}: one value is not a class count (read as no label)",
                            "Add examples of the other class(es), e.g. by mining negatives: lossadvisor convert ... --to labeled-pair",
                            columns=[profile.label]))
+
+
+def _gain_fix(profile: Profile) -> str:
+    """The convert call mapping codes to gains: the inverted Cranfield preset, with how to say otherwise."""
+    from lossadvisor.checks_shapes import GAIN_PRESETS
+
+    command = _fix_command(profile, ("--gain", GAIN_PRESETS["cranfield"]))
+    return f"{command}  # 1 = best (inverted); higher is better already: --gain clip; your own codes: --gain CODE=GAIN,..."
 
 
 def _number_label_notes(profile: Profile, out: list[Warning]) -> None:
@@ -96,11 +118,17 @@ def _number_label_notes(profile: Profile, out: list[Warning]) -> None:
         if exact:
             out.append(warning(C.SCORE_READING, f"{exact} label(s) are exactly 0.0 or 1.0 among continuous scores: read as a score,"
                                " not a 0/1 label", "Nothing to do unless the labels are really binary.", INFO))
-    if kind == "class" and not profile.classes:
+    if kind == "class" and not profile.classes and stats["distinct"] > 1:
         out.append(warning(C.CLASS_IDS, f"class ids {stats['values']} without class names: num_labels = {len(stats['values'])}"
                            " is read from the values",
                            f"Name the classes if you know them: dataset.cast_column({clean_name(profile.label)!r},"
                            " ClassLabel(names=[...]))", INFO))
+    if kind == "logit":
+        out.append(warning(C.SCORE_READING, f"scores run from {lo} to {hi}: negative or beyond a bounded scale (0-5, 0-10,"
+                           " 0-100), so read as a teacher's logits: MSELoss distils them as they are; rescaling them into [0, 1]"
+                           " for BinaryCrossEntropyLoss would distort them",
+                           "Nothing to do for MSELoss (keep activation_fn=torch.nn.Identity()); if they are a similarity on a "
+                           "scale of yours, pass --score-range LOW:HIGH", INFO, columns=[profile.label]))
     if kind == "margin":
         negative = sum(1 for v in values if v is not None and v < 0)
         out.append(warning(C.MARGIN_LABEL, f"labels run from {lo} to {hi} ({negative} negative): teacher margins, not a [0, 1] score",
@@ -146,8 +174,7 @@ def _list_value_warnings(profile: Profile, labels: list[list], out: list[Warning
                            f"graded labels include negative values ({min(flat)}..{max(flat)}): listwise losses expect gains >= 0"
                            " where higher means more relevant. Check the scale is not inverted (e.g. Cranfield: 1 = best,"
                            " -1 = of no interest)",
-                           f"Map your codes to gains with a table GAIN of yours: dataset.map(lambda row: {{{name!r}:"
-                           f" [GAIN[v] for v in row[{name!r}]]}})", columns=[profile.label]))
+                           _gain_fix(profile), columns=[profile.label]))
     if flat and not flat <= {0, 1}:
         out.append(warning(C.GRADED_LISTS, f"graded labels ({min(flat)}..{max(flat)}), not binary: LambdaLoss and ListNetLoss use"
                            " the grades", "Nothing to do.", INFO))
@@ -222,4 +249,5 @@ def _tidy_plan(profile: Profile, reading: Reading | None) -> TidyPlan | None:
         score_range=score_range,
         drop_label_values=profile.drop_label_values,
         group_by_anchor=reading.needs_grouping,
+        drop_constant_lists=reading.format == "labeled-list",
     )

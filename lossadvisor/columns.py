@@ -37,6 +37,7 @@ class Why(str, Enum):
     PARSE_TREE = "parse-tree"
     METADATA = "metadata"
     ID = "id"
+    PANDAS_INDEX = "pandas-index"
     SPLIT_MARKER = "split-marker"
     MOSTLY_NULL = "mostly-null"
     SHORT_CODES = "short-codes"
@@ -44,6 +45,7 @@ class Why(str, Enum):
     NESTED = "nested"
     SECOND_LABEL = "second-label"
     SECOND_LIST = "second-list"
+    UNALIGNED_LIST = "unaligned-list"
     UNSUPPORTED = "unsupported"
 
     @property
@@ -64,11 +66,12 @@ REASONS = {
     Why.LABEL_OTHER_NAME: "label under another name",
     Why.LABEL_ONLY_NUMBER: "the only numeric column: read as the label",
     Why.LABEL_CHOSEN: "chosen with --label",
-    Why.LABEL_PART: "teacher scores, one column per text after the first",
+    Why.LABEL_PART: "teacher scores, one column per text (or list of texts) after the first",
     Why.RESERVED: "reserved column name (CrossEncoderTrainer uses it)",
     Why.PARSE_TREE: "parse trees, not text to score",
     Why.METADATA: "metadata by its name",
     Why.ID: "id column",
+    Why.PANDAS_INDEX: "pandas index written with the data (to drop)",
     Why.SPLIT_MARKER: "split marker (train/test) stored as a column",
     Why.MOSTLY_NULL: "mostly null",
     Why.SHORT_CODES: "short codes or categories, not text",
@@ -76,6 +79,7 @@ REASONS = {
     Why.NESTED: "nested record (not a label: sentence-transformers cannot use it)",
     Why.SECOND_LABEL: "second label-like column",
     Why.SECOND_LIST: "second list of numbers",
+    Why.UNALIGNED_LIST: "list of texts not aligned with the label list (metadata)",
 }
 
 

@@ -103,6 +103,8 @@ def _convert_line(profile: Profile, to: str, needs) -> CommandLine:
         extra.append(("--positive-class", _default_positive_class(profile)))
     if "teacher" in needs:
         extra.append(("--teacher", "CROSS_ENCODER"))
+    if "miner" in needs and profile.sample.kind == "beir":
+        extra.append(("--corpus", profile.sample.files[0]))  # mine the negatives from the corpus, not the positives
     return convert_command(profile.sample.spec, to, _out_name(profile, to), *extra)
 
 

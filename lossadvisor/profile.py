@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from lossadvisor.columns import REASONS, ColumnProfile, Why, _describe, _is_float
 from lossadvisor.errors import SourceError
 from lossadvisor.sources import Sample
+from lossadvisor.sources.base import INDEX_COLUMNS
 
 ST_LABEL_NAMES = ("label", "labels", "score", "scores")
 RESERVED_NAMES = ("dataset_name", "return_loss")
 
 LABEL_LIKE = re.compile(
-    r"(^|[^a-z])(label|labels|score|scores|gold|target|class|category|relevance|relevant|is_relevant|rel|grade|gain|rating|judg(e)?ment|"
+    r"(^|[^a-z])(label|labels|score|scores|gold|target|class|category|relevance|relevant|is_relevant|is_selected|selected|rel|grade|gain|rating|judg(e)?ment|"
     r"similarity|sim|quality|is_duplicate|duplicate|paraphrase|entailment|y|margin|teacher)([^a-z]|$)",
     re.I,
 )
@@ -35,6 +36,8 @@ POSITIVE_NAMES = re.compile(
     re.I,
 )
 NEGATIVE_NAMES = re.compile(r"^(hard_?)?neg(ative)?s?(_?\d+)?$|^hard_negative", re.I)
+# The tops of the bounded rating scales a score is rescaled from (0-5 and 1-5 STS, 0-10, 0-100 percent).
+BOUNDED_SCALES = (5, 10, 100)
 SPLIT_VALUES = {"train", "test", "dev", "trial", "validation", "valid", "val"}
 NLI_NAMES = {"entailment", "neutral", "contradiction"}
 
@@ -52,6 +55,7 @@ class Profile:
     drop_label_values: tuple[str, ...] = ()
     anchor_repeats: float = 1.0  # mean rows per distinct first input
     text_list: bool = False
+    text_lists: int = 0  # how many inputs are lists of texts: 2 for FlagEmbedding's (query, [pos], [neg])
 
     def column(self, name: str) -> ColumnProfile:
         return next(c for c in self.columns if c.name == name)
@@ -99,6 +103,8 @@ def _label_kind_of_number(c: ColumnProfile, texts: int) -> str:
         return "score"
     if lo < 0 and texts >= 3:
         return "margin"
+    if lo < 0 or not any(hi <= top for top in BOUNDED_SCALES):
+        return "logit"  # negative or unbounded floats: a teacher's logits, not a similarity on a known scale
     return "scaled-score"
 
 
@@ -134,6 +140,8 @@ def build_profile(sample: Sample, choice: ColumnChoice | None = None) -> Profile
         texts = [by_name[n] for n in choice.inputs if by_name[n].kind == "text"]
         for name in choice.inputs:
             roles.pop(name, None)
+    if label is not None and label.kind == "number-list" and choice.inputs is None:
+        _set_aside_unaligned_lists(sample, described, label, roles)
     facts = _label_facts(sample, label, label_parts, len(texts))
     if label_parts:
         roles.update({part: Why.LABEL_PART for part in label_parts})
@@ -168,7 +176,30 @@ def build_profile(sample: Sample, choice: ColumnChoice | None = None) -> Profile
         drop_label_values=facts.drop_values,
         anchor_repeats=anchor_repeats,
         text_list=any(by_name[n].kind == "text-list" for n in inputs),
+        text_lists=sum(1 for n in inputs if by_name[n].kind == "text-list"),
     )
+
+
+def _set_aside_unaligned_lists(sample: Sample, described: list[ColumnProfile], label: ColumnProfile, roles: dict[str, Why]) -> None:
+    """With a list label, the documents are the list of texts aligned with it row by row (MS MARCO's
+    passages.passage_text with passages.is_selected); other lists (answers, urls) are metadata."""
+    lists = [c for c in described if c.kind in ("text-list", "text-list-short") and c.name not in roles]
+    if len(lists) < 2:
+        return
+    labels = sample.table.column(label.name).to_pylist()
+
+    def aligned(c: ColumnProfile) -> bool:
+        pairs = [(len(d or []), len(v or [])) for d, v in zip(sample.table.column(c.name).to_pylist(), labels)]
+        return sum(1 for d, v in pairs if d == v) >= 0.9 * len(pairs)
+
+    keep = [c for c in lists if aligned(c) and c.kind == "text-list"]
+    if not keep:
+        return  # no list matches the labels one to one (FlagEmbedding's pos + neg share one label list): leave them
+    named = [c for c in keep if not METADATA_NAMES.search(c.name.split(".")[-1])]
+    keep = named or keep
+    for c in lists:
+        if c not in keep:
+            roles[c.name] = Why.METADATA if aligned(c) else Why.UNALIGNED_LIST
 
 
 def _text_inputs(described: list[ColumnProfile], roles: dict[str, Why]) -> list[ColumnProfile]:
@@ -186,7 +217,7 @@ def _choose_label(described: list[ColumnProfile], texts: list[ColumnProfile]) ->
     """The label column (or several numeric columns forming one list label), and whether it is named as ST expects."""
     candidates: list[ColumnProfile] = []
     for c in described:
-        if c.name in RESERVED_NAMES:
+        if c.name in RESERVED_NAMES or INDEX_COLUMNS.match(c.name):
             continue
         if (c.kind == "number" and not _is_id_number(c)) or c.kind == "number-list":
             candidates.append(c)
@@ -198,6 +229,11 @@ def _choose_label(described: list[ColumnProfile], texts: list[ColumnProfile]) ->
         return exact_any[0], (), True
     if len(named) >= 2 and len(texts) >= 3 and all(c.kind == "number" for c in named) and len(named) == len(texts) - 1:
         return None, tuple(c.name for c in named), False  # teacher scores spread over columns (pos_score, neg_score)
+    lists = [c for c in described if c.kind == "text-list"]
+    if len(lists) == 2 and len(named) == 2 and all(c.kind == "number-list" for c in named):
+        # FlagEmbedding's pos_scores/neg_scores: one teacher list per list of texts, in the order of the lists
+        ordered = sorted(named, key=lambda c: 1 if NEGATIVE_NAMES.match(c.name.split("_")[0]) else 0)
+        return None, tuple(c.name for c in ordered), False
     if named:
         return _prefer_label(named), (), False
     if candidates:
@@ -249,6 +285,8 @@ def _other_role(c: ColumnProfile, texts: list[ColumnProfile], choice: ColumnChoi
     """Input or ignored, and why, for a column that is neither the label nor set aside already."""
     if choice.inputs is not None:
         return Why.CHOSEN_INPUT if c.name in choice.inputs else Why.NOT_CHOSEN
+    if INDEX_COLUMNS.match(c.name):
+        return Why.PANDAS_INDEX
     if c.kind == "number":
         return Why.ID if _is_id_number(c) else Why.SECOND_LABEL
     if c.kind == "text" and c not in texts:
@@ -266,7 +304,11 @@ def _other_role(c: ColumnProfile, texts: list[ColumnProfile], choice: ColumnChoi
 
 
 def _prefer_label(named: list[ColumnProfile]) -> ColumnProfile:
-    """Among label-like names: a gold/class label over a second score; the first column otherwise."""
+    """Among label-like names: a numeric relevance judgment over a string category (relevance_label 0/1 over
+    bm25_label high/medium/low: the category is metadata); then a gold/class label over a second score."""
+    judged = [c for c in named if c.kind in ("number", "number-list") and GRADED_NAMES.search(c.name)]
+    if judged and any(c.kind == "text" for c in named):
+        return judged[0]
     for pattern in (r"gold|^label|_label$|^class|entailment_label|quality|is_duplicate", r"relevance|score|sim"):
         for c in named:
             if re.search(pattern, c.name, re.I):

@@ -18,7 +18,7 @@ from lossadvisor.errors import FitError, TableError
 from lossadvisor.table_cache import CACHE_ENV as CACHE_ENV  # re-exported: where the cache lives is part of the table API
 from lossadvisor.table_cache import TABLE_MAX_BYTES, cache_file, read_cache, read_regular_file, write_cache
 
-LabelKind = Literal["none", "binary", "class", "score", "scaled-score", "margin", "graded", "number-list"]
+LabelKind = Literal["none", "binary", "class", "score", "scaled-score", "logit", "margin", "graded", "number-list"]
 LabelLength = Literal["docs", "negatives", "texts-1"]
 Activation = Literal["default", "identity"]
 Positive = Annotated[int, Meta(ge=1)]
@@ -47,11 +47,16 @@ class Format(_Strict, kw_only=True):
     description: str
     texts: TextCount
     text_list: bool = False
+    text_lists: int | None = None  # how many list-of-texts inputs (default: 1 with text_list, else 0)
     labels: Annotated[list[LabelKind], Meta(min_length=1)]
     label_length: LabelLength | None = None
     long_form: list[LabelKind] = []
     distillation: bool = False
     example: dict[str, Any]
+
+    @property
+    def list_inputs(self) -> int:
+        return self.text_lists if self.text_lists is not None else int(self.text_list)
 
     def __post_init__(self) -> None:
         if ("number-list" in self.labels) != (self.label_length is not None):

@@ -31,7 +31,7 @@ class TidyResult:
 
 
 def tidy(table: pa.Table, report: Report, drop_duplicates: bool | None = None,
-         score_range: tuple[float, float] | None = None) -> TidyResult:
+         score_range: tuple[float, float] | None = None, gain=None, keep_constant_lists: bool = False) -> TidyResult:
     """The report's plan applied to the whole table (what `convert --fix`, `convert` and `trial` start from)."""
     plan: TidyPlan | None = report.tidy
     if plan is None or report.format is None:
@@ -39,7 +39,9 @@ def tidy(table: pa.Table, report: Report, drop_duplicates: bool | None = None,
     missing = [n for n in (*plan.inputs, *([plan.label] if plan.label else []), *plan.label_parts) if n not in table.column_names]
     if missing:
         raise FitError(f"{report.dataset}: column(s) {', '.join(missing)} seen in the sample are missing from the data")
-    result = apply_plan(table, plan, report.format, drop_duplicates=drop_duplicates, score_range=score_range)
+    if keep_constant_lists:
+        plan = replace(plan, drop_constant_lists=False)
+    result = apply_plan(table, plan, report.format, drop_duplicates=drop_duplicates, score_range=score_range, gain=gain)
     original = [c.name for c in report.columns]
     canonical = list(plan.inputs) + (["label"] if (plan.label or plan.label_parts) else [])
     if list(plan.inputs) != [n for n in original if n in plan.inputs] or len(original) != len(canonical):
@@ -65,7 +67,7 @@ class _Steps:
 
 
 def apply_plan(table: pa.Table, plan: TidyPlan, fmt: str, drop_duplicates: bool | None = None,
-               score_range: tuple[float, float] | None = None) -> TidyResult:
+               score_range: tuple[float, float] | None = None, gain=None) -> TidyResult:
     """A TidyPlan applied with the steps of convert/clean.py (whose docstring holds the rules): drop rows without
     a gold label and rows with empty texts, build the `label` column, select the columns in order, drop null
     labels, mismatched lists and duplicates, and group long-format rows with convert/reshape.group."""
@@ -85,10 +87,15 @@ def apply_plan(table: pa.Table, plan: TidyPlan, fmt: str, drop_duplicates: bool 
         columns[clean.LABEL] = steps.table.column(plan.label)
     steps.table = pa.table(columns)
     mapping = _label_steps(steps, plan, score_range) if plan.label and not plan.label_parts else {}
+    if gain is not None and clean.LABEL in steps.table.column_names:
+        from lossadvisor.convert.gain import apply_gain
+
+        steps.applied.extend(steps.run(apply_gain(steps.table, gain)).notes)
     if clean.LABEL in steps.table.column_names:
         steps.run(clean.drop_null_labels(steps.table))
         docs = plan.inputs[-1] if plan.inputs else None
-        if docs and _is_list(steps.table.schema.field(clean.LABEL).type) and _is_list(steps.table.schema.field(docs).type):
+        lists = sum(1 for name in plan.inputs if _is_list(steps.table.schema.field(name).type))
+        if docs and lists == 1 and _is_list(steps.table.schema.field(clean.LABEL).type) and _is_list(steps.table.schema.field(docs).type):
             steps.run(clean.drop_list_mismatch(steps.table, docs))  # inspect's list-length-mismatch fix
     if drop_duplicates if drop_duplicates is not None else plan.drop_duplicates:
         steps.run(clean.drop_duplicates(steps.table))
@@ -98,6 +105,8 @@ def apply_plan(table: pa.Table, plan: TidyPlan, fmt: str, drop_duplicates: bool 
 
         steps.run(group(steps.table, fmt, ConvertOptions()))
         steps.applied.append(f"grouped rows by '{steps.table.column_names[0]}' into lists")
+    if plan.drop_constant_lists and clean.LABEL in steps.table.column_names:
+        steps.run(clean.drop_constant_lists(steps.table))
     return TidyResult(steps.table, fmt, rows_in, steps.table.num_rows, steps.dropped, tuple(steps.applied), mapping)
 
 
@@ -113,12 +122,22 @@ def _label_steps(steps: _Steps, plan: TidyPlan, score_range: tuple[float, float]
         steps.run(clean.cast_numbers(steps.table))
         steps.applied.append("cast string labels to numbers")
     scale = score_range or plan.score_range
+    whole = ""
+    if score_range is None and plan.score_range is not None:
+        # inspect saw a sample (a parquet footer gives the whole column; a text file does not): rescale by the
+        # range of the whole column, so that no score lands outside [0, 1]
+        import pyarrow.compute as pc
+
+        bounds = pc.min_max(steps.table.column(clean.LABEL)).as_py()
+        if bounds["min"] is not None and (bounds["min"], bounds["max"]) != tuple(plan.score_range):
+            whole = f" (the whole column's range; the sample's was [{plan.score_range[0]}, {plan.score_range[1]}])"
+            scale = (float(bounds["min"]), float(bounds["max"]))
     if scale is not None:
         lo, hi = scale
         if hi <= lo:
             raise FitError(f"invalid score range {lo}:{hi}")
         scaled = steps.run(clean.normalize_scores(steps.table, value_range=(lo, hi)))
-        steps.applied.append(f"scaled scores from [{lo}, {hi}] to [0, 1]")
+        steps.applied.append(f"scaled scores from [{lo}, {hi}] to [0, 1]{whole}")
         if scaled.stats["outside_range"]:
             steps.applied.append(f"clipped {scaled.stats['outside_range']} score(s) outside [{lo}, {hi}] to [0, 1]")
     if plan.label != clean.LABEL:
@@ -147,7 +166,8 @@ class Canonical:
 
 
 def load_canonical(spec: str, loss_table, split: str | None = None, subset: str | None = None,
-                   score_range: tuple[float, float] | None = None, choice=None, reading: str | None = None) -> Canonical:
+                   score_range: tuple[float, float] | None = None, choice=None, reading: str | None = None,
+                   gain=None, keep_constant_lists: bool = False) -> Canonical:
     """inspect + read everything + apply the fixes: what convert, trial and scaffold start from."""
     from lossadvisor.advice import advise
     from lossadvisor.profile import build_profile
@@ -160,7 +180,7 @@ def load_canonical(spec: str, loss_table, split: str | None = None, subset: str 
     if report.format is None:
         raise FitError(f"{spec}: no format of the loss table fits this data",
                        f"Run `lossadvisor inspect {spec}` to see the columns and what is missing.")
-    result = tidy(read_table(sample), report, score_range=score_range)
+    result = tidy(read_table(sample), report, score_range=score_range, gain=gain, keep_constant_lists=keep_constant_lists)
     if result.rows_out == 0:
         raise FitError(f"{spec}: no rows left after the fixes ({', '.join(f'{n} {r}' for r, n in result.dropped.items())})")
     return Canonical(report, result)

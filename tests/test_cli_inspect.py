@@ -149,7 +149,9 @@ def test_explain_json_forgives_case():
     info = json.loads(result.stdout)
     assert info["loss"] == "ListNetLoss"
     assert info["import_path"] == "sentence_transformers.cross_encoder.losses.ListNetLoss"
-    assert {c["from"] for c in info["convertible_from"]} == {"pair", "labeled-pair"}
+    # issue 11: the published list shapes expand into labeled-list too
+    assert {c["from"] for c in info["convertible_from"]} == {"pair", "labeled-pair", "list-negatives", "pos-neg-lists",
+                                                             "pos-neg-lists-scores"}
 
 
 def test_explain_typo():

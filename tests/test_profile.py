@@ -123,6 +123,15 @@ FORMAT_CASES = {
          "label": [list(t) for t in zip(scores(7), scores(8), scores(9))]},
         "n-tuple-scores", ["MarginMSELoss"], 1,
     ),
+    # shapes as published, which no loss takes as they are (convert expands them)
+    "list-negatives": (
+        {"query": queries(), "positive": texts(), "negatives": [[sentence(200 + i * 3 + j) for j in range(1 + i % 3)] for i in range(N)]},
+        "list-negatives", [], None,
+    ),
+    "pos-neg-lists (FlagEmbedding)": (
+        {"query": queries(), "pos": [[sentence(300 + i)] for i in range(N)], "neg": [[sentence(400 + i * 2 + j) for j in range(2)] for i in range(N)]},
+        "pos-neg-lists", [], None,
+    ),
 }
 
 
@@ -140,7 +149,7 @@ def test_format_inference(tmp_path, table, case):
 
 
 def test_every_format_of_the_table_is_covered(table):
-    covered = {case[1] for case in FORMAT_CASES.values()}
+    covered = {case[1] for case in FORMAT_CASES.values()} | {"pos-neg-lists-scores"}  # tests/test_shapes.py
     assert covered == {f.name for f in table.formats}
 
 

@@ -21,11 +21,19 @@ def test_class_names_match_ignoring_case_and_spaces():
 
 
 def test_scores_are_clipped_to_the_unit_range_and_counted():
-    """The plan's range is the sample's; values of the full data past it are clipped, not left outside [0, 1]."""
+    """A range given (--score-range) is kept; values of the data past it are clipped, not left outside [0, 1]."""
     table = pa.table({"a": ["x one", "y two", "z three"], "b": ["p one", "q two", "r three"], "score": [0.0, 2.5, 6.0]})
-    result = apply_plan(table, TidyPlan(inputs=("a", "b"), label="score", score_range=(0.0, 5.0)), "pair-score")
+    result = apply_plan(table, TidyPlan(inputs=("a", "b"), label="score"), "pair-score", score_range=(0.0, 5.0))
     assert result.table.column("label").to_pylist() == [0.0, 0.5, 1.0]
     assert any("clipped 1 score(s)" in note for note in result.applied)
+
+
+def test_the_plans_sample_range_gives_way_to_the_whole_column():
+    """issue 11: the plan's range is the sample's; the rescale uses the whole column's and says so."""
+    table = pa.table({"a": ["x one", "y two", "z three"], "b": ["p one", "q two", "r three"], "score": [0.0, 2.5, 6.0]})
+    result = apply_plan(table, TidyPlan(inputs=("a", "b"), label="score", score_range=(0.0, 5.0)), "pair-score")
+    assert result.table.column("label").to_pylist() == pytest.approx([0.0, 2.5 / 6, 1.0])
+    assert any("whole column" in note for note in result.applied)
 
 
 def test_duplicates_are_texts_and_label_in_tidy_and_in_the_helper():

@@ -14,6 +14,7 @@ from lossadvisor.cli.options import (
     InputsOpt,
     JsonOpt,
     LabelOpt,
+    NegativesPolicy,
     OverwriteOpt,
     Sampling,
     ScoreRangeOpt,
@@ -41,6 +42,10 @@ def convert_command(
     positive_class: Annotated[Optional[str], typer.Option("--positive-class", help="Class (name or id) that marks a positive pair.")] = None,
     negative_class: Annotated[Optional[str], typer.Option("--negative-class", help="Only this class gives negatives (default: every other class).")] = None,
     num_negatives: Annotated[Optional[int], typer.Option("--num-negatives", min=1, help="Negatives per anchor when mining.")] = None,
+    gain: Annotated[Optional[str], typer.Option("--gain", help=(
+        "Map graded labels to gains: CODE=GAIN,... (e.g. 1=4,2=3,3=2,4=1,-1=0), or a preset: cranfield, clip."))] = None,
+    negatives_policy: Annotated[NegativesPolicy, typer.Option("--negatives-policy", help=(
+        "Ragged negative lists into n-tuples: truncate to the shortest, pad by repeating, or drop short rows."))] = NegativesPolicy.truncate,
     range_min: Annotated[int, typer.Option("--range-min", min=0, help="Skip the closest N candidates when mining.")] = 0,
     range_max: Annotated[Optional[int], typer.Option("--range-max", min=1, help="Consider at most N candidates when mining.")] = None,
     max_score: Annotated[Float, typer.Option("--max-score", help="Candidates scoring above this are not negatives.")] = None,
@@ -64,16 +69,17 @@ def convert_command(
     from lossadvisor import render
     from lossadvisor.convert import ConvertOptions, rich_progress
     from lossadvisor.convert.command import convert_dataset
+    from lossadvisor.convert.gain import parse_gain
 
     options = ConvertOptions(
         seed=seed, positive_class=positive_class, negative_class=negative_class, num_negatives=num_negatives,
         range_min=range_min, range_max=range_max, max_score=max_score, absolute_margin=absolute_margin,
         relative_margin=relative_margin, sampling=Sampling(sampling).value, scores=scores,
         corpus=read_corpus(corpus) if corpus else None, miner=model or "bm25", rescore=rescore, teacher=teacher,
-        trust_remote_code=trust_remote_code,
+        trust_remote_code=trust_remote_code, negatives_policy=NegativesPolicy(negatives_policy).value,
     )
     kwargs = dict(fix_only=fix, overwrite=overwrite, split=split, choice=column_choice(inputs, label), reading=read_as,
-                  score_range=parse_range(score_range))
+                  score_range=parse_range(score_range), gain=parse_gain(gain) if gain else None)
     progress = rich_progress() if not json_output and sys.stderr.isatty() else None
     loss_table = context_of(ctx).loss_table()
     if progress is not None:

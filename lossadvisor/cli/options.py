@@ -24,6 +24,14 @@ class Sampling(str, Enum):
     random = "random"
 
 
+class NegativesPolicy(str, Enum):
+    """Ragged negative lists expanded into n-tuples: cut to the shortest, repeat to the longest, or drop short rows."""
+
+    truncate = "truncate"
+    pad = "pad"
+    drop = "drop"
+
+
 DatasetArg = Annotated[str, typer.Argument(help=DATASET_HELP)]
 SplitOpt = Annotated[Optional[str], typer.Option("--split", help="Split to use (DatasetDict folders and hub datasets).")]
 InputsOpt = Annotated[Optional[str], typer.Option("--inputs", help=INPUTS_HELP)]

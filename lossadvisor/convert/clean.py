@@ -180,10 +180,25 @@ def drop_label_values(table: pa.Table, column: str, values: tuple[str, ...]) -> 
 
 
 def combine_columns(table: pa.Table, parts: tuple[str, ...] | list[str]) -> pa.Array:
-    """Several numeric columns as one list<double> column, row by row (teacher scores spread over columns)."""
+    """Several numeric columns as one list<double> column, row by row (teacher scores spread over columns);
+    list columns (FlagEmbedding's pos_scores, neg_scores) are concatenated row by row."""
+    if all(pa.types.is_list(table.schema.field(p).type) or pa.types.is_large_list(table.schema.field(p).type) for p in parts):
+        lists = [table.column(p).to_pylist() for p in parts]
+        return pa.array([[float(v) for part in row for v in (part or [])] for row in zip(*lists)], pa.list_(pa.float64()))
     values = np.stack([flat(pc.cast(table.column(p), pa.float64())).to_numpy(zero_copy_only=False) for p in parts], axis=1)
     offsets = pa.array(np.arange(table.num_rows + 1, dtype=np.int32) * len(parts))
     return pa.ListArray.from_arrays(offsets, pa.array(values.reshape(-1), pa.float64()))
+
+
+def drop_constant_lists(table: pa.Table, column: str = LABEL) -> StepResult:
+    """labeled-list rows whose labels are all equal (no positive, or all positives): nothing to rank there."""
+    labels = table.column(column)
+    if not (pa.types.is_list(labels.type) or pa.types.is_large_list(labels.type)):
+        return _result("drop-constant-lists", table, table.num_rows, {})
+    keep = np.array([bool(row) and len(set(row)) > 1 for row in labels.to_pylist()], dtype=bool)
+    dropped: dict[str, int] = {}
+    add_count(dropped, "nothing to rank (every label in the list equal)", (~keep).sum())
+    return _result("drop-constant-lists", table if keep.all() else table.filter(pa.array(keep)), table.num_rows, dropped)
 
 
 def cast_numbers(table: pa.Table, column: str = LABEL) -> StepResult:

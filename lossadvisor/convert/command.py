@@ -61,11 +61,14 @@ def convert_dataset(
     choice=None,
     reading: str | None = None,
     score_range: tuple[float, float] | None = None,
+    gain=None,
     progress=None,
     reinspect: bool = True,
 ) -> ConvertReport:
-    from lossadvisor.convert import check_output, output_kind, plan_conversion, run_conversion, write_output
-    from lossadvisor.tidy import load_canonical
+    """Convert one split, or every split of a DatasetDict (when no --split is given and OUT is a dataset folder:
+    each split converted the same way, written as a DatasetDict, row counts per split in stats['splits'])."""
+    from lossadvisor.convert import check_output, output_kind, write_output
+    from lossadvisor.convert.writer import DATASET_FOLDER
 
     started = time.perf_counter()
     if target is None and not fix_only:
@@ -73,9 +76,95 @@ def convert_dataset(
     wanted = loss_table.resolve_format(target) if target else None
     protect = _protected_paths(spec)
     check_output(out, overwrite=overwrite, protect=protect)
+    splits = _dict_splits(spec) if split is None and subset is None else ()
+    keep_all = len(splits) > 1 and output_kind(out) == DATASET_FOLDER
+    args = dict(subset=subset, score_range=score_range, choice=choice, reading=reading, gain=gain, progress=progress)
+    first = _convert_one(spec, wanted, loss_table, options, split, **args)
+    parts = {first.split or "train": first}
+    if keep_all:
+        for name in splits:
+            if name not in parts:
+                parts[name] = _convert_one(spec, first.target, loss_table, options, name, **args)
+    notes = list(first.notes)
+    stats = dict(first.stats)
+    if keep_all:
+        stats["splits"] = {name: {"rows_in": p.rows_in, "rows_out": p.table.num_rows} for name, p in parts.items()}
+        notes.append("kept every split: " + ", ".join(f"{n} ({p.rows_in:,} → {p.table.num_rows:,} rows)" for n, p in parts.items()))
+    elif len(splits) > 1:
+        notes.append(f"only split '{first.split}' was converted: write OUT as a dataset folder to keep "
+                     f"{', '.join(s for s in splits if s != first.split)} too, or pick one with --split")
+    metadata = {
+        "lossadvisor": {
+            "source": spec, "source_format": first.source, "format": first.target, "steps": first.steps,
+            "fixes": list(first.prepared.result.applied), "class_mapping": first.prepared.result.class_mapping,
+        }
+    }
+    tables = {name: p.table for name, p in parts.items()} if keep_all else first.table
+    written = write_output(tables, out, overwrite=overwrite, metadata=metadata, protect=protect)
+    verdict = _verdict(str(written.path), loss_table) if reinspect else None
+    dropped: dict[str, int] = {}
+    for part in parts.values():
+        for reason, count in part.dropped.items():
+            dropped[reason] = dropped.get(reason, 0) + count
+    return ConvertReport(
+        dataset=spec,
+        output=str(written.path),
+        output_kind=output_kind(out),
+        source_format=first.source,
+        target_format=first.target,
+        steps=tuple(first.steps),
+        rows_in=sum(p.rows_in for p in parts.values()),
+        rows_out=sum(p.table.num_rows for p in parts.values()),
+        dropped=dropped,
+        fixes=first.prepared.result.applied,
+        notes=tuple(notes),
+        stats=stats,
+        class_mapping=first.prepared.result.class_mapping,
+        seconds=round(time.perf_counter() - started, 3),
+        unlocks=_unlocks(loss_table, first.source, first.target),
+        verdict=verdict,
+    )
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One split read, fixed and converted."""
+
+    split: str | None
+    prepared: Any
+    source: str
+    target: str
+    table: Any
+    steps: list[str]
+    dropped: dict[str, int]
+    notes: list[str]
+    stats: dict[str, Any]
+
+    @property
+    def rows_in(self) -> int:
+        return self.prepared.result.rows_in
+
+
+def _dict_splits(spec: str) -> tuple[str, ...]:
+    from lossadvisor.sources import resolve_files
+
+    kind, files = resolve_files(spec)
+    if kind != "save_to_disk":
+        return ()
+    from lossadvisor.sources.local import _save_to_disk_split
+
+    return _save_to_disk_split(Path(files[0]), None)[2]
+
+
+def _convert_one(spec: str, wanted: str | None, loss_table, options, split: str | None, *, subset, score_range, choice,
+                 reading, gain, progress) -> _Part:
+    from lossadvisor.convert import plan_conversion, run_conversion
+    from lossadvisor.tidy import load_canonical
 
     prepared = load_canonical(spec, loss_table, split=split, subset=subset, score_range=score_range,
-                              choice=choice, reading=reading)
+                              choice=choice, reading=reading, gain=gain,
+                              # lists with nothing to rank are dropped for the listwise losses only
+                              keep_constant_lists=wanted is not None and wanted != "labeled-list")
     source = prepared.format
     wanted = wanted or source
     if prepared.report.classes and options.class_names is None:
@@ -100,32 +189,7 @@ def convert_dataset(
             f"converting {spec} from {source} to {wanted} leaves no rows (dropped: {reasons})",
             (f"{notes[0]}. " if notes else "") + "Check the columns it read (--inputs, --label), or choose another --to.",
         )
-    metadata = {
-        "lossadvisor": {
-            "source": spec, "source_format": source, "format": wanted, "steps": steps,
-            "fixes": list(prepared.result.applied), "class_mapping": prepared.result.class_mapping,
-        }
-    }
-    written = write_output(table, out, overwrite=overwrite, metadata=metadata, protect=protect)
-    verdict = _verdict(str(written.path), loss_table) if reinspect else None
-    return ConvertReport(
-        dataset=spec,
-        output=str(written.path),
-        output_kind=output_kind(out),
-        source_format=source,
-        target_format=wanted,
-        steps=tuple(steps),
-        rows_in=prepared.result.rows_in,
-        rows_out=table.num_rows,
-        dropped=dropped,
-        fixes=prepared.result.applied,
-        notes=tuple(notes),
-        stats=stats,
-        class_mapping=prepared.result.class_mapping,
-        seconds=round(time.perf_counter() - started, 3),
-        unlocks=_unlocks(loss_table, source, wanted),
-        verdict=verdict,
-    )
+    return _Part(prepared.report.split, prepared, source, wanted, table, steps, dropped, notes, stats)
 
 
 def _unlocks(loss_table, source: str, wanted: str) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from lossadvisor.convert.lists import expand_negatives, explode_negatives, lists_to_labeled_list
 from lossadvisor.convert.mine import mine
 from lossadvisor.convert.reshape import (
     class_sampling,
@@ -30,4 +31,7 @@ METHODS: dict[str, Callable] = {
     "group-negatives": group_negatives,
     "split-negatives": split_negatives,
     "teacher": teacher,
+    "expand-negatives": expand_negatives,
+    "explode-negatives": explode_negatives,
+    "lists-to-labeled-list": lists_to_labeled_list,
 }

@@ -44,6 +44,8 @@ class ConvertOptions:
     rescore: Any = None
     teacher: Any = None
     batch_size: int = 32
+    # Ragged negative lists into a fixed-width n-tuple: truncate | pad | drop (convert/lists.py).
+    negatives_policy: str = "truncate"
     # Run a model's own code (auto_map) and accept pickled weights: only when the user says so.
     trust_remote_code: bool = False
 
@@ -56,6 +58,8 @@ class ConvertOptions:
             raise FitError(f"range_max ({self.range_max}) must be larger than range_min ({self.range_min})")
         if self.sampling not in ("top", "random"):
             raise FitError(f"sampling must be 'top' or 'random', got '{self.sampling}'")
+        if self.negatives_policy not in ("truncate", "pad", "drop"):
+            raise FitError(f"negatives policy must be truncate, pad or drop, got '{self.negatives_policy}'")
         if self.batch_size < 1:
             raise FitError(f"batch_size must be at least 1, got {self.batch_size}")
         # Lists are accepted for convenience and frozen here, so that options stay immutable.

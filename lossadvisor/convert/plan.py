@@ -92,7 +92,8 @@ def plan_conversion(
 def _check_shape(table: pa.Table, fmt: Format) -> None:
     has_label = fmt.labels != ["none"]
     if fmt.text_list:
-        fits, what = table.num_columns == 3, "a query, a list of documents and a list of labels"
+        width = fmt.texts.min + fmt.list_inputs + (1 if has_label else 0)
+        fits, what = table.num_columns == width, f"{width} columns ({fmt.description})"
     else:
         fits = fmt.texts.admits(table.num_columns - (1 if has_label else 0))
         low, high = fmt.texts.min, fmt.texts.max

@@ -175,13 +175,16 @@ def _datasets_quiet() -> Iterator[None]:
             ds_logging.enable_progress_bar()
 
 
-def _write_dataset_folder(table: pa.Table, path: Path, metadata: dict[str, Any] | None) -> bool:
-    from datasets import Dataset, DatasetInfo
+def _write_dataset_folder(table: pa.Table | dict[str, pa.Table], path: Path, metadata: dict[str, Any] | None) -> bool:
+    from datasets import Dataset, DatasetDict, DatasetInfo
     from datasets.table import InMemoryTable
 
     info = DatasetInfo(description=json.dumps(metadata, sort_keys=True)) if metadata else None
     with _datasets_quiet():
-        Dataset(InMemoryTable(table), info=info).save_to_disk(str(path))
+        if isinstance(table, dict):  # every split of a DatasetDict, kept
+            DatasetDict({name: Dataset(InMemoryTable(part), info=info) for name, part in table.items()}).save_to_disk(str(path))
+        else:
+            Dataset(InMemoryTable(table), info=info).save_to_disk(str(path))
     return bool(metadata)
 
 
@@ -274,7 +277,7 @@ def _os_error(out: Path, exc: OSError) -> FitError:
 
 
 def write_output(
-    table: pa.Table,
+    table: pa.Table | dict[str, pa.Table],
     out: str | Path,
     overwrite: bool = False,
     metadata: dict[str, Any] | None = None,
@@ -289,6 +292,8 @@ def write_output(
     _clean_stale(Path(out).expanduser())
     out = check_output(out, overwrite, protect)
     kind = output_kind(out)
+    if isinstance(table, dict) and kind != DATASET_FOLDER:
+        raise FitError(f"several splits ({', '.join(table)}) need a dataset folder OUT, not a .{kind} file")
     if kind in ("csv", "tsv"):
         nested = [f.name for f in table.schema if pa.types.is_nested(f.type)]
         if nested:
@@ -309,4 +314,5 @@ def write_output(
     except BaseException:
         _remove(temporary)
         raise
-    return WriteResult(out, kind, table.num_rows, size, replaced, written_metadata)
+    rows = sum(t.num_rows for t in table.values()) if isinstance(table, dict) else table.num_rows
+    return WriteResult(out, kind, rows, size, replaced, written_metadata)

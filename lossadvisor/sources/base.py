@@ -16,6 +16,10 @@ TEXT_WINDOW_BYTES = 4 * 1024 * 1024
 WINDOW_MIN_LINES = 50
 TEXT_WINDOW_MAX_BYTES = 64 * 1024 * 1024
 DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".parquet", ".arrow"}
+TREC_SUFFIXES = {".qrels", ".run", ".trec"}  # read as text, to be recognised as ids (sources/beir.py)
+# The name pandas and `datasets` give the index column df.to_csv() writes (its header cell is empty).
+PANDAS_INDEX = "Unnamed: 0"
+INDEX_COLUMNS = re.compile(r"^(Unnamed: \d+|__index_level_\d+__)$")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class Sample:
     flattened: tuple[str, ...] = ()
     reading_notes: tuple[tuple[str, str], ...] = ()  # (code, message) noticed while reading
     column_stats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fields_flattened: tuple[str, ...] = ()  # struct / judged-record columns read as `a.b` columns (sources/nested.py)
+    schema_before: pa.Schema | None = None  # the schema as stored, when fields were flattened
 
     @property
     def exhaustive(self) -> bool:

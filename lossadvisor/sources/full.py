@@ -15,6 +15,7 @@ from lossadvisor.errors import SourceError
 from lossadvisor.sources.base import Sample, TextDialect, _short
 from lossadvisor.sources.jsonfile import _checked, _records_to_table, _too_deep, flatten_nested
 from lossadvisor.sources.local import _arrow_reader
+from lossadvisor.sources.nested import flatten_fields
 from lossadvisor.sources.schema import conform, rows_to_strings, string_array
 from lossadvisor.sources.text import _parse_rows
 
@@ -22,8 +23,16 @@ from lossadvisor.sources.text import _parse_rows
 def read_table(sample: Sample) -> pa.Table:
     """The whole dataset, read the way the sample was (same dialect, field, flattening) and with its schema."""
     kind, files = sample.kind, list(sample.files)
-    if sample.exhaustive and not sample.flattened:
+    if sample.exhaustive and not sample.flattened and not sample.fields_flattened:
         return sample.table
+    if kind == "parallel":
+        from lossadvisor.sources.parallel import parallel_table
+
+        return conform(parallel_table(files), sample.table.schema, sample.spec)
+    if kind == "beir":
+        from lossadvisor.sources.beir import beir_layout, beir_table
+
+        return beir_table(beir_layout(sample.spec), sample.split)[0]
     if kind == "hub":
         raise SourceError("hub datasets are read through a local copy: use datasets.load_dataset(...).save_to_disk(PATH)")
     try:
@@ -40,6 +49,8 @@ def read_table(sample: Sample) -> pa.Table:
             table = pa.concat_tables([_read_text_all(f, sample.dialect) for f in files])
     except (pa.ArrowException, OSError) as exc:
         raise SourceError(f"{sample.spec}: cannot read the whole dataset ({_short(exc)})") from None
+    if sample.fields_flattened:
+        table, _ = flatten_fields(table)
     if sample.flattened:
         table, _ = flatten_nested(table)
     return conform(table, sample.table.schema, sample.spec, empty_is_null=kind == "csv")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from lossadvisor.errors import SourceError
@@ -10,6 +11,7 @@ from lossadvisor.sources.base import SAMPLE_ROWS, Sample, _class_names, _class_n
 from lossadvisor.sources.hub import _hub_sample
 from lossadvisor.sources.jsonfile import _json_records, _records_to_table, flatten_nested
 from lossadvisor.sources.local import _arrow_sample, _parquet_sample, _save_to_disk_files, _save_to_disk_split
+from lossadvisor.sources.nested import flatten_fields
 from lossadvisor.sources.spec import resolve_files
 from lossadvisor.sources.text import _text_sample
 
@@ -18,6 +20,18 @@ def open_sample(spec: str, split: str | None = None, subset: str | None = None, 
     kind, files = resolve_files(spec)
     if kind == "hub":
         return _hub_sample(spec, split, subset, limit)
+    if kind == "beir":
+        return _beir_sample(spec, split, limit)
+    if kind == "parallel":
+        from lossadvisor.sources.parallel import names_of, parallel_table
+
+        if split not in (None, "train"):
+            raise SourceError(f"{spec}: local files have one split, 'train' (got --split {split})")
+        table = parallel_table(files, limit)
+        total = sum(1 for _ in open(files[0], "rb"))
+        note = ("parallel-files", "line-aligned files read as columns (line i of each is row i): "
+                + ", ".join(f"{n} ← {Path(f).name}" for n, f in zip(names_of(files), files)) + f"; {total:,} lines each")
+        return Sample(spec, kind, table, total, tuple(files), "train", ("train",), reading_notes=(note,))
     if subset is not None:
         raise SourceError("--subset applies to hub datasets only")
     if kind == "save_to_disk":
@@ -25,7 +39,7 @@ def open_sample(spec: str, split: str | None = None, subset: str | None = None, 
         data_files = _save_to_disk_files(folder)
         table, total, schema = _arrow_sample(data_files, limit)
         class_names = _class_names_from_schema(schema) or _class_names_from_info(folder)
-        return Sample(spec, kind, table, total, tuple(data_files), chosen, splits, class_names)
+        return _finish(Sample(spec, kind, table, total, tuple(data_files), chosen, splits, class_names))
     if split not in (None, "train"):
         raise SourceError(f"{spec}: local files have one split, 'train' (got --split {split})")
     if kind == "parquet":
@@ -47,16 +61,38 @@ def open_sample(spec: str, split: str | None = None, subset: str | None = None, 
                           reading_notes=tuple(notes)))
 
 
+def _beir_sample(spec: str, split: str | None, limit: int) -> Sample:
+    from lossadvisor.sources.beir import beir_layout, beir_table, choose_split
+
+    layout = beir_layout(spec)
+    assert layout is not None
+    chosen, splits = choose_split(layout, split)
+    table, counts = beir_table(layout, chosen)
+    dropped = counts["missing_query"] + counts["missing_doc"]
+    message = (f"a BEIR/MTEB retrieval layout: {layout['corpus'].name} + {layout['queries'].name} + qrels"
+               f" ({', '.join(splits)}); joined qrels '{chosen}': {counts['joined']} judgments of {counts['queries']} queries"
+               + (f", {dropped} dropped (query or document not found)" if dropped else "")
+               + ("; graded scores kept as the label" if "label" in table.column_names else
+                  "; every judgment is a positive: (query, positive) pairs, negatives to mine from the corpus"))
+    files = (str(layout["corpus"]), str(layout["queries"]), str(layout["qrels"][chosen]))
+    return Sample(spec, "beir", table.slice(0, limit), table.num_rows, files, chosen, splits,
+                  reading_notes=(("beir-folder", message),))
+
+
 def _finish(sample: Sample) -> Sample:
+    stored = sample.table.schema
+    table, fields = flatten_fields(sample.table)
+    if fields:
+        names = ", ".join(n for n in table.column_names if n.split(".")[0] in fields)
+        note = ("nested-fields", f"nested fields read as columns: {names}")
+        sample = replace(sample, table=table, fields_flattened=fields, schema_before=stored,
+                         reading_notes=sample.reading_notes + (note,))
     table, path = flatten_nested(sample.table)
     if not path:
         return sample
     note = ("nested-records", f"nested records flattened: {' → '.join(path)} (one row per innermost record)")
-    return Sample(
-        sample.spec, sample.kind, table, table.num_rows if sample.exhaustive else None, sample.files, sample.split,
-        sample.splits, sample.class_names, sample.dialect, sample.json_field, path, sample.reading_notes + (note,),
-        sample.column_stats,
-    )
+    return replace(sample, table=table, num_rows=table.num_rows if sample.exhaustive else None, flattened=path,
+                   reading_notes=sample.reading_notes + (note,))
 
 
 def _class_names_from_info(folder: Path) -> dict[str, list[str]]:

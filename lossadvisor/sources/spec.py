@@ -7,12 +7,17 @@ import os
 from pathlib import Path
 
 from lossadvisor.errors import SourceError
-from lossadvisor.sources.base import DATA_SUFFIXES, HUB_ID
+from lossadvisor.sources.base import DATA_SUFFIXES, HUB_ID, TREC_SUFFIXES
+from lossadvisor.sources.beir import beir_layout
+from lossadvisor.sources.parallel import parallel_files
 
 
 def resolve_files(spec: str) -> tuple[str, list[str]]:
     """(kind, files) for a local spec, or ('hub', []) for a hub id; SourceError when nothing is there."""
     path = Path(spec).expanduser()
+    layout = beir_layout(spec)
+    if layout is not None:  # corpus + queries + qrels: ids joined into texts
+        return "beir", [str(layout["corpus"]), str(layout["queries"]), *(str(p) for p in layout["qrels"].values())]
     if any(ch in spec for ch in "*?["):
         files = sorted(f for f in globlib.glob(spec, recursive=True) if os.path.isfile(f))
         if not files:
@@ -21,6 +26,9 @@ def resolve_files(spec: str) -> tuple[str, list[str]]:
     if path.is_dir():
         if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
             return "save_to_disk", [str(path)]
+        aligned = parallel_files(path)
+        if aligned:  # a.toks, b.toks, sim.txt: one column per file, line by line
+            return "parallel", aligned
         files = sorted(
             str(p) for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES
             and not any(part.startswith(".") for part in p.relative_to(path).parts)
@@ -47,7 +55,7 @@ def _kind_of(files: list[str], spec: str) -> str:
             kinds.add("arrow")
         elif suffix in (".json", ".jsonl", ".ndjson"):
             kinds.add("json")
-        elif suffix in (".csv", ".tsv", ".txt"):
+        elif suffix in (".csv", ".tsv", ".txt", *TREC_SUFFIXES):
             kinds.add("csv")
         else:
             raise SourceError(f"{f}: unknown file type '{suffix or '(none)'}'", "Use csv, tsv, txt, json, jsonl, parquet or arrow.")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from pathlib import Path
 
 from lossadvisor.errors import SourceError
-from lossadvisor.sources.base import TEXT_WINDOW_BYTES, TEXT_WINDOW_MAX_BYTES, WINDOW_MIN_LINES, TextDialect, _short
+from lossadvisor.sources.base import PANDAS_INDEX, TEXT_WINDOW_BYTES, TEXT_WINDOW_MAX_BYTES, WINDOW_MIN_LINES, TextDialect, _short
 from lossadvisor.sources.schema import rows_to_table
 
 
@@ -90,11 +91,22 @@ def _parse_rows(text: str, delimiter: str, quoting: bool) -> list[list[str]]:
         raise SourceError(f"cannot parse delimited text: {exc}") from None
 
 
+def _pandas_index(rows: list[list[str]]) -> bool:
+    """The header of `df.to_csv()`: an empty first cell, named cells after it, integers below it."""
+    first = rows[0]
+    if len(first) < 2 or first[0].strip() or any(not cell.strip() or _looks_numeric(cell) for cell in first[1:]):
+        return False
+    body = [row[0] for row in rows[1:200] if row]
+    return bool(body) and all(re.fullmatch(r"-?\d+", cell.strip() or "x") for cell in body)
+
+
 def _has_header(rows: list[list[str]]) -> bool:
     """A header row names columns: short, distinct, non-numeric cells over columns whose values differ."""
     if len(rows) < 2:
         return True
     first = rows[0]
+    if _pandas_index(rows):
+        return True  # what df.to_csv() writes: an empty first header cell over the index
     if any(_looks_numeric(cell) or not cell.strip() or len(cell) > 64 for cell in first):
         return False
     body = rows[1:200]
@@ -158,6 +170,10 @@ def _choose_dialect(path: str, text: str, complete: bool) -> tuple[TextDialect, 
         ))
     if header:
         names = list(rows[0]) + [f"column_{i + 1}" for i in range(len(rows[0]), width)]
+        if _pandas_index(rows):
+            names[0] = PANDAS_INDEX  # the name pandas and `datasets` give it when they read the file back
+            notes.append(("pandas-index", f"the first column is a pandas index (an empty header cell, as df.to_csv() writes it): "
+                                          f"read as '{PANDAS_INDEX}', an id to drop (write with index=False to avoid it)"))
         names = _unique([n if n.strip() else f"column_{i + 1}" for i, n in enumerate(names)])
     else:
         names = [f"column_{i + 1}" for i in range(width)]
@@ -194,6 +210,11 @@ def _count_lines(path: str) -> int:
 def _text_sample(files: list[str], limit: int):
     path = files[0]
     text, complete = _read_window(path)
+    from lossadvisor.sources.beir import trec_error
+
+    trec = trec_error(path, text[:65536].splitlines())
+    if trec is not None:
+        raise trec
     dialect, rows, notes = _choose_dialect(path, text, complete)
     table = rows_to_table(rows[:limit], dialect.column_names)
     if complete and len(files) == 1:

@@ -1,0 +1,111 @@
+"""Warnings about shapes data is published in (issue 11): negatives held in lists, and the choices only the
+user can make, as data (`Question`s) for `advise` to ask.
+
+A shape no loss takes as it is (a table format without rows, e.g. list-negatives) gets one warning that says
+so and names the expansions `convert` performs; ragged lists name the --negatives-policy choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lossadvisor.checks import INFO, warning
+from lossadvisor.checks import WarningCode as C
+from lossadvisor.commands import convert_command
+from lossadvisor.profile import LABEL_LIKE, Profile, Why
+
+if TYPE_CHECKING:
+    from lossadvisor.advice import Reading, Warning
+    from lossadvisor.table import LossTable
+
+# --gain presets: an inverted or coded relevance scale mapped to gains (higher = more relevant, 0 = not relevant).
+# --gain presets: an inverted or coded relevance scale mapped to gains (higher = more relevant, 0 = not relevant);
+# convert/gain.py applies them. Cranfield: 1 = complete answer ... 4 = minimal interest, 5 and -1 = no interest.
+GAIN_PRESETS = {"cranfield": "1=4,2=3,3=2,4=1,5=0,-1=0"}
+
+
+@dataclass(frozen=True)
+class Choice:
+    answer: str  # what the user picks, in words
+    flag: str  # the command-line flag the answer maps to ("" when the answer is the default)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A choice the data cannot make: what `advise` asks, the choices, and the flag each answer maps to."""
+
+    topic: str  # label | score-reading | gain | expansion | negatives-policy
+    ask: str
+    choices: tuple[Choice, ...]
+    default: int = 0  # index of the choice inspect assumed
+
+
+def list_lengths(profile: Profile, name: str) -> list[int]:
+    return [len(v) for v in profile.sample.table.column(name).to_pylist() if v]
+
+
+def expansions(profile: Profile, source: str, table: LossTable) -> list[str]:
+    """The formats with losses that declared conversions reach from `source` without a model or a teacher."""
+    out = []
+    for fmt in table.formats:
+        path = table.conversion_path(source, fmt.name) if fmt.name != source else None
+        if path and table.rows_for_format(fmt.name) and not any(step.needs for step in path):
+            out.append(fmt.name)
+    direct = [c.to_format for c in table.conversions_from(source)]
+    return sorted(out, key=lambda name: (name not in direct, direct.index(name) if name in direct else 0))
+
+
+def ragged(profile: Profile) -> tuple[int, int] | None:
+    """(shortest, longest) of the last list-of-texts input, when they differ."""
+    negatives = [n for n in profile.inputs if profile.column(n).kind == "text-list"][-1:]
+    lengths = list_lengths(profile, negatives[0]) if negatives else []
+    return (min(lengths), max(lengths)) if lengths and min(lengths) != max(lengths) else None
+
+
+def shape_warnings(profile: Profile, reading: Reading, table: LossTable, out: list[Warning]) -> None:
+    """A format no loss takes as it is: say so, and what each expansion unlocks."""
+    if table.rows_for_format(reading.format):
+        return
+    targets = expansions(profile, reading.format, table)
+    negatives = [n for n in profile.inputs if profile.column(n).kind == "text-list"]
+    span = ragged(profile)
+    lengths = f"; the negative lists run from {span[0]} to {span[1]} long (--negatives-policy truncate|pad|drop)" if span else ""
+    out.append(warning(
+        C.LIST_NEGATIVES,
+        f"{reading.format}: the texts to rank against are held in lists, which no loss takes as they are{lengths}."
+        f" convert expands them: {', '.join(targets)}",
+        convert_command(profile.sample.spec, targets[0], None, *((("--negatives-policy", "truncate"),) if span else ())).render(),
+        INFO, columns=negatives))
+
+
+def questions(profile: Profile, readings: list[Reading], warnings: list[Warning], table: LossTable) -> tuple[Question, ...]:
+    """The ambiguities of this data, as questions with the flag each answer maps to."""
+    out: list[Question] = []
+    codes = {w.code for w in warnings}
+    others = [c.name for c in profile.columns if c.role != "input" and c.name != profile.label and LABEL_LIKE.search(c.name)
+              and c.why in (Why.SECOND_LABEL, Why.SHORT_CODES, Why.SECOND_LIST)]
+    if profile.label and (others or codes & {C.COMPETING_LABELS, C.TWO_LABELS}):
+        out.append(Question("label", "Which column is the label (the others are metadata)?",
+                            tuple(Choice(name, f"--label {name}") for name in [profile.label, *others])))
+    kind = readings[0].label_kind if readings else None
+    if kind in ("logit", "score", "scaled-score") and profile.label:
+        stats = profile.column(profile.label).stats
+        similarity = Choice("a similarity on a bounded scale (BinaryCrossEntropyLoss)",
+                            f"--score-range {stats['min']}:{stats['max']}" if kind != "score" else "")
+        teacher = Choice("a teacher model's scores or logits (MSELoss, distillation)", "--loss MSELoss")
+        out.append(Question("score-reading", f"Are the scores in '{profile.label}' ({stats['min']}..{stats['max']}) a gold"
+                            " similarity or a teacher's logits?", (teacher, similarity) if kind == "logit" else (similarity, teacher)))
+    if kind == "graded" and profile.label and (profile.column(profile.label).stats["min"] or 0) < 0:
+        out.append(Question("gain", f"Is 1 the best grade in '{profile.label}' (an inverted scale such as Cranfield's)?",
+                            (Choice("yes: map the codes to gains", f"--gain {GAIN_PRESETS['cranfield']}"),
+                             Choice("no: higher is more relevant (negative values become 0)", "--gain clip"))))
+    if readings and not table.rows_for_format(readings[0].format):
+        targets = expansions(profile, readings[0].format, table)
+        out.append(Question("expansion", f"Which expansion of the {readings[0].format} data?",
+                            tuple(Choice(t, f"--to {t}") for t in targets)))
+        if ragged(profile):
+            out.append(Question("negatives-policy", "Negative lists differ in length: for an n-tuple, cut them to the shortest,"
+                                " pad the short ones with their own negatives, or drop them?",
+                                tuple(Choice(p, f"--negatives-policy {p}") for p in ("truncate", "pad", "drop"))))
+    return tuple(out)
