@@ -53,12 +53,13 @@ WARNING = {"code": str, "message": str, "fix": str, "severity": str, "fixable": 
 COLUMN = {"name": str, "dtype": str, "role": str, "reason": str, "label_kind": Null(str)}
 TIDY = {"inputs": [str], "label": Null(str), "label_parts": [str], "label_parts_as": str, "classes": [str],
         "cast_label_numeric": bool, "score_range": Null([Number]), "drop_label_values": [str], "group_by_anchor": bool,
-        "drop_null_texts": bool, "drop_duplicates": bool}
+        "drop_null_texts": bool, "drop_duplicates": bool, "drop_constant_lists": bool}
+QUESTION = {"topic": str, "ask": str, "choices": [{"answer": str, "flag": str}], "default": int}
 INSPECT = {
     "dataset": str, "source_kind": str, "split": Null(str), "splits": [str], "num_rows": Null(int), "sample_rows": int,
     "format": Null(str), "format_description": Null(str), "needs_fixing": bool, "num_labels": Null(int),
     "activation": Null(str), "columns": [COLUMN], "readings": [READING], "recommendations": [RECOMMENDATION],
-    "conversions": [OFFER], "warnings": [WARNING], "tidy": Null(TIDY), "classes": [str], "load_code": str, "extra": {},
+    "conversions": [OFFER], "warnings": [WARNING], "tidy": Null(TIDY), "classes": [str], "load_code": str, "extra": {}, "questions": [QUESTION],
 }
 TABLE_ROW = {"inputs": str, "labels": str, "num_labels": str, "format": str, "losses": [str], "distillation": bool}
 TABLE = {"rows": [TABLE_ROW], "common": [{"formats": [str], "advice": str, "loss": Null(str), "via": [str]}]}

@@ -63,7 +63,7 @@ def printed_by_inspect(dataset: Path) -> list[str]:
 
 def run_printed(command: str, cwd: Path, monkeypatch, teacher: Path | None = None) -> None:
     """Split `command` as a shell would and run it in `cwd`; it must exit 0."""
-    words = shlex.split(command)
+    words = shlex.split(command, comments=True)  # as a shell reads it: a trailing `# …` is a comment
     assert words[0] == "lossadvisor", command
     args = words[1:]
     if TEACHER_PLACEHOLDER in args:
@@ -201,7 +201,7 @@ def test_advise_prints_commands_that_survive_a_dash_name(tmp_path, monkeypatch):
     (tmp_path / "-x.csv").write_bytes(EXAMPLE.read_bytes())
     commands = advise_commands(Path("-x.csv"), tmp_path, monkeypatch)
     for command in commands:
-        words = shlex.split(command)
+        words = shlex.split(command, comments=True)  # as a shell reads it: a trailing `# …` is a comment
         assert "-x.csv" not in words, command
         if words[1] != "trial":
             run_printed(command, tmp_path, monkeypatch)
