@@ -10,7 +10,19 @@ import numba
 import numpy as np
 
 
-@numba.njit(nogil=True, cache=False)
+def _jit(**options):
+    """numba.njit with an on-disk cache (saves ~3 s of compilation per process) when a cache folder is writable."""
+
+    def wrap(function):
+        try:
+            return numba.njit(cache=True, **options)(function)
+        except RuntimeError:  # no writable cache location: compile in memory
+            return numba.njit(**options)(function)
+
+    return wrap
+
+
+@_jit(nogil=True)
 def _insert(top_scores: np.ndarray, top_ids: np.ndarray, filled: int, score: float, doc: int) -> int:
     """Insert (score, doc) into the sorted top list (best score first, lower id first among equals)."""
     k = len(top_ids)
@@ -33,7 +45,7 @@ def _insert(top_scores: np.ndarray, top_ids: np.ndarray, filled: int, score: flo
     return filled
 
 
-@numba.njit(parallel=True, nogil=True, cache=False)
+@_jit(parallel=True, nogil=True)
 def topk_batch(q_indptr, q_indices, q_data, m_indptr, m_indices, m_data, n_docs, parts, out_ids, out_scores):
     """out_ids / out_scores (prefilled with -1 / -inf) get each query's k best documents with a non-zero score.
 
