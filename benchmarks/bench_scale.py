@@ -13,7 +13,8 @@
     outputs are compared row for row.
 (b) WikiQA false-negative rate of BM25 mining (bench_convert.py's case), which must stay <= 1.2%.
 (c) Streaming: a parquet of labeled-list rows (several row groups) exploded into labeled-pair one record batch
-    at a time (pyarrow's iter_batches -> explode -> ParquetWriter): peak memory should stay flat as rows grow.
+    at a time (lossadvisor.convert.streaming.stream_parquet:
+    pyarrow's iter_batches -> explode -> ParquetWriter): peak memory should stay flat as rows grow.
 """
 
 from __future__ import annotations
@@ -103,7 +104,8 @@ def case_stream(rows: int, batch_rows: int, folder: str) -> dict:
     """Write `rows` labeled-list rows in row groups, then explode them batch by batch to labeled-pair."""
     import pyarrow.parquet as pq
 
-    from lossadvisor.convert import METHODS, ConvertOptions
+    from lossadvisor.convert import ConvertOptions
+    from lossadvisor.convert.streaming import stream_parquet
 
     source, target = Path(folder) / f"in_{rows}.parquet", Path(folder) / f"out_{rows}.parquet"
     writer = None
@@ -114,15 +116,8 @@ def case_stream(rows: int, batch_rows: int, folder: str) -> dict:
     writer.close()
     written_peak = peak_mib()
     started = time.perf_counter()
-    out_rows, writer = 0, None
-    for batch in pq.ParquetFile(source).iter_batches(batch_size=batch_rows):
-        import pyarrow as pa
-
-        step = METHODS["explode"](pa.Table.from_batches([batch]), "labeled-pair", ConvertOptions())
-        writer = writer or pq.ParquetWriter(target, step.table.schema)
-        writer.write_table(step.table)
-        out_rows += step.rows_out
-    writer.close()
+    step = stream_parquet(source, target, "explode", "labeled-pair", ConvertOptions(), batch_rows=batch_rows)
+    out_rows = step.rows_out
     seconds = time.perf_counter() - started
     source.unlink()
     target.unlink()

@@ -168,3 +168,56 @@ def test_dense_scale_options_reach_mine_hard_negatives(monkeypatch, use_faiss, m
     assert calls[0]["use_faiss"] is use_faiss and calls[0]["faiss_batch_size"] == 512 and calls[0]["batch_size"] == 8
     assert calls[0]["use_multi_process"] == (list(multi_process) if multi_process else False)
     assert step.stats["faiss"] is use_faiss and step.rows_out == 3
+
+
+def _labeled_lists(n: int) -> pa.Table:
+    docs = [[f"doc {i} {j}" for j in range(1 + i % 4)] for i in range(n)]
+    labels = [[1] + [0] * (len(d) - 1) for d in docs]
+    return pa.table({"query": [f"query {i}" if i % 9 else "" for i in range(n)], "docs": docs, "label": labels})
+
+
+def test_streamed_explode_equals_the_in_memory_one(tmp_path):
+    import pyarrow.parquet as pq
+
+    from lossadvisor.convert import METHODS
+    from lossadvisor.convert.streaming import stream_parquet
+
+    table = _labeled_lists(95)
+    source, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    pq.write_table(table, source, row_group_size=20)
+    step = stream_parquet(source, out, "explode", "labeled-pair", ConvertOptions(), batch_rows=10)
+    whole = METHODS["explode"](table, "labeled-pair", ConvertOptions())
+    assert pq.read_table(out).equals(whole.table)
+    assert (step.rows_in, step.rows_out, step.rows_used, step.dropped) == (whole.rows_in, whole.rows_out, whole.rows_used, whole.dropped)
+    assert step.stats["batches"] == 10 and sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet", "out.parquet"]
+
+
+def test_streaming_says_which_conversions_need_a_global_view(tmp_path):
+    from lossadvisor.convert.streaming import global_view_reasons, stream_parquet
+
+    assert global_view_reasons(["explode", "split-negatives"]) == {}
+    assert set(global_view_reasons(["mine", "explode", "group"])) == {"mine", "group"}
+    with pytest.raises(FitError, match="mine cannot stream batch by batch"):
+        stream_parquet(tmp_path / "absent.parquet", tmp_path / "out.parquet", "mine", "triplet", ConvertOptions())
+
+
+def test_an_interrupted_stream_leaves_nothing_half_written(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from lossadvisor.convert import streaming
+
+    source, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    pq.write_table(_labeled_lists(50), source, row_group_size=10)
+    real = streaming.METHODS["explode"]
+    calls = []
+
+    def interrupted(table, target, options):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(table, target, options)
+
+    monkeypatch.setitem(streaming.METHODS, "explode", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        streaming.stream_parquet(source, out, "explode", "labeled-pair", ConvertOptions(), batch_rows=10)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
