@@ -221,3 +221,17 @@ def test_an_interrupted_stream_leaves_nothing_half_written(tmp_path, monkeypatch
     with pytest.raises(KeyboardInterrupt):
         streaming.stream_parquet(source, out, "explode", "labeled-pair", ConvertOptions(), batch_rows=10)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
+
+
+def test_numpy_index_is_bm25s_index_bit_for_bit():
+    table = pairs_table(250, seed=5)
+    corpus = table["positive"].to_pylist() + ["The Café's crème brûlée, ÉTÉ 2024!", "the and of", "", "x y z", "naïve façade_ok"]
+    queries = table["query"].to_pylist() + ["café crème", "THE", "façade_ok naïve 2024", "été"]
+    ours = BM25Index(corpus, queries, dtype=np.float64, indexer="numpy")
+    theirs = BM25Index(corpus, queries, dtype=np.float64, indexer="bm25s")
+    assert sorted(ours.matrix.data.tolist()) == sorted(theirs.matrix.data.tolist())
+    ours_ids, ours_scores = ours.topk(6, Reporter(), backend="scipy")
+    their_ids, their_scores = theirs.topk(6, Reporter(), backend="scipy")
+    np.testing.assert_array_equal(ours_ids, their_ids)
+    np.testing.assert_array_equal(ours_scores, their_scores)
+    assert (ours_ids[-4:, 0] >= 0).sum() == 3  # the unicode queries find their documents; "THE" is a stopword

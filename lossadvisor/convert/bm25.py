@@ -107,15 +107,55 @@ def _run_blocks(blocks: list[np.ndarray], work: Callable[[np.ndarray], Any], tas
 class BM25Index:
     """bm25s' index of the corpus as a (token x document) matrix of scores, and the queries as word counts."""
 
-    def __init__(self, corpus: list[str], queries: list[str], reporter: Reporter | None = None, *, dtype: Any = None) -> None:
-        """dtype of the scores matrix: None keeps bm25s' float32 for numba (which adds in float64) and takes
-        float64 for scipy's product, so that both add exactly; float32 with scipy is the legacy method."""
-        import bm25s
+    def __init__(
+        self, corpus: list[str], queries: list[str], reporter: Reporter | None = None, *, dtype: Any = None, indexer: str = "numpy"
+    ) -> None:
+        """dtype of the scores matrix: None keeps float32 for numba (which adds in float64) and takes float64 for
+        scipy's product, so that both add exactly; float32 with scipy is the legacy method. indexer "numpy"
+        (bm25_index.py) or "bm25s" (bm25s' own, the legacy method): the same scores either way."""
         import scipy.sparse as sp
 
+        reporter = reporter or Reporter()
         if dtype is None:
             dtype = np.float32 if numba_available() else np.float64
-        reporter = reporter or Reporter()
+        self.constant = None
+        if indexer == "bm25s":
+            data, indices, indptr, rows, cols = self._index_bm25s(corpus, queries, reporter)
+        else:
+            data, indices, indptr, rows, cols = self._index_numpy(corpus, queries, reporter)
+        n_tokens = len(indptr) - 1
+        self.n_docs = len(corpus)
+        # Row t holds the BM25 contribution of token t to every document that contains it.
+        self.matrix = sp.csr_matrix((data.astype(dtype), indices, indptr), shape=(n_tokens, self.n_docs))
+        self.matrix.sort_indices()
+        # Repeated query words count once per occurrence, as in bm25s' own scoring.
+        self.queries = sp.csr_matrix((np.ones(len(cols), dtype=dtype), (rows, cols)), shape=(len(queries), n_tokens))
+        self.queries.sum_duplicates()
+        self.empty_queries = int((np.diff(self.queries.indptr) == 0).sum())
+        self.postings = np.diff(self.matrix.indptr)
+        self.stats: dict[str, Any] = {"indexer": indexer}
+
+    @staticmethod
+    def _index_numpy(corpus: list[str], queries: list[str], reporter: Reporter) -> tuple[np.ndarray, ...]:
+        from lossadvisor.convert import bm25_index
+
+        vocab: dict[str, int] = {}
+        task = reporter.task("BM25 tokenising the corpus", len(corpus))
+        tokens = bm25_index.tokenize(corpus, vocab, grow=True, task=task)
+        task.finish()
+        task = reporter.task("BM25 indexing", None)
+        data, indices, indptr = bm25_index.score_matrix(tokens, len(vocab))
+        del tokens
+        task.finish()
+        task = reporter.task("BM25 tokenising the anchors", len(queries))
+        asked = bm25_index.tokenize(queries, vocab, grow=False, task=task)
+        task.finish()
+        rows = np.repeat(np.arange(len(queries), dtype=np.int64), asked.lengths)
+        return data, indices, indptr, rows, asked.ids.astype(np.int64)
+
+    def _index_bm25s(self, corpus: list[str], queries: list[str], reporter: Reporter) -> tuple[np.ndarray, ...]:
+        import bm25s
+
         retriever = bm25s.BM25()
         tokens = tokenize(corpus, reporter, "BM25 tokenising the corpus")
         task = reporter.task("BM25 indexing", None)
@@ -124,31 +164,16 @@ class BM25Index:
         task.finish()
         scores = retriever.scores
         n_tokens = len(scores["indptr"]) - 1
-        self.n_docs = int(scores["num_docs"])
-        # Row t holds the BM25 contribution of token t to every document that contains it.
-        self.matrix = sp.csr_matrix(
-            (scores["data"].astype(dtype), scores["indices"], scores["indptr"]), shape=(n_tokens, self.n_docs)
-        )
-        self.matrix.sort_indices()
-        self.constant = None
         if retriever.nonoccurrence_array is not None:  # BM25L / BM25+ variants add a per-token floor
             self.constant = np.asarray(retriever.nonoccurrence_array, dtype=np.float64)
         vocab = retriever.vocab_dict
-        del retriever
         rows, cols = [], []
         for row, words in enumerate(tokenize(queries, reporter, "BM25 tokenising the anchors")):
             ids = [vocab[w] for w in words if w in vocab and vocab[w] < n_tokens]
             rows.extend([row] * len(ids))
             cols.extend(ids)
-        # Repeated query words count once per occurrence, as in bm25s' own scoring.
-        self.queries = sp.csr_matrix(
-            (np.ones(len(cols), dtype=dtype), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
-            shape=(len(queries), n_tokens),
-        )
-        self.queries.sum_duplicates()
-        self.empty_queries = int((np.diff(self.queries.indptr) == 0).sum())
-        self.postings = np.diff(self.matrix.indptr)
-        self.stats: dict[str, Any] = {}
+        return (scores["data"], scores["indices"], scores["indptr"], np.asarray(rows, dtype=np.int64),
+                np.asarray(cols, dtype=np.int64))
 
     def _offset(self, query_rows: np.ndarray) -> np.ndarray | float:
         if self.constant is None:
@@ -178,6 +203,8 @@ class BM25Index:
         task = reporter.task("BM25 retrieval", n)
         if backend == "auto":
             backend = "numba" if numba_available() else "scipy"
+        if backend == "numba" and self.matrix.nnz and self.matrix.data.min() <= 0:
+            backend = "scipy"  # the kernel needs positive contributions (Lucene BM25's always are)
         self.stats["backend"] = backend
         if backend == "numba":
             self._topk_numba(k, ids, scores, task)

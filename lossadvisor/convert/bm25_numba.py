@@ -50,14 +50,14 @@ def topk_batch(q_indptr, q_indices, q_data, m_indptr, m_indices, m_data, n_docs,
     """out_ids / out_scores (prefilled with -1 / -inf) get each query's k best documents with a non-zero score.
 
     Scores are float64 sums of the float32 contributions times the query word counts, as scipy's product gives.
+    Every contribution must be positive (Lucene BM25's are): a zero sum marks a document not touched yet.
     """
     n = len(q_indptr) - 1
     k = out_ids.shape[1]
     per = (n + parts - 1) // parts
     for part in numba.prange(parts):
         acc = np.zeros(n_docs, np.float64)
-        seen = np.zeros(n_docs, np.bool_)
-        touched = np.empty(n_docs, np.int64)
+        touched = np.empty(n_docs, np.int32)
         top_scores = np.empty(k, np.float64)
         top_ids = np.empty(k, np.int64)
         for query in range(part * per, min(n, (part + 1) * per)):
@@ -66,8 +66,7 @@ def topk_batch(q_indptr, q_indices, q_data, m_indptr, m_indices, m_data, n_docs,
                 token, weight = q_indices[j], q_data[j]
                 for p in range(m_indptr[token], m_indptr[token + 1]):
                     doc = m_indices[p]
-                    if not seen[doc]:
-                        seen[doc] = True
+                    if acc[doc] == 0.0:
                         touched[count] = doc
                         count += 1
                     acc[doc] += weight * np.float64(m_data[p])
@@ -76,9 +75,7 @@ def topk_batch(q_indptr, q_indices, q_data, m_indptr, m_indices, m_data, n_docs,
                 doc = touched[i]
                 score = acc[doc]
                 acc[doc] = 0.0
-                seen[doc] = False
-                if score != 0.0:
-                    filled = _insert(top_scores, top_ids, filled, score, doc)
+                filled = _insert(top_scores, top_ids, filled, score, doc)
             for i in range(filled):
                 out_ids[query, i] = top_ids[i]
                 out_scores[query, i] = top_scores[i]

@@ -47,7 +47,8 @@ EMPTY_TEXT = "null or empty text"
 DUPLICATE_PAIR = "duplicate (anchor, positive) pair"
 NO_NEGATIVE = "no negative found"
 # auto: numba's posting-list accumulation when numba is installed, else the sparse product in float64;
-# legacy: the blocked float32 sparse product, the method before numba (kept for benchmarks/bench_scale.py).
+# legacy: bm25s' own indexing and the blocked float32 sparse product, the method before (kept for
+# benchmarks/bench_scale.py and as the reference in tests).
 METHODS = ("auto", "numba", "scipy", "legacy")
 
 __all__ = ["BM25Index", "Pairs", "mine", "prepare_pairs"]
@@ -173,7 +174,8 @@ def _mine_bm25(
             "Lower --num-negatives or --range-min, or raise --range-max.",
         )
     dtype = np.float32 if method == "legacy" else (np.float64 if method == "scipy" else None)
-    index = BM25Index(pairs.corpus.to_pylist(), pairs.anchors.to_pylist(), reporter, dtype=dtype)
+    indexer = "bm25s" if method == "legacy" else "numpy"
+    index = BM25Index(pairs.corpus.to_pylist(), pairs.anchors.to_pylist(), reporter, dtype=dtype, indexer=indexer)
     if index.empty_queries:
         notes.append(f"{index.empty_queries} anchors have no indexable word (only stopwords or symbols): no BM25 candidates")
     # +1: the anchor's own text may be in the corpus and is never a negative.
