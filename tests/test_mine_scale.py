@@ -252,3 +252,35 @@ def test_dense_mining_on_cpu_with_the_scale_options():
         known.setdefault(query, set()).add(positive)
     for query, negative in _negatives(step, "triplet"):
         assert negative not in known[query]
+
+
+def zipf_pairs(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Pairs over a Zipf vocabulary (a few very common words, many rare ones), where pruning has work to skip."""
+    rng = np.random.default_rng(seed)
+    vocab = [f"w{i}x" for i in range(3000)]
+    p = 1.0 / np.arange(1, len(vocab) + 1)
+    p /= p.sum()
+    docs, queries = [], []
+    for _ in range(n):
+        words = rng.choice(len(vocab), size=int(rng.integers(10, 30)), p=p)
+        docs.append(" ".join(vocab[w] for w in words))
+        picked = rng.choice(words, size=3).tolist() + rng.choice(len(vocab), size=2, p=p).tolist()
+        queries.append(" ".join(vocab[w] for w in picked))
+    return queries, docs
+
+
+@needs_numba
+@pytest.mark.parametrize("k", [1, 6, 20])
+def test_pruned_numba_is_exact(k):
+    queries, docs = zipf_pairs(3000)
+    index = BM25Index(docs, queries, dtype=np.float64)
+    reference = index.topk(k, Reporter(), backend="scipy")
+    index.prune = False
+    plain = index.topk(k, Reporter(), backend="numba")
+    assert index.stats["postings_skipped_share"] == 0
+    index.prune = True
+    pruned = index.topk(k, Reporter(), backend="numba")
+    assert index.stats["postings_skipped_share"] > 0.05  # pruning really happened
+    for ids, scores in (plain, pruned):
+        np.testing.assert_array_equal(ids, reference[0])
+        np.testing.assert_array_equal(scores, reference[1])

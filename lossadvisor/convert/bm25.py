@@ -134,6 +134,7 @@ class BM25Index:
         self.empty_queries = int((np.diff(self.queries.indptr) == 0).sum())
         self.postings = np.diff(self.matrix.indptr)
         self.stats: dict[str, Any] = {"indexer": indexer}
+        self.prune = True  # MaxScore pruning in the numba kernel (exact either way; False for comparisons)
 
     @staticmethod
     def _index_numpy(corpus: list[str], queries: list[str], reporter: Reporter) -> tuple[np.ndarray, ...]:
@@ -223,14 +224,22 @@ class BM25Index:
 
         q, m = self.queries, self.matrix
         threads = max(1, os.cpu_count() or 1)
+        # each word's largest contribution to any document, for pruning
+        upper = np.zeros(m.shape[0], dtype=np.float64)
+        filled = self.postings > 0
+        upper[filled] = np.maximum.reduceat(m.data, m.indptr[:-1][filled])
+        skipped = np.zeros(threads * 4, dtype=np.int64)
         for start in range(0, q.shape[0], NUMBA_BATCH):
             stop = min(start + NUMBA_BATCH, q.shape[0])
             indptr = q.indptr[start : stop + 1]
             topk_batch(
                 indptr - indptr[0], q.indices[indptr[0] : indptr[-1]], q.data[indptr[0] : indptr[-1]],
-                m.indptr, m.indices, m.data, self.n_docs, threads * 4, ids[start:stop], scores[start:stop],
+                m.indptr, m.indices, m.data, upper, self.n_docs, threads * 4, self.prune, ids[start:stop], scores[start:stop],
+                skipped,
             )
             task.advance(stop - start)
+        total = float(np.asarray(q @ self.postings.astype(np.float64)).sum())
+        self.stats["postings_skipped_share"] = round(float(skipped.sum()) / total, 4) if total else 0.0
 
     def pair_scores(self, query_rows: np.ndarray, doc_ids: np.ndarray) -> np.ndarray:
         """BM25 score of given (query, document) pairs."""
