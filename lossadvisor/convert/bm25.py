@@ -118,11 +118,8 @@ class BM25Index:
         reporter = reporter or Reporter()
         if dtype is None:
             dtype = np.float32 if numba_available() else np.float64
-        self.constant = None
-        if indexer == "bm25s":
-            data, indices, indptr, rows, cols = self._index_bm25s(corpus, queries, reporter)
-        else:
-            data, indices, indptr, rows, cols = self._index_numpy(corpus, queries, reporter)
+        build = _index_bm25s if indexer == "bm25s" else _index_numpy
+        data, indices, indptr, rows, cols, self.constant = build(corpus, queries, reporter)
         n_tokens = len(indptr) - 1
         self.n_docs = len(corpus)
         # Row t holds the BM25 contribution of token t to every document that contains it.
@@ -135,46 +132,6 @@ class BM25Index:
         self.postings = np.diff(self.matrix.indptr)
         self.stats: dict[str, Any] = {"indexer": indexer}
         self.prune = True  # MaxScore pruning in the numba kernel (exact either way; False for comparisons)
-
-    @staticmethod
-    def _index_numpy(corpus: list[str], queries: list[str], reporter: Reporter) -> tuple[np.ndarray, ...]:
-        from lossadvisor.convert import bm25_index
-
-        vocab: dict[str, int] = {}
-        task = reporter.task("BM25 tokenising the corpus", len(corpus))
-        tokens = bm25_index.tokenize(corpus, vocab, grow=True, task=task)
-        task.finish()
-        task = reporter.task("BM25 indexing", None)
-        data, indices, indptr = bm25_index.score_matrix(tokens, len(vocab))
-        del tokens
-        task.finish()
-        task = reporter.task("BM25 tokenising the anchors", len(queries))
-        asked = bm25_index.tokenize(queries, vocab, grow=False, task=task)
-        task.finish()
-        rows = np.repeat(np.arange(len(queries), dtype=np.int64), asked.lengths)
-        return data, indices, indptr, rows, asked.ids.astype(np.int64)
-
-    def _index_bm25s(self, corpus: list[str], queries: list[str], reporter: Reporter) -> tuple[np.ndarray, ...]:
-        import bm25s
-
-        retriever = bm25s.BM25()
-        tokens = tokenize(corpus, reporter, "BM25 tokenising the corpus")
-        task = reporter.task("BM25 indexing", None)
-        retriever.index(tokens, show_progress=False)
-        del tokens
-        task.finish()
-        scores = retriever.scores
-        n_tokens = len(scores["indptr"]) - 1
-        if retriever.nonoccurrence_array is not None:  # BM25L / BM25+ variants add a per-token floor
-            self.constant = np.asarray(retriever.nonoccurrence_array, dtype=np.float64)
-        vocab = retriever.vocab_dict
-        rows, cols = [], []
-        for row, words in enumerate(tokenize(queries, reporter, "BM25 tokenising the anchors")):
-            ids = [vocab[w] for w in words if w in vocab and vocab[w] < n_tokens]
-            rows.extend([row] * len(ids))
-            cols.extend(ids)
-        return (scores["data"], scores["indices"], scores["indptr"], np.asarray(rows, dtype=np.int64),
-                np.asarray(cols, dtype=np.int64))
 
     def _offset(self, query_rows: np.ndarray) -> np.ndarray | float:
         if self.constant is None:
@@ -208,7 +165,7 @@ class BM25Index:
             backend = "scipy"  # the kernel needs positive contributions (Lucene BM25's always are)
         self.stats["backend"] = backend
         if backend == "numba":
-            self._topk_numba(k, ids, scores, task)
+            _topk_numba(self, k, ids, scores, task)
         else:
             reach = np.minimum(np.asarray(self.queries @ self.postings.astype(np.float64)).ravel(), self.n_docs)
             blocks = list(_blocks(reach))
@@ -219,28 +176,6 @@ class BM25Index:
             scores += self._offset(np.arange(n))[:, None]
         return ids, scores
 
-    def _topk_numba(self, k: int, ids: np.ndarray, scores: np.ndarray, task: Any) -> None:
-        from lossadvisor.convert.bm25_numba import topk_batch
-
-        q, m = self.queries, self.matrix
-        threads = max(1, os.cpu_count() or 1)
-        # each word's largest contribution to any document, for pruning
-        upper = np.zeros(m.shape[0], dtype=np.float64)
-        filled = self.postings > 0
-        upper[filled] = np.maximum.reduceat(m.data, m.indptr[:-1][filled])
-        skipped = np.zeros(threads * 4, dtype=np.int64)
-        for start in range(0, q.shape[0], NUMBA_BATCH):
-            stop = min(start + NUMBA_BATCH, q.shape[0])
-            indptr = q.indptr[start : stop + 1]
-            topk_batch(
-                indptr - indptr[0], q.indices[indptr[0] : indptr[-1]], q.data[indptr[0] : indptr[-1]],
-                m.indptr, m.indices, m.data, upper, self.n_docs, threads * 4, self.prune, ids[start:stop], scores[start:stop],
-                skipped,
-            )
-            task.advance(stop - start)
-        total = float(np.asarray(q @ self.postings.astype(np.float64)).sum())
-        self.stats["postings_skipped_share"] = round(float(skipped.sum()) / total, 4) if total else 0.0
-
     def pair_scores(self, query_rows: np.ndarray, doc_ids: np.ndarray) -> np.ndarray:
         """BM25 score of given (query, document) pairs."""
         if not hasattr(self, "_by_doc"):
@@ -248,3 +183,67 @@ class BM25Index:
         scores = np.asarray(self.queries[query_rows].multiply(self._by_doc[doc_ids]).sum(axis=1)).ravel()
         offset = self._offset(query_rows)
         return scores + offset
+
+
+def _index_numpy(corpus: list[str], queries: list[str], reporter: Reporter) -> tuple[Any, ...]:
+    from lossadvisor.convert import bm25_index
+
+    vocab: dict[str, int] = {}
+    task = reporter.task("BM25 tokenising the corpus", len(corpus))
+    tokens = bm25_index.tokenize(corpus, vocab, grow=True, task=task)
+    task.finish()
+    task = reporter.task("BM25 indexing", None)
+    data, indices, indptr = bm25_index.score_matrix(tokens, len(vocab))
+    del tokens
+    task.finish()
+    task = reporter.task("BM25 tokenising the anchors", len(queries))
+    asked = bm25_index.tokenize(queries, vocab, grow=False, task=task)
+    task.finish()
+    rows = np.repeat(np.arange(len(queries), dtype=np.int64), asked.lengths)
+    return data, indices, indptr, rows, asked.ids.astype(np.int64), None
+
+def _index_bm25s(corpus: list[str], queries: list[str], reporter: Reporter) -> tuple[Any, ...]:
+    import bm25s
+
+    retriever = bm25s.BM25()
+    tokens = tokenize(corpus, reporter, "BM25 tokenising the corpus")
+    task = reporter.task("BM25 indexing", None)
+    retriever.index(tokens, show_progress=False)
+    del tokens
+    task.finish()
+    scores = retriever.scores
+    n_tokens = len(scores["indptr"]) - 1
+    constant = None
+    if retriever.nonoccurrence_array is not None:  # BM25L / BM25+ variants add a per-token floor
+        constant = np.asarray(retriever.nonoccurrence_array, dtype=np.float64)
+    vocab = retriever.vocab_dict
+    rows, cols = [], []
+    for row, words in enumerate(tokenize(queries, reporter, "BM25 tokenising the anchors")):
+        ids = [vocab[w] for w in words if w in vocab and vocab[w] < n_tokens]
+        rows.extend([row] * len(ids))
+        cols.extend(ids)
+    return (scores["data"], scores["indices"], scores["indptr"], np.asarray(rows, dtype=np.int64),
+            np.asarray(cols, dtype=np.int64), constant)
+
+
+def _topk_numba(index: BM25Index, k: int, ids: np.ndarray, scores: np.ndarray, task: Any) -> None:
+    from lossadvisor.convert.bm25_numba import topk_batch
+
+    q, m = index.queries, index.matrix
+    threads = max(1, os.cpu_count() or 1)
+    # each word's largest contribution to any document, for pruning
+    upper = np.zeros(m.shape[0], dtype=np.float64)
+    filled = index.postings > 0
+    upper[filled] = np.maximum.reduceat(m.data, m.indptr[:-1][filled])
+    skipped = np.zeros(threads * 4, dtype=np.int64)
+    for start in range(0, q.shape[0], NUMBA_BATCH):
+        stop = min(start + NUMBA_BATCH, q.shape[0])
+        indptr = q.indptr[start : stop + 1]
+        topk_batch(
+            indptr - indptr[0], q.indices[indptr[0] : indptr[-1]], q.data[indptr[0] : indptr[-1]],
+            m.indptr, m.indices, m.data, upper, index.n_docs, threads * 4, index.prune, ids[start:stop], scores[start:stop],
+            skipped,
+        )
+        task.advance(stop - start)
+    total = float(np.asarray(q @ index.postings.astype(np.float64)).sum())
+    index.stats["postings_skipped_share"] = round(float(skipped.sum()) / total, 4) if total else 0.0
