@@ -58,7 +58,9 @@ def stream_parquet(
         raise FitError(f"{method} cannot stream batch by batch: {reasons[method]}", "Convert it in memory instead.")
     source, out = Path(source), Path(out)
     partial = out.with_name(f".{out.name}.partial")
-    reader = pq.ParquetFile(source)
+    # pre_buffer (pyarrow's default) keeps every pre-read range until the reader closes: memory then grows
+    # with the file (measured: +1.7 MB per 100k-row batch); without it, memory stays that of one batch.
+    reader = pq.ParquetFile(source, pre_buffer=False)
     task = as_reporter(progress).task(f"{method} (streamed, {batch_rows:,} rows a batch)", reader.metadata.num_rows)
     rows_in = rows_out = rows_used = 0
     dropped: dict[str, int] = {}
@@ -67,7 +69,7 @@ def stream_parquet(
     writer = None
     started = time.perf_counter()
     try:
-        for batch in reader.iter_batches(batch_size=batch_rows):
+        for batch in reader.iter_batches(batch_size=batch_rows, use_threads=False):
             step = METHODS[method](pa.Table.from_batches([batch]), target_format, options)
             writer = writer or pq.ParquetWriter(partial, step.table.schema)
             writer.write_table(step.table)
