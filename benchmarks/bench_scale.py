@@ -164,7 +164,7 @@ def exponent(rows: list[dict], method: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--case", nargs="+", help=argparse.SUPPRESS)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--legacy-sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--corpus-size", type=int, default=0, help="also mine 100k anchors against a corpus this big")
     parser.add_argument("--stream-rows", type=int, action="append", default=[], help="streaming explode sizes")
