@@ -185,28 +185,29 @@ def main() -> None:
         return
 
     results: dict[str, list[dict]] = {"mine": [], "corpus": [], "quality": [], "stream": []}
-    print(f"(a) BM25 mining, pair -> triplet, corpus = the positives ({os.cpu_count()} cores)")
-    print(f"    {'pairs':>9} {'method':>7} {'backend':>7} {'seconds':>8} {'cpu s':>8} {'pairs/s':>9} {'peak MiB':>9} {'input MiB':>9}  output")
-    for n in args.sizes:
-        methods = ["auto"] + (["legacy"] if n in args.legacy_sizes else [])
-        for method in methods:
-            row = run_case(["mine", str(n), method], args.nice)
-            results["mine"].append(row)
-            if "error" in row:
-                print(f"    {n:>9,} {method:>7} error: {row['error']}")
-                continue
-            print(
-                f"    {n:>9,} {method:>7} {row['backend']:>7} {row['seconds']:>8.1f} {row['cpu_seconds']:>8.1f} {row['pairs_per_s']:>9,.0f}"
-                f" {row['peak_mib']:>9,.0f} {row['input_peak_mib']:>9,.0f}  {row['output_sha256']}",
-                flush=True,
-            )
-        pair = {r["method"]: r for r in results["mine"] if r.get("pairs") == n and "seconds" in r}
-        if "legacy" in pair and "auto" in pair:
-            same = pair["legacy"]["output_sha256"] == pair["auto"]["output_sha256"]
-            print(f"    {'':>9} speed-up x{pair['legacy']['seconds'] / pair['auto']['seconds']:.1f};"
-                  f" same triplets as legacy: {'yes' if same else 'NO'}")
-    for method in ("auto", "legacy"):
-        print(f"    growth exponent of time, {method}: {exponent(results['mine'], method)}")
+    if args.sizes:
+        print(f"(a) BM25 mining, pair -> triplet, corpus = the positives ({os.cpu_count()} cores)")
+        print(f"    {'pairs':>9} {'method':>7} {'backend':>7} {'seconds':>8} {'cpu s':>8} {'pairs/s':>9} {'peak MiB':>9} {'input MiB':>9}  output")
+        for n in args.sizes:
+            methods = ["auto"] + (["legacy"] if n in args.legacy_sizes else [])
+            for method in methods:
+                row = run_case(["mine", str(n), method], args.nice)
+                results["mine"].append(row)
+                if "error" in row:
+                    print(f"    {n:>9,} {method:>7} error: {row['error']}")
+                    continue
+                print(
+                    f"    {n:>9,} {method:>7} {row['backend']:>7} {row['seconds']:>8.1f} {row['cpu_seconds']:>8.1f} {row['pairs_per_s']:>9,.0f}"
+                    f" {row['peak_mib']:>9,.0f} {row['input_peak_mib']:>9,.0f}  {row['output_sha256']}",
+                    flush=True,
+                )
+            pair = {r["method"]: r for r in results["mine"] if r.get("pairs") == n and "seconds" in r}
+            if "legacy" in pair and "auto" in pair:
+                same = pair["legacy"]["output_sha256"] == pair["auto"]["output_sha256"]
+                print(f"    {'':>9} speed-up x{pair['legacy']['seconds'] / pair['auto']['seconds']:.1f};"
+                      f" same triplets as legacy: {'yes' if same else 'NO'}")
+        for method in ("auto", "legacy"):
+            print(f"    growth exponent of time, {method}: {exponent(results['mine'], method)}")
 
     if args.corpus_size:
         row = run_case(["mine", "100000", "auto", str(args.corpus_size)], args.nice)
