@@ -57,6 +57,14 @@ def convert_command(
     model: Annotated[Optional[str], typer.Option("--model", help="Dense miner: a SentenceTransformer folder or cached id (default: bm25).")] = None,
     rescore: Annotated[Optional[str], typer.Option("--rescore", help="A CrossEncoder to drop false negatives.")] = None,
     teacher: Annotated[Optional[str], typer.Option("--teacher", help="A CrossEncoder teacher, for the distillation formats.")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", help=(
+        "Where --model, --rescore and --teacher run: cpu, cuda, cuda:1, mps (default: the library's choice)."))] = None,
+    use_faiss: Annotated[Optional[bool], typer.Option("--use-faiss/--no-faiss", help=(
+        "Dense mining searches a faiss index (default: when faiss is installed)."))] = None,
+    multi_process: Annotated[Optional[str], typer.Option("--multi-process", help=(
+        "Dense mining encodes in several processes: 'all' (every GPU, else CPU cores) or devices such as cuda:0,cuda:1."))] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Encoding batch size of --model, --rescore and --teacher.")] = 32,
+    faiss_batch_size: Annotated[int, typer.Option("--faiss-batch-size", min=1, help="Queries per faiss search (with --use-faiss).")] = 16384,
     seed: SeedOpt = 42,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help=(
         "Let --model, --rescore and --teacher run their own code (auto_map) and load pickled weights. Only for models you trust."))] = False,
@@ -77,6 +85,8 @@ def convert_command(
         relative_margin=relative_margin, sampling=Sampling(sampling).value, scores=scores,
         corpus=read_corpus(corpus) if corpus else None, miner=model or "bm25", rescore=rescore, teacher=teacher,
         trust_remote_code=trust_remote_code, negatives_policy=NegativesPolicy(negatives_policy).value,
+        device=device, use_faiss=use_faiss, multi_process=multi_process_devices(multi_process), batch_size=batch_size,
+        faiss_batch_size=faiss_batch_size,
     )
     kwargs = dict(fix_only=fix, overwrite=overwrite, split=split, choice=column_choice(inputs, label), reading=read_as,
                   score_range=parse_range(score_range), gain=parse_gain(gain) if gain else None)
@@ -91,6 +101,15 @@ def convert_command(
         render.print_json(report)
     else:
         render.render_conversion(report, out())
+
+
+def multi_process_devices(value: str | None) -> bool | tuple[str, ...]:
+    """--multi-process: 'all' for every GPU (else the CPU cores), or a comma-separated list of devices."""
+    if value is None:
+        return False
+    if value.strip().lower() == "all":
+        return True
+    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 def read_corpus(path: Path) -> tuple[str, ...]:

@@ -17,8 +17,6 @@ negatives, as upstream does.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,14 +29,15 @@ from lossadvisor.convert._arrow import (
     add_count,
     dense_ids,
     flat,
-    interleave,
     list_array,
     need_columns,
     need_text,
     present_text,
     unique_name,
 )
-from lossadvisor.convert.models import describe, load_cross_encoder, load_sentence_transformer, no_tqdm, predict_pairs
+from lossadvisor.convert.bm25 import BM25Index
+from lossadvisor.convert.mine_dense import dense_to_arrays, mine_dense, positive_scores_dense
+from lossadvisor.convert.models import describe, load_cross_encoder, predict_pairs
 from lossadvisor.convert.options import DEFAULT_NUM_NEGATIVES, ConvertOptions, StepResult
 from lossadvisor.convert.progress import Reporter, as_reporter
 from lossadvisor.errors import FitError
@@ -47,8 +46,12 @@ TARGETS = ("triplet", "n-tuple", "labeled-pair", "labeled-list")
 EMPTY_TEXT = "null or empty text"
 DUPLICATE_PAIR = "duplicate (anchor, positive) pair"
 NO_NEGATIVE = "no negative found"
-# Dense score cells per query chunk: bounds memory to a few hundred MB whatever the corpus size.
-CHUNK_CELLS = 8_000_000
+# auto: numba's posting-list accumulation when numba is installed, else the sparse product in float64;
+# legacy: bm25s' own indexing and the blocked float32 sparse product, the method before (kept for
+# benchmarks/bench_scale.py and as the reference in tests).
+METHODS = ("auto", "numba", "scipy", "legacy")
+
+__all__ = ["BM25Index", "Pairs", "mine", "prepare_pairs"]
 
 
 @dataclass(frozen=True)
@@ -89,116 +92,6 @@ def prepare_pairs(table: pa.Table, extra_corpus: tuple[str, ...] | None, dropped
     in_corpus = pc.fill_null(pc.index_in(anchors, value_set=corpus), -1).to_numpy(zero_copy_only=False).astype(np.int64)
     names = table.column_names
     return Pairs(anchors, corpus, anchor_ids[first], positive_ids[first], in_corpus, names[0], names[1])
-
-
-class BM25Index:
-    """bm25s' index of the corpus, scored a chunk of queries at a time as one sparse product."""
-
-    def __init__(self, corpus: list[str], queries: list[str]) -> None:
-        import bm25s
-        import scipy.sparse as sp
-
-        tokens = bm25s.tokenize(corpus, stopwords="en", show_progress=False)
-        retriever = bm25s.BM25()
-        retriever.index(tokens, show_progress=False)
-        scores = retriever.scores
-        n_tokens = len(scores["indptr"]) - 1
-        self.n_docs = int(scores["num_docs"])
-        # Row t holds the BM25 contribution of token t to every document that contains it.
-        self.matrix = sp.csr_matrix((scores["data"], scores["indices"], scores["indptr"]), shape=(n_tokens, self.n_docs))
-        self.constant = None
-        if retriever.nonoccurrence_array is not None:  # BM25L / BM25+ variants add a per-token floor
-            self.constant = np.asarray(retriever.nonoccurrence_array, dtype=np.float32)
-        vocab = retriever.vocab_dict
-        query_tokens = bm25s.tokenize(queries, stopwords="en", show_progress=False, return_ids=False)
-        rows, cols = [], []
-        for row, words in enumerate(query_tokens):
-            ids = [vocab[w] for w in words if w in vocab and vocab[w] < n_tokens]
-            rows.extend([row] * len(ids))
-            cols.extend(ids)
-        # Repeated query words count once per occurrence, as in bm25s' own scoring.
-        self.queries = sp.csr_matrix(
-            (np.ones(len(cols), dtype=np.float32), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
-            shape=(len(queries), n_tokens),
-        )
-        self.empty_queries = int((np.diff(self.queries.indptr) == 0).sum())
-
-    def _offset(self, query_rows: np.ndarray) -> np.ndarray | float:
-        if self.constant is None:
-            return 0.0
-        return np.asarray(self.queries[query_rows] @ self.constant).ravel()
-
-    def _topk_chunk(self, queries: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
-        result = (queries @ self.matrix).tocsr()
-        n = queries.shape[0]
-        lengths = np.diff(result.indptr)
-        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        position = np.arange(result.nnz, dtype=np.int64) - result.indptr[rows]
-        width = max(int(lengths.max(initial=0)), k)
-        # Each row's k-th best score, by one partition over a padded block (O(cells), not a sort) ...
-        padded = np.full((n, width), -np.inf, dtype=np.float32)
-        padded[rows, position] = result.data
-        kth = np.partition(padded, width - k, axis=1)[:, width - k]
-        # ... then only the few cells at or above it are sorted: by row, best score first, lower document id
-        # first among equal scores, so that the result does not depend on scipy's internal order.
-        top = np.flatnonzero(result.data >= kth[rows])
-        top = top[np.lexsort((result.indices[top], -result.data[top], rows[top]))]
-        rank = np.arange(len(top), dtype=np.int64) - np.searchsorted(rows[top], rows[top], side="left")
-        keep = rank < k
-        top, rank = top[keep], rank[keep]
-        ids = np.full((n, k), -1, dtype=np.int64)
-        scores = np.full((n, k), -np.inf, dtype=np.float64)
-        ids[rows[top], rank] = result.indices[top]
-        scores[rows[top], rank] = result.data[top]
-        return ids, scores
-
-    def _chunks(self) -> tuple[np.ndarray, list[tuple[int, int]]]:
-        """Queries ordered by how many documents they may touch, cut so each padded block stays small.
-
-        Ordering keeps the rows of one block about equally long, so the padding (and the partition over it)
-        costs about as much as the scores themselves rather than rows x the longest row.
-        """
-        postings = np.diff(self.matrix.indptr).astype(np.float64)
-        reach = np.minimum(np.asarray(self.queries @ postings).ravel(), self.n_docs)
-        order = np.argsort(reach, kind="stable")
-        bounds, start, n = [], 0, len(order)
-        while start < n:
-            stop = start + 1
-            while stop < n and stop - start < 4096 and (stop + 1 - start) * max(reach[order[stop]], 1) <= CHUNK_CELLS:
-                stop += 1
-            bounds.append((start, stop))
-            start = stop
-        return order, bounds
-
-    def topk(self, k: int, reporter: Reporter) -> tuple[np.ndarray, np.ndarray]:
-        """Per query, the ids and scores of the k best documents that share a word with it (-1 / -inf pads)."""
-        n = self.queries.shape[0]
-        k = max(1, min(k, self.n_docs))
-        order, bounds = self._chunks()
-        ordered = self.queries[order]
-        ids = np.full((n, k), -1, dtype=np.int64)
-        scores = np.full((n, k), -np.inf, dtype=np.float64)
-        task = reporter.task("BM25 retrieval", n)
-        # scipy's sparse product and numpy's partition release the GIL, so blocks overlap on the cores.
-        workers = max(1, min(len(bounds), os.cpu_count() or 1))
-        with ThreadPoolExecutor(workers) as pool:
-            blocks = pool.map(lambda b: self._topk_chunk(ordered[b[0] : b[1]], k), bounds)
-            for (start, stop), (block_ids, block_scores) in zip(bounds, blocks):
-                ids[order[start:stop]] = block_ids
-                scores[order[start:stop]] = block_scores
-                task.advance(stop - start)
-        task.finish()
-        if self.constant is not None:
-            scores += self._offset(np.arange(n))[:, None]
-        return ids, scores
-
-    def pair_scores(self, query_rows: np.ndarray, doc_ids: np.ndarray) -> np.ndarray:
-        """BM25 score of given (query, document) pairs."""
-        if not hasattr(self, "_by_doc"):
-            self._by_doc = self.matrix.T.tocsr()
-        scores = np.asarray(self.queries[query_rows].multiply(self._by_doc[doc_ids]).sum(axis=1)).ravel()
-        offset = self._offset(query_rows)
-        return scores + offset
 
 
 def _default_range_max(options: ConvertOptions, num_negatives: int, max_positives: int) -> int:
@@ -263,7 +156,13 @@ def _select(
 
 
 def _mine_bm25(
-    pairs: Pairs, options: ConvertOptions, num_negatives: int, reporter: Reporter, stats: dict[str, Any], notes: list[str]
+    pairs: Pairs,
+    options: ConvertOptions,
+    num_negatives: int,
+    reporter: Reporter,
+    stats: dict[str, Any],
+    notes: list[str],
+    method: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n_anchors = len(pairs.anchors)
     positives_per_anchor = np.bincount(pairs.pair_q, minlength=n_anchors)
@@ -274,11 +173,14 @@ def _mine_bm25(
             f"cannot mine {num_negatives} negatives between ranks {options.range_min} and {range_max}",
             "Lower --num-negatives or --range-min, or raise --range-max.",
         )
-    index = BM25Index(pairs.corpus.to_pylist(), pairs.anchors.to_pylist())
+    dtype = np.float32 if method == "legacy" else (np.float64 if method == "scipy" else None)
+    indexer = "bm25s" if method == "legacy" else "numpy"
+    index = BM25Index(pairs.corpus.to_pylist(), pairs.anchors.to_pylist(), reporter, dtype=dtype, indexer=indexer)
     if index.empty_queries:
         notes.append(f"{index.empty_queries} anchors have no indexable word (only stopwords or symbols): no BM25 candidates")
     # +1: the anchor's own text may be in the corpus and is never a negative.
-    ids, scores = index.topk(range_max + max_positives + 1, reporter)
+    ids, scores = index.topk(range_max + max_positives + 1, reporter, backend="scipy" if method == "legacy" else method)
+    stats.update({f"bm25_{key}": value for key, value in index.stats.items()})
     stats["candidates_per_anchor"] = int(ids.shape[1])
     valid = ids >= 0
     known = np.isin(np.arange(n_anchors, dtype=np.int64)[:, None] * len(pairs.corpus) + ids, pairs.positive_keys) & valid
@@ -305,6 +207,8 @@ def _rescore(
     pairs: Pairs, ids: np.ndarray, valid: np.ndarray, options: ConvertOptions, reporter: Reporter
 ) -> tuple[np.ndarray, np.ndarray]:
     model = load_cross_encoder(options.rescore, "rescore", "--rescore", trust_remote_code=options.trust_remote_code)
+    if options.device is not None and hasattr(model, "to"):
+        model.to(options.device)
     anchors, corpus = pairs.anchors.to_pylist(), pairs.corpus
     r, c = np.nonzero(valid)
     candidate_texts = corpus.take(pa.array(ids[r, c])).to_pylist()
@@ -317,164 +221,6 @@ def _rescore(
     scores = np.full(ids.shape, -np.inf)
     scores[r, c] = predicted[: len(r)]
     return scores, predicted[len(r) :]
-
-
-def _faiss_available() -> bool:
-    try:
-        import faiss  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _mine_dense(
-    pairs: Pairs,
-    target: str,
-    options: ConvertOptions,
-    num_negatives: int,
-    reporter: Reporter,
-    stats: dict[str, Any],
-    notes: list[str],
-) -> pa.Table:
-    """Upstream's mine_hard_negatives on the deduplicated pairs; returns its table in canonical columns."""
-    from datasets import Dataset
-    from sentence_transformers.util import mine_hard_negatives
-
-    model = load_sentence_transformer(options.miner, trust_remote_code=options.trust_remote_code)
-    cross_encoder = (load_cross_encoder(options.rescore, "rescore", "--rescore", trust_remote_code=options.trust_remote_code)
-                     if options.rescore is not None else None)
-    absolute_margin = options.absolute_margin
-    thresholds = (options.absolute_margin, options.relative_margin, options.max_score, options.min_score)
-    if cross_encoder is not None and all(t is None for t in thresholds):
-        absolute_margin = 0.0  # upstream rescores only when a threshold is set
-        notes.append("rescored with a CrossEncoder: candidates it scores above their anchor's positive are dropped")
-    anchor_name, positive_name = "anchor", "positive"
-    dataset = Dataset.from_dict(
-        {
-            anchor_name: pairs.anchors.take(pa.array(pairs.pair_q)).to_pylist(),
-            positive_name: pairs.corpus.take(pa.array(pairs.pair_d)).to_pylist(),
-        }
-    )
-    in_pairs = set(pairs.pair_d.tolist())
-    extra = [t for i, t in enumerate(pairs.corpus.to_pylist()) if i not in in_pairs]
-    use_faiss = _faiss_available()
-    task = reporter.task(f"dense mining with {describe(options.miner)}", None)
-    with no_tqdm():
-        mined = mine_hard_negatives(
-            dataset,
-            model,
-            anchor_column_name=anchor_name,
-            positive_column_name=positive_name,
-            corpus=extra or None,
-            cross_encoder=cross_encoder,
-            range_min=options.range_min,
-            range_max=options.range_max,
-            max_score=options.max_score,
-            min_score=options.min_score,
-            absolute_margin=absolute_margin,
-            relative_margin=options.relative_margin,
-            num_negatives=num_negatives,
-            sampling_strategy=options.sampling,
-            output_format=target,
-            output_scores=options.scores and target in ("labeled-pair", "labeled-list"),
-            batch_size=options.batch_size,
-            use_faiss=use_faiss,
-            verbose=False,
-        )
-    task.finish()
-    stats["faiss"] = use_faiss
-    out = mined.data.table
-    names = out.column_names
-    if target == "labeled-pair":
-        out = out.rename_columns([anchor_name, "text", LABEL])
-    elif target == "labeled-list":
-        out = out.rename_columns([anchor_name, "docs", LABEL])
-    else:
-        out = out.select([n for n in names if n != "scores"])
-    return out
-
-
-def _keys(pairs: Pairs, anchors: pa.Array, texts: pa.Array) -> np.ndarray:
-    q = pc.fill_null(pc.index_in(pc.cast(anchors, pa.large_string()), value_set=pairs.anchors), -1).to_numpy(zero_copy_only=False)
-    d = pc.fill_null(pc.index_in(pc.cast(texts, pa.large_string()), value_set=pairs.corpus), -1).to_numpy(zero_copy_only=False)
-    return np.where((q >= 0) & (d >= 0), q.astype(np.int64) * len(pairs.corpus) + d, -1)
-
-
-def _dense_to_arrays(
-    pairs: Pairs, table: pa.Table, target: str, num_negatives: int, stats: dict[str, Any]
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Back from upstream's rows to per-anchor negative ids, so that both miners share the output code.
-
-    Also re-checks upstream's result against this module's rules (never a known positive, never the anchor).
-    Returns the negatives per anchor and, for score outputs, their scores (None otherwise).
-    """
-    n_anchors, n_corpus = len(pairs.anchors), len(pairs.corpus)
-    anchor = flat(table.column(0))
-    scores = None
-    if target in ("triplet", "n-tuple"):
-        negative_columns = [flat(table.column(i)) for i in range(2, table.num_columns)]
-        width = len(negative_columns)
-        neg_text = interleave(negative_columns)
-        q_text = anchor.take(pa.array(np.repeat(np.arange(len(anchor)), width)))
-    elif target == "labeled-list":
-        docs = flat(table.column(1))
-        parents = pc.list_parent_indices(docs).to_numpy(zero_copy_only=False)
-        values = pc.list_flatten(docs)
-        labels = pc.list_flatten(flat(table.column(2))).to_numpy(zero_copy_only=False)
-        first = np.ones(len(values), dtype=bool)
-        first[1:] = parents[1:] != parents[:-1]
-        neg_text, q_text = values.filter(pa.array(~first)), anchor.take(pa.array(parents[~first]))
-        scores = labels[~first].astype(np.float64)
-    else:
-        texts = flat(table.column(1))
-        keys = _keys(pairs, anchor, texts)
-        is_positive = np.isin(keys, pairs.positive_keys)
-        neg_text, q_text = texts.filter(pa.array(~is_positive)), anchor.filter(pa.array(~is_positive))
-        scores = flat(table.column(2)).to_numpy(zero_copy_only=False)[~is_positive].astype(np.float64)
-    keys = _keys(pairs, q_text, neg_text)
-    leaked = np.isin(keys, pairs.positive_keys)
-    q = np.where(keys >= 0, keys // max(n_corpus, 1), -1)
-    d = np.where(keys >= 0, keys % max(n_corpus, 1), -1)
-    itself = (q >= 0) & (d == pairs.anchor_in_corpus[np.maximum(q, 0)])
-    stats["dropped_known_positives"] = int(leaked.sum())
-    stats["dropped_anchor_itself"] = int(itself.sum())
-    ok = (keys >= 0) & ~leaked & ~itself
-    q, d = q[ok], d[ok]
-    score_values = scores[ok] if scores is not None else np.zeros(len(q))
-    # Distinct negatives per anchor, in the order upstream ranked them.
-    key = q * n_corpus + d
-    _, first_seen = np.unique(key, return_index=True)
-    first_seen.sort()
-    q, d, score_values = q[first_seen], d[first_seen], score_values[first_seen]
-    order = np.argsort(q, kind="stable")
-    q, d, score_values = q[order], d[order], score_values[order]
-    counts = np.bincount(q, minlength=n_anchors)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    slot = np.arange(len(q)) - starts[q]
-    keep = slot < num_negatives
-    negatives = np.full((n_anchors, num_negatives), -1, dtype=np.int64)
-    negative_scores = np.full((n_anchors, num_negatives), -np.inf)
-    negatives[q[keep], slot[keep]] = d[keep]
-    negative_scores[q[keep], slot[keep]] = score_values[keep]
-    return negatives, (negative_scores if scores is not None else None)
-
-
-def _positive_scores_dense(pairs: Pairs, table: pa.Table, target: str) -> np.ndarray:
-    """Upstream puts the positive's score first in a labeled-list, and on the positive row of a labeled-pair."""
-    out = np.full(len(pairs.pair_q), np.nan)
-    key_of_pair = pairs.positive_keys
-    if target == "labeled-list":
-        docs, labels = flat(table.column(1)), flat(table.column(2))
-        firsts = pc.list_element(docs, 0)
-        score = pc.list_element(labels, 0).to_numpy(zero_copy_only=False)
-        keys = _keys(pairs, flat(table.column(0)), firsts)
-    else:
-        keys = _keys(pairs, flat(table.column(0)), flat(table.column(1)))
-        score = flat(table.column(2)).to_numpy(zero_copy_only=False)
-    where = {k: float(s) for k, s in zip(keys.tolist(), score.tolist())}
-    for i, k in enumerate(key_of_pair.tolist()):
-        out[i] = where.get(k, np.nan)
-    return out
 
 
 def _build(
@@ -574,8 +320,15 @@ def _narrow_text(table: pa.Table, input_type: pa.DataType) -> pa.Table:
     return pa.table(columns, names=table.column_names)
 
 
-def mine(table: pa.Table, target_format: str, options: ConvertOptions, *, progress: Any = None) -> StepResult:
-    """pair → triplet / n-tuple / labeled-pair / labeled-list by hard-negative mining."""
+def mine(
+    table: pa.Table, target_format: str, options: ConvertOptions, *, progress: Any = None, method: str = "auto"
+) -> StepResult:
+    """pair → triplet / n-tuple / labeled-pair / labeled-list by hard-negative mining.
+
+    `method` picks the BM25 retrieval backend (see METHODS); all give the same negatives.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     if target_format not in TARGETS:
         raise FitError(f"mining makes {', '.join(TARGETS)}, not {target_format}")
     need_columns(table, 2, "mine")
@@ -597,14 +350,14 @@ def mine(table: pa.Table, target_format: str, options: ConvertOptions, *, progre
     stats["corpus_size"] = len(pairs.corpus)
     stats["anchors"] = len(pairs.anchors)
     if options.uses_bm25:
-        negatives, negative_scores, positive_scores = _mine_bm25(pairs, options, num_negatives, reporter, stats, notes)
+        negatives, negative_scores, positive_scores = _mine_bm25(pairs, options, num_negatives, reporter, stats, notes, method)
         if options.scores:
             notes.append("scores are raw BM25 scores (unbounded): normalise them before BinaryCrossEntropyLoss")
     else:
-        mined = _mine_dense(pairs, target_format, options, num_negatives, reporter, stats, notes)
-        negatives, negative_scores = _dense_to_arrays(pairs, mined, target_format, num_negatives, stats)
+        mined = mine_dense(pairs, target_format, options, num_negatives, reporter, stats, notes)
+        negatives, negative_scores = dense_to_arrays(pairs, mined, target_format, num_negatives, stats)
         positive_scores = (
-            _positive_scores_dense(pairs, mined, target_format) if negative_scores is not None and options.scores else None
+            positive_scores_dense(pairs, mined, target_format) if negative_scores is not None and options.scores else None
         )
     out, pairs_used = _build(pairs, target_format, negatives, negative_scores, positive_scores, options, num_negatives, dropped)
     if options.scores and target_format in ("triplet", "n-tuple"):

@@ -46,6 +46,13 @@ class ConvertOptions:
     batch_size: int = 32
     # Ragged negative lists into a fixed-width n-tuple: truncate | pad | drop (convert/lists.py).
     negatives_policy: str = "truncate"
+    # Dense mining at scale, passed to mine_hard_negatives: None = use faiss when it is installed.
+    use_faiss: bool | None = None
+    faiss_batch_size: int = 16384
+    # False, True (every CPU core / GPU) or the devices to encode on, e.g. ("cuda:0", "cuda:1").
+    multi_process: bool | tuple[str, ...] = False
+    # Where models run ("cpu", "cuda", "cuda:1", "mps"); None = the library's own choice.
+    device: str | None = None
     # Run a model's own code (auto_map) and accept pickled weights: only when the user says so.
     trust_remote_code: bool = False
 
@@ -67,6 +74,14 @@ class ConvertOptions:
             object.__setattr__(self, "class_names", tuple(self.class_names))
         if self.corpus is not None and not isinstance(self.corpus, tuple):
             object.__setattr__(self, "corpus", tuple(self.corpus))
+        if self.faiss_batch_size < 1:
+            raise FitError(f"faiss_batch_size must be at least 1, got {self.faiss_batch_size}")
+        if not isinstance(self.multi_process, (bool, tuple)):
+            object.__setattr__(self, "multi_process", tuple(self.multi_process))
+        if self.multi_process == ():
+            raise FitError("multi_process needs at least one device, or True for all of them")
+        if self.device is not None and not str(self.device).strip():
+            raise FitError("device must name a device such as cpu, cuda or cuda:1, got an empty string")
 
     @property
     def uses_bm25(self) -> bool:

@@ -7,6 +7,7 @@ None while the amount of work is unknown.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ class Task:
         self.description = description
         self.total = total
         self.completed = 0
+        self.started = time.perf_counter()
         self._rich_id: Any = None
         if reporter.rich is not None:
             self._rich_id = reporter.rich.add_task(description, total=total)
@@ -35,6 +37,20 @@ class Task:
             self.total = self.completed
         self.completed = self.total
         self._emit()
+
+    @property
+    def rate(self) -> float | None:
+        """Units done per second so far (None before any)."""
+        elapsed = time.perf_counter() - self.started
+        return self.completed / elapsed if self.completed and elapsed > 0 else None
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the rate so far (None while the total or the rate is unknown)."""
+        rate = self.rate
+        if self.total is None or not rate:
+            return None
+        return max(self.total - self.completed, 0) / rate
 
     def _emit(self) -> None:
         if self._reporter.rich is not None:
@@ -72,7 +88,24 @@ def as_reporter(progress: Any) -> Reporter:
 def rich_progress(**kwargs: Any):
     """The bars the CLI shows: on stderr, so that stdout keeps only the result."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Rows (or pairs, documents) per second, as rich measures them."""
+
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f}/s" if speed else "", style="progress.data.speed")
 
     kwargs.setdefault("console", Console(stderr=True))
     kwargs.setdefault("transient", True)
@@ -81,6 +114,9 @@ def rich_progress(**kwargs: Any):
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        RateColumn(),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
         **kwargs,
     )
