@@ -73,7 +73,7 @@ def convert_command(
         trust_remote_code=trust_remote_code,
     )
     kwargs = dict(fix_only=fix, overwrite=overwrite, split=split, choice=column_choice(inputs, label), reading=read_as,
-                  score_range=parse_range(score_range))
+                  score_range=parse_range(score_range), other_inputs=(corpus, context_of(ctx).table))
     progress = rich_progress() if not json_output and sys.stderr.isatty() else None
     loss_table = context_of(ctx).loss_table()
     if progress is not None:

@@ -41,10 +41,11 @@ class ConvertReport:
 
 
 def _protected_paths(spec: str) -> list[Path]:
+    from lossadvisor.outputs import input_paths
     from lossadvisor.sources import resolve_files
 
-    kind, files = resolve_files(spec)
-    return [Path(f) for f in files] if kind != "hub" else []
+    resolve_files(spec)  # a spec that names nothing fails here, with its own message
+    return input_paths(spec)
 
 
 def convert_dataset(
@@ -63,6 +64,7 @@ def convert_dataset(
     score_range: tuple[float, float] | None = None,
     progress=None,
     reinspect: bool = True,
+    other_inputs=(),
 ) -> ConvertReport:
     from lossadvisor.convert import check_output, output_kind, plan_conversion, run_conversion, write_output
     from lossadvisor.tidy import load_canonical
@@ -71,7 +73,7 @@ def convert_dataset(
     if target is None and not fix_only:
         raise FitError("say what to convert to: --to FORMAT (or --fix to tidy the data in its own format)")
     wanted = loss_table.resolve_format(target) if target else None
-    protect = _protected_paths(spec)
+    protect = _protected_paths(spec) + [Path(p) for p in other_inputs if p]  # --corpus, --table
     check_output(out, overwrite=overwrite, protect=protect)
 
     prepared = load_canonical(spec, loss_table, split=split, subset=subset, score_range=score_range,
