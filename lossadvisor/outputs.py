@@ -142,7 +142,8 @@ def check_output(
         resolved = source_path.resolve()
         if _under(target, resolved) or resolved in target.parents or _same_file(out, source_path) or \
                 (os.path.lexists(out) and _same_file(out, resolved)):
-            raise FitError(f"{option} {path} would write over the input {source}",
+            raise FitError(f"{path} would overwrite the input {source}",
+                           "Write the converted data to a new path." if kind == DATA else
                            "Write to a new path: lossadvisor never changes its inputs, with or without --overwrite.")
     cwd = Path.cwd().resolve()
     if _under(cwd, target):
@@ -159,13 +160,14 @@ def check_output(
         raise FitError(f"{option} {path} is {special}; lossadvisor neither writes through nor replaces it",
                        "Choose a new path, or remove it yourself.")
     if not overwrite:
-        raise FitError(f"{path} already exists", f"Pass --overwrite to replace it, or choose another {option}.")
+        raise FitError(f"{path} already exists",
+                       f"Pass --overwrite to replace it, or choose another {'OUT' if kind == DATA else option}.")
     if stat.S_ISDIR(info.st_mode):
         if kind != DATA:
             raise FitError(f"{option} {path} is a folder", f"Give a file name, e.g. {'train.py' if kind == SCRIPT else 'curve.png'}.")
         if not is_saved_dataset(out):
             raise FitError(
-                f"{path} is a folder that holds more than a saved dataset; refusing to replace it",
+                f"{path} is a folder that is not a saved dataset (or holds more than one); refusing to replace it",
                 "--overwrite replaces only a folder holding nothing but a dataset's files: choose a new path.",
             )
     elif kind == DATA and out.suffix.lower() in ("", ".arrow"):
