@@ -5,9 +5,10 @@ check_output(path, kind, inputs, overwrite) runs before any work, so that a bad 
   hard link), with or without --overwrite; nor be the working folder or a folder above it;
 - never through a link: OUT that is a symbolic link is refused (a rename would replace the link, a plain
   open would write to its target: neither is what the user asked for), and so is a FIFO, device or socket;
-- never over something lossadvisor did not write: with --overwrite, an existing file is replaced only by a
-  file of its kind, and an existing folder only when it holds nothing but a save_to_disk dataset's files
-  (`convert` to a folder); a script or a plot never replaces a folder;
+- never over something lossadvisor did not write: with --overwrite, an existing regular file is replaced
+  only by a file (convert's .parquet/.jsonl/.csv/.tsv, scaffold's script, trial's plot), and an existing
+  folder only by convert's save_to_disk folder, when it holds nothing but a dataset's files (state.json,
+  dataset_info.json, data-*.arrow; or dataset_dict.json and its split folders) or nothing at all;
 - a plot's suffix is one matplotlib writes (.png, .svg, .pdf).
 
 atomic_write(path, write, overwrite) writes a temporary sibling (created O_EXCL by tempfile, in OUT's
@@ -28,7 +29,10 @@ from pathlib import Path
 
 from lossadvisor.errors import FitError
 
-DATA, SCRIPT, PLOT = "data", "script", "plot"
+# What a command writes: convert a save_to_disk folder or a data file (by OUT's suffix), scaffold a script,
+# trial a plot.
+DATASET_FOLDER, DATA_FILE, SCRIPT, PLOT = "dataset-folder", "data-file", "script", "plot"
+DATA = (DATASET_FOLDER, DATA_FILE)
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 # What Dataset.save_to_disk writes into its folder (data-00000-of-00001.arrow, ...), and DatasetDict's index.
 _DATASET_FILES = frozenset({"dataset_info.json", "state.json"})
@@ -114,7 +118,7 @@ def _describe(mode: int) -> str | None:
 
 def check_output(
     path: str | os.PathLike,
-    kind: str = DATA,
+    kind: str = DATASET_FOLDER,
     inputs: Iterable[str | os.PathLike | None] = (),
     overwrite: bool = False,
     *,
@@ -123,7 +127,7 @@ def check_output(
     """Every rule about OUT that needs no data (see the module docstring); FitError with one line otherwise."""
     out = Path(path).expanduser()
     if not out.name or out.name in (".", ".."):
-        raise FitError(f"{option} {path}: name a file{' or folder' if kind == DATA else ''}, not '{out.name or path}'",
+        raise FitError(f"{option} {path}: name a file{' or folder' if kind in DATA else ''}, not '{out.name or path}'",
                        "Choose a new path, e.g. out/converted.")
     if kind == PLOT and out.suffix.lower() not in PLOT_SUFFIXES:
         raise FitError(f"{option} {path}: a plot is written as {', '.join(PLOT_SUFFIXES)}, not '{out.suffix or '(none)'}'",
@@ -143,7 +147,7 @@ def check_output(
         if _under(target, resolved) or resolved in target.parents or _same_file(out, source_path) or \
                 (os.path.lexists(out) and _same_file(out, resolved)):
             raise FitError(f"{path} would overwrite the input {source}",
-                           "Write the converted data to a new path." if kind == DATA else
+                           "Write the converted data to a new path." if kind in DATA else
                            "Write to a new path: lossadvisor never changes its inputs, with or without --overwrite.")
     cwd = Path.cwd().resolve()
     if _under(cwd, target):
@@ -161,16 +165,17 @@ def check_output(
                        "Choose a new path, or remove it yourself.")
     if not overwrite:
         raise FitError(f"{path} already exists",
-                       f"Pass --overwrite to replace it, or choose another {'OUT' if kind == DATA else option}.")
+                       f"Pass --overwrite to replace it, or choose another {'OUT' if kind in DATA else option}.")
     if stat.S_ISDIR(info.st_mode):
-        if kind != DATA:
-            raise FitError(f"{option} {path} is a folder", f"Give a file name, e.g. {'train.py' if kind == SCRIPT else 'curve.png'}.")
+        if kind != DATASET_FOLDER:
+            example = {SCRIPT: "train.py", PLOT: "curve.png"}.get(kind, "out.parquet")
+            raise FitError(f"{option} {path} is a folder; refusing to replace it", f"Give a new file name, e.g. {example}.")
         if not is_saved_dataset(out):
             raise FitError(
                 f"{path} is a folder that is not a saved dataset (or holds more than one); refusing to replace it",
                 "--overwrite replaces only a folder holding nothing but a dataset's files: choose a new path.",
             )
-    elif kind == DATA and out.suffix.lower() in ("", ".arrow"):
+    elif kind == DATASET_FOLDER:
         raise FitError(f"{path} is a file, not a saved dataset folder; refusing to replace it", "Choose a new path.")
     return out
 

@@ -67,7 +67,8 @@ def check_output(out: str | Path, overwrite: bool = False, protect: Iterable[str
             f"{out}: cannot write {suffix} files",
             "Give OUT a .parquet, .jsonl, .csv or .tsv suffix, or no suffix for a save_to_disk folder.",
         )
-    return outputs.check_output(out, outputs.DATA, protect, overwrite)
+    kind = outputs.DATASET_FOLDER if output_kind(out) == DATASET_FOLDER else outputs.DATA_FILE
+    return outputs.check_output(out, kind, protect, overwrite)
 
 
 def _sibling(out: Path, tag: str) -> Path:
