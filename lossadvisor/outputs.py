@@ -97,6 +97,11 @@ def _under(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def _real(path: Path) -> Path:
+    """The path with its links resolved; a link loop stays as it is (Path.resolve raises on one)."""
+    return Path(os.path.realpath(path))
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -134,22 +139,23 @@ def check_output(
                        f"Give the file one of those suffixes, e.g. {out.with_suffix('.png').name}.")
     parent = out.absolute().parent
     if not parent.is_dir():
-        raise FitError(f"folder {parent} does not exist", f"Create it first (mkdir -p {parent}) or choose another path.")
+        what = "cannot write the plot: " if kind == PLOT else ""
+        raise FitError(f"{what}folder {parent} does not exist", f"Create it first (mkdir -p {parent}) or choose another path.")
     if not os.access(parent, os.W_OK):
         raise FitError(f"cannot write to {parent}: no permission or a read-only file system", "Choose a folder you can write to.")
     # The parent resolved, the name itself not: a link at OUT is judged as a link, not as what it points to.
-    target = parent.resolve() / out.name
+    target = _real(parent) / out.name
     for source in inputs:
         if source is None:
             continue
         source_path = Path(source).expanduser()
-        resolved = source_path.resolve()
+        resolved = _real(source_path)
         if _under(target, resolved) or resolved in target.parents or _same_file(out, source_path) or \
                 (os.path.lexists(out) and _same_file(out, resolved)):
             raise FitError(f"{path} would overwrite the input {source}",
                            "Write the converted data to a new path." if kind in DATA else
                            "Write to a new path: lossadvisor never changes its inputs, with or without --overwrite.")
-    cwd = Path.cwd().resolve()
+    cwd = _real(Path.cwd())
     if _under(cwd, target):
         raise FitError(f"{option} {path} is the working folder or a folder above it; refusing to replace it",
                        "Choose a new path inside the working folder.")
