@@ -703,7 +703,8 @@ USER_CODE: tuple[HostileCode, ...] = (
     HostileCode("exit-0-at-import", "sys.exit(0) when imported", module="sys.exit(0)"),
     HostileCode("exit-0-in-init", "sys.exit(0) in __init__", init="sys.exit(0)"),
     HostileCode("exit-0-in-forward", "sys.exit(0) in forward (the check's call)", forward="sys.exit(0)"),
-    HostileCode("exit-0-in-training", "sys.exit(0) in forward at the trainer's 2nd step", forward="sys.exit(0)", at_call=3),
+    HostileCode("exit-0-in-training", "sys.exit(0) in forward once training has started (3rd call)", forward="sys.exit(0)",
+                at_call=3),
     HostileCode("exit-none-in-forward", "sys.exit() in forward", forward="sys.exit()"),
     HostileCode("raise-systemexit-3", "raise SystemExit(3) at import", module="raise SystemExit(3)"),
 )

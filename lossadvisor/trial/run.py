@@ -193,7 +193,7 @@ def _train(setup: _Setup, fmt: str, loss_name: str, loss_table: LossTable, optio
         raise
     except SystemExit as exc:  # user code (a custom loss) called sys.exit: the loss failed, the trial goes on
         status = "error"
-        problem = f"the loss called sys.exit({exc.code!r}) at step {len(recorder.losses) + 1}: training stopped there"
+        problem = f"the loss called sys.exit({exc.code!r}) after {len(recorder.losses)} training step(s): training stopped"
         hint = "A loss should raise an exception, not call sys.exit()."
     except (RuntimeError, ValueError, IndexError, TypeError, MemoryError) as exc:
         status = "error"
