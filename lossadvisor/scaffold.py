@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,30 +231,15 @@ def _body_values(recipe: Recipe, kind: str, fmt: str) -> dict[str, str]:
     }
 
 
-def write_new_file(path: str | Path, text: str, overwrite: bool = False) -> Path:
-    """Write `text` to `path` atomically; an existing file is replaced only with `overwrite`."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FitError(f"{path} already exists", "Pass --overwrite to replace it, or choose another path.")
-    if path.is_dir():
-        raise FitError(f"{path} is a folder", "Give a file name, e.g. train.py.")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FitError(f"folder {folder} does not exist", None)
-    # Same folder, so os.replace is a rename on one filesystem: readers never see half a file.
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        # mkstemp creates 0600; give the file the mode a plain open() would (executable for a script).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp_name, (0o777 if path.suffix == ".py" else 0o666) & ~umask)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
+def write_new_file(path: str | Path, text: str, overwrite: bool = False, inputs: Sequence[str | Path | None] = ()) -> Path:
+    """Write `text` to `path` atomically, by lossadvisor.outputs' rules: never over an input, a link or a folder;
+    an existing file is replaced only with `overwrite`."""
+    from lossadvisor.outputs import SCRIPT, atomic_write, check_output
+
+    path = check_output(path, SCRIPT, inputs, overwrite)
+    # A script is executable, as a plain open() + chmod +x would leave it.
+    return atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"), overwrite,
+                        0o777 if path.suffix == ".py" else 0o666)
 
 
 _TEMPLATE = '''#!/usr/bin/env python

@@ -1,7 +1,9 @@
 """Malformed and unusual datasets, generated at test time (nothing here is a checked-in blob).
 
 Each `Hostile` writes its data under its own folder and returns the DATASET argument the commands get. The
-suite (tests/test_hostile.py) runs every command over every input and writes docs/hostile-inputs.md.
+suite (tests/test_hostile.py) runs every command over every input. Two more classes: `TARGETS`, what may
+already sit at a path a command writes (-o, --plot), and `USER_CODE`, custom loss files that misbehave.
+LOSSADVISOR_HOSTILE_REPORT=1 makes a full run write the tables to docs/hostile-inputs.md.
 
 Everything is deterministic: the same seed gives the same bytes, so the generated table does not churn.
 """
@@ -533,3 +535,176 @@ def build_all(root: Path) -> dict[str, str]:
         folder.mkdir(parents=True)
         specs[hostile.name] = hostile.build(folder)
     return specs
+
+
+# --------------------------------------------------------------------------------------------- output paths
+
+
+@dataclass(frozen=True)
+class HostileTarget:
+    """Something already at the path a command writes (-o, --plot), planted in its own folder."""
+
+    name: str
+    what: str
+    plant: Callable[[Path, Path, str], Path]  # (folder, the command's input file, suffix) -> the path given to it
+    replaceable: bool = False  # True: what lossadvisor itself writes, so --overwrite may replace it
+
+
+def _victim(d: Path) -> Path:
+    victim = d / "victim.txt"
+    victim.write_text("a file of the user's that must stay as it is\n")
+    return victim
+
+
+def _fresh(d: Path, data: Path, suffix: str) -> Path:
+    return d / f"out{suffix}"
+
+
+def _fifo(d: Path, data: Path, suffix: str) -> Path:
+    os.mkfifo(d / f"out{suffix}")
+    return d / f"out{suffix}"
+
+
+def _link_to_file(d: Path, data: Path, suffix: str) -> Path:
+    os.symlink(_victim(d), d / f"out{suffix}")
+    return d / f"out{suffix}"
+
+
+def _link_to_folder(d: Path, data: Path, suffix: str) -> Path:
+    (d / "victim").mkdir()
+    (d / "victim" / "state.json").write_text("{}")
+    os.symlink(d / "victim", d / f"out{suffix}")
+    return d / f"out{suffix}"
+
+
+def _dangling_link(d: Path, data: Path, suffix: str) -> Path:
+    os.symlink(d / "planted-target", d / f"out{suffix}")
+    return d / f"out{suffix}"
+
+
+def _link_to_device(d: Path, data: Path, suffix: str) -> Path:
+    os.symlink("/dev/null", d / f"out{suffix}")
+    return d / f"out{suffix}"
+
+
+def _the_input(d: Path, data: Path, suffix: str) -> Path:
+    return data
+
+
+def _hard_link_to_input(d: Path, data: Path, suffix: str) -> Path:
+    os.link(data, d / f"out{suffix}")
+    return d / f"out{suffix}"
+
+
+def _link_to_input(d: Path, data: Path, suffix: str) -> Path:
+    os.symlink(data, d / f"out{suffix}")
+    return d / f"out{suffix}"
+
+
+def _folder_of_input(d: Path, data: Path, suffix: str) -> Path:
+    return data.parent
+
+
+def _working_folder(d: Path, data: Path, suffix: str) -> Path:
+    return Path.cwd()
+
+
+def _state_json_folder(d: Path, data: Path, suffix: str) -> Path:
+    folder = d / f"out{suffix}"
+    folder.mkdir()
+    (folder / "state.json").write_text("{}")
+    (folder / "notes.txt").write_text("x\n")
+    return folder
+
+
+def _dataset_plus_notes(d: Path, data: Path, suffix: str) -> Path:
+    folder = d / f"out{suffix}"
+    _save_to_disk(folder)
+    (folder / "notes.txt").write_text("x\n")
+    return folder
+
+
+def _plain_folder(d: Path, data: Path, suffix: str) -> Path:
+    folder = d / f"out{suffix}"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("x\n")
+    return folder
+
+
+def _saved_dataset(d: Path, data: Path, suffix: str) -> Path:
+    folder = d / f"out{suffix}"
+    _save_to_disk(folder)
+    return folder
+
+
+def _regular_file(d: Path, data: Path, suffix: str) -> Path:
+    (d / f"out{suffix}").write_text("an earlier output\n")
+    return d / f"out{suffix}"
+
+
+TARGETS: tuple[HostileTarget, ...] = (
+    HostileTarget("fresh-path", "control: nothing there yet", _fresh, True),
+    HostileTarget("regular-file", "control: an earlier output file of the same name", _regular_file, True),
+    HostileTarget("fifo", "a named pipe", _fifo),
+    HostileTarget("link-to-file", "a symlink to a file of the user's", _link_to_file),
+    HostileTarget("link-to-folder", "a symlink to a folder holding state.json", _link_to_folder),
+    HostileTarget("dangling-link", "a symlink to a path that does not exist", _dangling_link),
+    HostileTarget("link-to-device", "a symlink to /dev/null", _link_to_device),
+    HostileTarget("the-input", "the command's own input file", _the_input),
+    HostileTarget("hard-link-to-input", "a hard link to the input", _hard_link_to_input),
+    HostileTarget("link-to-input", "a symlink to the input", _link_to_input),
+    HostileTarget("folder-of-input", "the folder that holds the input", _folder_of_input),
+    HostileTarget("working-folder", "the working folder", _working_folder),
+    HostileTarget("state-json-folder", "a folder of the user's with a state.json and notes.txt", _state_json_folder),
+    HostileTarget("dataset-plus-notes", "a saved dataset with the user's notes.txt beside it", _dataset_plus_notes),
+    HostileTarget("plain-folder", "a folder of the user's", _plain_folder),
+    HostileTarget("saved-dataset", "control: a save_to_disk folder and nothing else", _saved_dataset, True),
+)
+
+
+# --------------------------------------------------------------------------------------------- user code
+
+_LOSS = """import sys
+from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+{module}
+
+class HostileLoss(BinaryCrossEntropyLoss):
+    def __init__(self, model):
+        super().__init__(model)
+        self.calls = 0
+        {init}
+
+    def forward(self, inputs, labels):
+        self.calls += 1
+        if self.calls >= {at_call}:
+            {forward}
+        return super().forward(inputs, labels)
+"""
+
+
+@dataclass(frozen=True)
+class HostileCode:
+    """A custom loss file (`trial --loss FILE.py:HostileLoss`) that misbehaves."""
+
+    name: str
+    what: str
+    module: str = ""
+    init: str = "pass"
+    forward: str = "pass"
+    at_call: int = 1
+
+    def write(self, d: Path) -> str:
+        path = d / f"{self.name.replace('-', '_')}.py"
+        path.write_text(_LOSS.format(module=self.module, init=self.init, forward=self.forward, at_call=self.at_call))
+        return f"{path}:HostileLoss"
+
+
+USER_CODE: tuple[HostileCode, ...] = (
+    HostileCode("exit-0-at-import", "sys.exit(0) when imported", module="sys.exit(0)"),
+    HostileCode("exit-0-in-init", "sys.exit(0) in __init__", init="sys.exit(0)"),
+    HostileCode("exit-0-in-forward", "sys.exit(0) in forward (the check's call)", forward="sys.exit(0)"),
+    HostileCode("exit-0-in-training", "sys.exit(0) in forward once training has started (3rd call)", forward="sys.exit(0)",
+                at_call=3),
+    HostileCode("exit-none-in-forward", "sys.exit() in forward", forward="sys.exit()"),
+    HostileCode("raise-systemexit-3", "raise SystemExit(3) at import", module="raise SystemExit(3)"),
+)

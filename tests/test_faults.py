@@ -415,3 +415,58 @@ def test_ctrl_c_during_trial(small_input, tmp_path, phase):
     assert _ours(scratch) == [], "the trial left its temporary folder"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in", "scratch"])
     assert tree_digest(small_input) == source
+
+
+# --------------------------------------------------------------------------------------------- SIGTERM, no network
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["trial", "compare"])
+def test_sigterm_during_trial_removes_its_temporary_folder(small_input, tmp_path, command):
+    """A CI timeout or `kill` (SIGTERM): the temporary folder goes, the exit is 143 with one line (issue 15, item 16)."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    losses = ["--loss", "BinaryCrossEntropyLoss"] if command == "trial" else ["--compare", "BinaryCrossEntropyLoss,BinaryCrossEntropyLoss"]
+    process = _popen(["trial", str(small_input), *losses, "--steps", "100000", "--batch-size", "4"], tmp_path,
+                     TMPDIR=str(scratch))
+    workdir = lambda: [p for p in scratch.iterdir() if p.name.startswith("lossadvisor-")]  # noqa: E731
+    assert _wait_for(lambda: bool(workdir()) or process.poll() is not None, limit=120), "the trial never started"
+    assert process.poll() is None, process.communicate()[1][-2000:]
+    time.sleep(4)  # the tiny model is saved into the folder, then training starts
+    process.send_signal(signal.SIGTERM)
+    try:
+        _, stderr = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("SIGTERM did not stop the trial within 60 s")
+    assert process.returncode == 143, f"exit {process.returncode}: {stderr[-2000:]}"
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert "Traceback" not in stderr and lines[-1].startswith("Error: terminated"), stderr[-2000:]
+    assert _ours(scratch) == [], "the trial left its temporary folder"
+
+
+NO_NETWORK = """
+import socket, sys
+def _unreachable(*args, **kwargs):
+    raise socket.gaierror(-2, "Name or service not known")
+socket.getaddrinfo = _unreachable
+socket.create_connection = _unreachable
+from lossadvisor.cli.app import main
+sys.argv = ["lossadvisor", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_hub_model_without_network_fails_in_seconds(small_input, tmp_path):
+    """`trial --model org/name` with no network and no HF_HUB_OFFLINE: the cache first, then one quick probe, not
+    the hub client's minute of retries (issue 15, item 16). The network is cut inside the process."""
+    env = {k: v for k, v in _env(HF_HUB_CACHE=str(tmp_path / "hub-cache")).items()
+           if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    started = time.monotonic()
+    process = subprocess.run([sys.executable, "-c", NO_NETWORK, "trial", str(small_input), "--loss", "BinaryCrossEntropyLoss",
+                              "--model", "no-such-org/no-such-model", "--steps", "1"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    seconds = time.monotonic() - started
+    assert process.returncode == 2, process.stderr[-2000:]
+    assert "no-such-org/no-such-model" in process.stderr and "Traceback" not in process.stderr
+    assert seconds < 25, f"{seconds:.0f} s before the error"

@@ -104,7 +104,8 @@ def test_write_new_file_leaves_nothing_on_failure(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", fail)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(os, "link", fail)  # without --overwrite the file is published by a hard link (no clobber)
+    with pytest.raises(FitError, match="disk full"):  # one line, exit 2 (lossadvisor.outputs)
         write_new_file(tmp_path / "train.py", "x")
     assert list(tmp_path.iterdir()) == []
 

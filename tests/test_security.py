@@ -330,6 +330,49 @@ def test_a_named_custom_loss_file_is_imported(tmp_path):
     assert marker.read_text() == "my_loss.py\n"
 
 
+EXITING_LOSS = """
+import sys
+from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+
+{at_import}
+
+class ExitingLoss(BinaryCrossEntropyLoss):
+    def __init__(self, model):
+        super().__init__(model)
+        self.calls = 0
+        {at_init}
+
+    def forward(self, inputs, labels):
+        self.calls += 1
+        if self.calls >= {exit_at_call}:
+            {in_forward}
+        return super().forward(inputs, labels)
+"""
+
+
+@pytest.mark.parametrize("where", ["import", "init", "forward-check", "forward-training", "code-2"])
+def test_sys_exit_in_a_custom_loss_is_the_loss_failing(pairs_csv, tmp_path, where):
+    """sys.exit(0) in user code used to end `trial` with exit 0 and nothing trained (issue 15, item 10)."""
+    code = "sys.exit(2)" if where == "code-2" else "sys.exit(0)"
+    parts = {"at_import": code if where == "import" else "", "at_init": code if where == "init" else "pass",
+             "in_forward": code if where.startswith(("forward", "code")) else "pass",
+             # the custom-loss check calls forward once; the trainer's calls come after it
+             "exit_at_call": 3 if where == "forward-training" else 1}
+    loss_file = tmp_path / "exiting_loss.py"
+    loss_file.write_text(EXITING_LOSS.format(**parts))
+    run = run_cli(["trial", str(pairs_csv), "--loss", f"{loss_file}:ExitingLoss", "--steps", "4", "--batch-size", "4",
+                   "--json"], limit=300)
+    message = check_clean_failure(run)
+    assert "sys.exit" in message, message
+
+
+def test_ctrl_c_in_a_custom_loss_stays_ctrl_c(pairs_csv, tmp_path):
+    loss_file = tmp_path / "interrupting_loss.py"
+    loss_file.write_text("raise KeyboardInterrupt\n")
+    run = run_cli(["trial", str(pairs_csv), "--loss", f"{loss_file}:Anything", "--steps", "1"])
+    assert run.code == 130 and "Interrupted" in run.stderr, (run.code, run.stderr[-2000:])
+
+
 # --------------------------------------------------------------------------------------------- 6. text from the data
 
 

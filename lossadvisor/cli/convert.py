@@ -89,7 +89,8 @@ def convert_command(
         faiss_batch_size=faiss_batch_size,
     )
     kwargs = dict(fix_only=fix, overwrite=overwrite, split=split, choice=column_choice(inputs, label), reading=read_as,
-                  score_range=parse_range(score_range), gain=parse_gain(gain) if gain else None)
+                  score_range=parse_range(score_range), gain=parse_gain(gain) if gain else None,
+                  other_inputs=(corpus, context_of(ctx).table))
     progress = rich_progress() if not json_output and sys.stderr.isatty() else None
     loss_table = context_of(ctx).loss_table()
     if progress is not None:

@@ -40,8 +40,9 @@ def scaffold_command(
 
     loss_table = context_of(ctx).loss_table()
     loss_name = loss_table.resolve_loss(loss)
-    if output.exists() and not overwrite:
-        raise FitError(f"{output} already exists", "Pass --overwrite to replace it, or choose another -o.")
+    from lossadvisor.outputs import SCRIPT, check_output, input_paths
+
+    check_output(output, SCRIPT, [*input_paths(dataset), context_of(ctx).table], overwrite)  # before any work
     report = inspect_dataset(dataset, loss_table, split=split, choice=column_choice(inputs, label), reading=read_as)
     if report.format is None or report.tidy is None:
         raise FitError(f"{dataset}: no format of the loss table fits this data",
@@ -54,7 +55,7 @@ def scaffold_command(
                      f"dataset = Dataset(read_table(open_sample({dataset!r})))")
     text = render_training_script(dataset, load_code, fixes, report.format, loss_name, loss_table, model, epochs=epochs,
                                   batch_size=batch_size)
-    path = write_new_file(output, text, overwrite=overwrite)
+    path = write_new_file(output, text, overwrite=overwrite, inputs=[*input_paths(dataset), context_of(ctx).table])
     result = {"script": str(path), "format": report.format, "loss": loss_name, "fixes": fixes,
               "run": [f"python {path}", f"accelerate launch {path}"]}
     if json_output:

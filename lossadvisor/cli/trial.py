@@ -35,6 +35,7 @@ def trial_command(
     read_as: AsOpt = None,
     score_range: ScoreRangeOpt = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write the loss curve(s) to this PNG.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --plot file.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Try a loss even though the table says it does not fit.")] = False,
     gradient_checkpointing: Annotated[bool, typer.Option("--gradient-checkpointing", help="Turn on gradient checkpointing.")] = False,
     bf16: Annotated[bool, typer.Option("--bf16", help="Train in bf16.")] = False,
@@ -51,6 +52,11 @@ def trial_command(
     from lossadvisor import trial as trial_core
     from lossadvisor.tidy import load_canonical
 
+    if plot is not None:  # before any work: a bad --plot path fails in a second, not after training
+        from lossadvisor.outputs import PLOT, check_output, input_paths
+
+        read = [*input_paths(dataset), context_of(ctx).table, (loss or "").rpartition(":")[0] or None]
+        plot = check_output(plot, PLOT, read, overwrite, option="--plot")
     loss_table = context_of(ctx).loss_table()
     prepared = load_canonical(dataset, loss_table, split=split, score_range=parse_range(score_range),
                               choice=column_choice(inputs, label), reading=read_as)
@@ -75,7 +81,7 @@ def trial_command(
     else:
         results = trial_core.compare(prepared.table, fmt, names, loss_table, options, on_step=progress)
     if plot is not None:
-        trial_core.write_plot(results, plot)
+        trial_core.write_plot(results, plot, overwrite=overwrite)
     if json_output:
         render.print_json({"format": fmt, "fixes_applied": list(prepared.result.applied), "rows": prepared.result.rows_out,
                            "results": [render.to_plain(r) | {"ok": r.ok} for r in results],

@@ -41,10 +41,11 @@ class ConvertReport:
 
 
 def _protected_paths(spec: str) -> list[Path]:
+    from lossadvisor.outputs import input_paths
     from lossadvisor.sources import resolve_files
 
-    kind, files = resolve_files(spec)
-    return [Path(f) for f in files] if kind != "hub" else []
+    resolve_files(spec)  # a spec that names nothing fails here, with its own message
+    return input_paths(spec)
 
 
 def convert_dataset(
@@ -64,6 +65,7 @@ def convert_dataset(
     gain=None,
     progress=None,
     reinspect: bool = True,
+    other_inputs=(),
 ) -> ConvertReport:
     """Convert one split, or every split of a DatasetDict (when no --split is given and OUT is a dataset folder:
     each split converted the same way, written as a DatasetDict, row counts per split in stats['splits'])."""
@@ -74,7 +76,7 @@ def convert_dataset(
     if target is None and not fix_only:
         raise FitError("say what to convert to: --to FORMAT (or --fix to tidy the data in its own format)")
     wanted = loss_table.resolve_format(target) if target else None
-    protect = _protected_paths(spec)
+    protect = _protected_paths(spec) + [Path(p) for p in other_inputs if p]  # --corpus, --table
     check_output(out, overwrite=overwrite, protect=protect)
     splits = _dict_splits(spec) if split is None and subset is None else ()
     keep_all = len(splits) > 1 and output_kind(out) == DATASET_FOLDER

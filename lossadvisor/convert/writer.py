@@ -9,7 +9,6 @@ folder, full disk) become a one-line FitError.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import re
@@ -22,6 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from lossadvisor import outputs
 from lossadvisor.errors import FitError
 
 KINDS = {".parquet": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv"}
@@ -32,8 +32,6 @@ _UNWRITABLE_SUFFIXES = frozenset({
     ".arrow", ".avro", ".bz2", ".db", ".feather", ".gz", ".h5", ".hdf5", ".ndjson", ".npy", ".npz", ".orc", ".pickle",
     ".pkl", ".sqlite", ".tar", ".txt", ".xls", ".xlsx", ".xz", ".yaml", ".yml", ".zip", ".zst",
 })
-# What save_to_disk leaves in a folder: replacing any other folder with --overwrite is refused.
-_DATASET_MARKERS = ("state.json", "dataset_info.json", "dataset_dict.json")
 METADATA_KEY = b"lossadvisor"
 
 
@@ -56,12 +54,12 @@ def _exists(path: Path) -> bool:
     return path.exists() or path.is_symlink()
 
 
-def _is_dataset_folder(path: Path) -> bool:
-    return any((path / marker).is_file() for marker in _DATASET_MARKERS) or not any(path.iterdir())
-
-
 def check_output(out: str | Path, overwrite: bool = False, protect: Iterable[str | Path] = ()) -> Path:
-    """Every check that needs no data, so that the CLI can fail before a slow conversion starts."""
+    """Every check that needs no data, so that the CLI can fail before a slow conversion starts.
+
+    The suffix is checked here; the path rules (never an input, never a link, --overwrite only over a file of
+    its kind or a folder holding nothing but a saved dataset) are lossadvisor.outputs'.
+    """
     out = Path(out).expanduser()
     suffix = out.suffix.lower()
     if suffix in _UNWRITABLE_SUFFIXES and not out.is_dir():
@@ -69,25 +67,8 @@ def check_output(out: str | Path, overwrite: bool = False, protect: Iterable[str
             f"{out}: cannot write {suffix} files",
             "Give OUT a .parquet, .jsonl, .csv or .tsv suffix, or no suffix for a save_to_disk folder.",
         )
-    parent = out.absolute().parent
-    if not parent.is_dir():
-        raise FitError(f"folder {parent} does not exist", f"Create it first (mkdir -p {parent}) or choose another OUT.")
-    if not os.access(parent, os.W_OK):
-        raise FitError(f"cannot write to {parent}: no permission or a read-only file system", "Choose a folder you can write to.")
-    resolved = out.resolve()
-    for source in protect:
-        source_path = Path(source).expanduser().resolve()
-        if resolved == source_path or source_path in resolved.parents or resolved in source_path.parents:
-            raise FitError(f"{out} would overwrite the input {source}", "Write the converted data to a new path.")
-    if _exists(out):
-        if not overwrite:
-            raise FitError(f"{out} already exists", "Pass --overwrite to replace it, or choose another OUT.")
-        if out.is_dir() and not out.is_symlink() and not _is_dataset_folder(out):
-            raise FitError(
-                f"{out} is a folder that is not a saved dataset; refusing to replace it",
-                "Choose a new OUT path, or remove that folder yourself.",
-            )
-    return out
+    kind = outputs.DATASET_FOLDER if output_kind(out) == DATASET_FOLDER else outputs.DATA_FILE
+    return outputs.check_output(out, kind, protect, overwrite)
 
 
 def _sibling(out: Path, tag: str) -> Path:
@@ -234,46 +215,25 @@ def _write(kind: str, table: pa.Table, path: Path, metadata: dict[str, Any] | No
 
 def _move_into_place(temporary: Path, out: Path, overwrite: bool) -> bool:
     """Rename the complete temporary copy to OUT; True when an existing OUT was replaced."""
+    if not temporary.is_dir():
+        return outputs.publish(temporary, out, overwrite)
     if not _exists(out):
-        if temporary.is_dir():
-            os.rename(temporary, out)
-        else:
-            try:
-                os.link(temporary, out)  # fails if OUT appeared meanwhile: never clobber without --overwrite
-            except OSError as exc:
-                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
-                    raise
-                os.rename(temporary, out)  # file systems without hard links
-            else:
-                temporary.unlink()
+        os.rename(temporary, out)  # fails if a non-empty folder appeared meanwhile
         return False
     if not overwrite:
         raise FitError(f"{out} already exists", "Pass --overwrite to replace it, or choose another OUT.")
-    if temporary.is_dir() or (out.is_dir() and not out.is_symlink()):
-        # A folder cannot be swapped in one rename: park the old one, move the new one in, then delete the old.
-        backup = _sibling(out, "old")
-        os.rename(out, backup)
-        try:
-            os.rename(temporary, out)
-        except BaseException:
-            os.rename(backup, out)
-            raise
-        _remove(backup)
-    else:
-        os.replace(temporary, out)
+    if out.is_symlink() or not out.is_dir() or not outputs.is_saved_dataset(out):
+        raise FitError(f"{out} is no longer a saved dataset folder; refusing to replace it", "Choose a new OUT path.")
+    # A folder cannot be swapped in one rename: park the old one, move the new one in, then delete the old.
+    backup = _sibling(out, "old")
+    os.rename(out, backup)
+    try:
+        os.rename(temporary, out)
+    except BaseException:
+        os.rename(backup, out)
+        raise
+    _remove(backup)
     return True
-
-
-def _os_error(out: Path, exc: OSError) -> FitError:
-    text = str(exc).strip()
-    reason = exc.strerror or (text.splitlines()[0] if text else type(exc).__name__)
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left" in str(exc):
-        hint = "Free some space, or write OUT to another disk."
-    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        hint = "Choose a folder you can write to."
-    else:
-        hint = None
-    return FitError(f"cannot write {out}: {reason}", hint)
 
 
 def write_output(
@@ -310,7 +270,7 @@ def write_output(
         _fsync_dir(out.absolute().parent)
     except OSError as exc:
         _remove(temporary)
-        raise _os_error(out, exc) from None
+        raise outputs.os_error(out, exc) from None
     except BaseException:
         _remove(temporary)
         raise

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from lossadvisor.errors import FitError
 from lossadvisor.recipe import LABEL
+from lossadvisor.signals import Terminated
 from lossadvisor.table import LossTable
 from lossadvisor.trial.data_checks import infer_num_labels
 from lossadvisor.trial.options import RequirementCheck
@@ -21,6 +22,8 @@ from lossadvisor.trial.sampling import texts_of, to_dataset
 
 if TYPE_CHECKING:
     from sentence_transformers.cross_encoder import CrossEncoder
+
+_NO_EXIT = "A loss module should raise an exception, not call sys.exit()."
 
 
 def load_custom_loss(spec: str) -> type:
@@ -44,12 +47,21 @@ def load_custom_loss(spec: str) -> type:
         sys.modules[module_name] = module
         try:
             module_spec.loader.exec_module(module)
+        except Terminated:
+            raise
+        except SystemExit as exc:  # user code: sys.exit() is its failure, not the end of lossadvisor
+            sys.modules.pop(module_name, None)
+            raise FitError(f"importing {where} failed: it called sys.exit({exc.code!r})", _NO_EXIT) from None
         except Exception as exc:
             sys.modules.pop(module_name, None)
             raise FitError(f"importing {where} failed: {type(exc).__name__}: {exc}", None) from None
     else:
         try:
             module = importlib.import_module(where)
+        except Terminated:
+            raise
+        except SystemExit as exc:
+            raise FitError(f"importing module '{where}' failed: it called sys.exit({exc.code!r})", _NO_EXIT) from None
         except ImportError as exc:
             raise FitError(f"cannot import module '{where}': {exc}", "Is it installed, or on PYTHONPATH?") from None
     cls = getattr(module, class_name, None)
@@ -59,6 +71,16 @@ def load_custom_loss(spec: str) -> type:
     if not inspect.isclass(cls):
         raise FitError(f"'{class_name}' in {where} is not a class", None)
     return cls
+
+
+def build_custom_loss(cls: type, model: CrossEncoder) -> Any:
+    """cls(model), with sys.exit() in the user's constructor reported as the loss's failure (exit 2)."""
+    try:
+        return cls(model)
+    except Terminated:
+        raise
+    except SystemExit as exc:
+        raise FitError(f"custom loss {cls.__name__}(model) called sys.exit({exc.code!r})", _NO_EXIT) from None
 
 
 def _example_table(format_name: str, loss_table: LossTable) -> pa.Table:
@@ -199,6 +221,10 @@ def _call_check(
         loss = cls(model)
         inputs, labels = _one_batch(model, sample)
         output = loss(inputs, labels)
+    except Terminated:
+        raise
+    except SystemExit as exc:
+        return RequirementCheck(title, False, f"calling it on one {fmt} batch called sys.exit({exc.code!r})")
     except Exception as exc:
         return RequirementCheck(title, False, f"calling it on one {fmt} batch raised {type(exc).__name__}: {exc}")
     values = list(output.values()) if isinstance(output, dict) else [output]

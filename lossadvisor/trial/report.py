@@ -38,16 +38,17 @@ def sparkline(values: Sequence[float], width: int | None = None) -> str:
     return "".join(chars)
 
 
-def write_plot(results: Sequence[TrialResult], path: str | Path) -> Path:
-    """A PNG (or any format matplotlib knows from the suffix) with one loss curve per result."""
+def write_plot(results: Sequence[TrialResult], path: str | Path, overwrite: bool = False) -> Path:
+    """A .png, .svg or .pdf with one loss curve per result, written by lossadvisor.outputs' rules (atomic, no
+    clobber without `overwrite`, never through a link)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise LossAdvisorError(f"cannot write the plot: folder {path.parent} does not exist", None)
+    from lossadvisor.outputs import PLOT, atomic_write, check_output
+
+    path = check_output(path, PLOT, (), overwrite, option="--plot")
     figure, axes = plt.subplots(figsize=(8, 4.5))
     try:
         for result in results:
@@ -66,7 +67,7 @@ def write_plot(results: Sequence[TrialResult], path: str | Path) -> Path:
         axes.grid(alpha=0.3)
         axes.legend()
         figure.tight_layout()
-        figure.savefig(path, dpi=120)
+        atomic_write(path, lambda temporary: figure.savefig(temporary, dpi=120, format=path.suffix[1:].lower()), overwrite)
     except OSError as exc:
         raise LossAdvisorError(f"cannot write the plot to {path}: {exc.strerror or exc}", None) from None
     finally:

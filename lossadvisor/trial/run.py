@@ -17,8 +17,9 @@ import pyarrow as pa
 from lossadvisor.errors import FitError, LossAdvisorError
 from lossadvisor.fit import check_fit
 from lossadvisor.recipe import Recipe, instantiate_loss
+from lossadvisor.signals import Terminated, exit_on_sigterm
 from lossadvisor.table import LossTable
-from lossadvisor.trial.custom_loss import check_custom_loss
+from lossadvisor.trial.custom_loss import build_custom_loss, check_custom_loss
 from lossadvisor.trial.data_checks import check_data, check_known_bad, infer_num_labels
 from lossadvisor.trial.evaluation import build_evaluator, evaluate
 from lossadvisor.trial.failures import explain_error, explain_nonfinite, explain_oom, is_oom
@@ -71,13 +72,15 @@ def run_trial(
 
     if _prepared is not None:
         return _run_prepared(table, fmt, loss_name, custom, loss_table, options, on_step, _prepared)
+    restore = exit_on_sigterm()  # SIGTERM leaves through the finally below (exit 143)
     workdir = Path(tempfile.mkdtemp(prefix="lossadvisor-trial-"))
     try:
         prepared = prepare(table, options, workdir)
         return _run_prepared(table, fmt, loss_name, custom, loss_table, options, on_step, prepared)
     finally:
-        # Also on an error or Ctrl-C: the trial leaves nothing behind.
+        # Also on an error, Ctrl-C or SIGTERM: the trial leaves nothing behind.
         shutil.rmtree(workdir, ignore_errors=True)
+        restore()
 
 
 @dataclass
@@ -150,7 +153,7 @@ def _setup(table: pa.Table, fmt: str, loss_name: str, custom: type | None, loss_
         if failed is not None:
             raise FitError(f"custom loss {loss_name} fails '{failed.name}': {failed.detail}", None)
         set_seed(options.seed)
-        loss_module, loss_code = custom(model), f"{loss_name}(model)"
+        loss_module, loss_code = build_custom_loss(custom, model), f"{loss_name}(model)"
     notes = list(split.notes)
     evaluator = None
     if split.eval is not None and split.eval.num_rows:
@@ -186,8 +189,12 @@ def _train(setup: _Setup, fmt: str, loss_name: str, loss_table: LossTable, optio
     started = time.perf_counter()
     try:
         trainer.train()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated):
         raise
+    except SystemExit as exc:  # user code (a custom loss) called sys.exit: the loss failed, the trial goes on
+        status = "error"
+        problem = f"the loss called sys.exit({exc.code!r}) after {len(recorder.losses)} training step(s): training stopped"
+        hint = "A loss should raise an exception, not call sys.exit()."
     except (RuntimeError, ValueError, IndexError, TypeError, MemoryError) as exc:
         status = "error"
         if is_oom(exc):
@@ -288,6 +295,7 @@ def compare(
         if not options.force:
             check_data(table, fmt, name, loss_table)
         names.append(name)
+    restore = exit_on_sigterm()  # SIGTERM leaves through the finally below (exit 143)
     workdir = Path(tempfile.mkdtemp(prefix="lossadvisor-compare-"))
     try:
         prepared = prepare(table, options, workdir)
@@ -300,3 +308,4 @@ def compare(
         return results
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        restore()

@@ -99,11 +99,10 @@ def prepare(table: pa.Table, options: TrialOptions, workdir: Path) -> Prepared:
 
 
 def load_model(prepared: Prepared, options: TrialOptions, num_labels: int, identity: bool) -> CrossEncoder:
-    from lossadvisor.tiny_model import load_cross_encoder, load_local_cross_encoder, save_tiny_model
+    from lossadvisor.tiny_model import load_local_cross_encoder, save_tiny_model
 
     if options.model != "tiny":
-        return load_cross_encoder(options.model, [], num_labels, identity, options.max_length, options.seed,
-                                  trust_remote_code=options.trust_remote_code)
+        return _load_named_model(options, num_labels, identity)
     folder = prepared.model_folders.get(num_labels)
     if folder is None:
         split = prepared.split
@@ -112,6 +111,37 @@ def load_model(prepared: Prepared, options: TrialOptions, num_labels: int, ident
         prepared.model_folders[num_labels] = folder
     # Every loss of a comparison starts from the same saved weights.
     return load_local_cross_encoder(folder, num_labels, identity, options.max_length)
+
+
+def _load_named_model(options: TrialOptions, num_labels: int, identity: bool) -> CrossEncoder:
+    """A local folder, or a hub id from the local cache first; the network only when the Hub answers within seconds
+    (the hub client would otherwise retry for about a minute before giving up)."""
+    import os
+    import socket
+
+    from lossadvisor.errors import LossAdvisorError
+    from lossadvisor.tiny_model import load_cross_encoder, looks_like_path
+
+    def load(local_files_only: bool) -> CrossEncoder:
+        return load_cross_encoder(options.model, [], num_labels, identity, options.max_length, options.seed,
+                                  local_files_only=local_files_only, trust_remote_code=options.trust_remote_code)
+
+    if looks_like_path(options.model):
+        return load(False)
+    try:
+        return load(True)
+    except LossAdvisorError:
+        if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+            raise LossAdvisorError(f"model '{options.model}' is not in the local Hugging Face cache and the Hub is "
+                                   "offline (HF_HUB_OFFLINE is set)", "Pass a local model folder, --model tiny, or unset "
+                                   "HF_HUB_OFFLINE.") from None
+        try:
+            socket.create_connection(("huggingface.co", 443), timeout=3).close()
+        except OSError:
+            raise LossAdvisorError(f"model '{options.model}' is not in the local Hugging Face cache and the Hub cannot "
+                                   "be reached (offline?)", "Pass a local model folder or --model tiny, or check "
+                                   "your network.") from None
+    return load(False)
 
 
 def _checkpointing_argument(enabled: bool) -> dict[str, bool]:
