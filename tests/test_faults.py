@@ -330,12 +330,13 @@ def test_trial_stops_at_the_first_nan_step_of_a_custom_loss(small_input, tmp_pat
 
 @pytest.mark.slow
 def test_trial_explains_a_poisoned_label(tmp_path, scratch):
-    """Scores of 1e30 (kept as they are by --score-range 0:1): MSELoss overflows at step 1, and the labels are named."""
+    """Scores of 1e30 (unbounded: read as a teacher's logits, kept as they are): MSELoss overflows at step 1, and the
+    labels are named. (With --score-range 0:1 they would be clipped to the declared range, and train.)"""
     data = tmp_path / "poisoned.csv"
     lines = ["sentence1,sentence2,score"] + [f"a sentence number {i},another sentence {i},{0.5 if i % 5 else 1e30}" for i in range(30)]
     data.write_text("\n".join(lines) + "\n")
     source = tree_digest(data)
-    run = run_cli(["trial", str(data), "--loss", "MSELoss", "--score-range", "0:1", "--steps", "5", "--batch-size", "8"],
+    run = run_cli(["trial", str(data), "--loss", "MSELoss", "--steps", "5", "--batch-size", "8"],
                   limit=300)
     message = check_clean_failure(run)
     assert "the loss became non-finite at step 1" in message and "labels reach 1e+30" in message, message
