@@ -44,25 +44,50 @@ def print_json(result: Any) -> None:
     sys.stdout.write(json.dumps(to_plain(result), indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+def plain(console: Console) -> bool:
+    """Draw without box characters: asked for (`--plain`, set on the console), or the output is not a terminal."""
+    return bool(getattr(console, "plain", not console.is_terminal))
+
+
+def _box(console: Console):
+    from rich import box
+
+    return None if plain(console) else box.HEAVY_HEAD
+
+
 def render_table(loss_table, format_filter: str | None, console: Console) -> None:
+    """The loss table; below the width its longest words need, one block per row, so no loss name is ever cut."""
     from rich.table import Table
 
-    view = Table(title="CrossEncoder loss overview (data_formats.yaml)", show_lines=False)
+    view = Table(title="CrossEncoder loss overview (data_formats.yaml)", show_lines=False, box=_box(console))
     for header in ("format", "inputs", "labels", "num_labels", "losses"):
-        view.add_column(header)
+        view.add_column(header, overflow="fold")
     common = {(f, c.loss) for c in loss_table.model.common for f in c.formats if c.loss}
-    for row in loss_table.model.rows:
-        if format_filter and row.format != format_filter:
-            continue
-        losses = ", ".join(f"[bold]{loss}[/bold]*" if (row.format, loss) in common else loss for loss in row.losses)
-        view.add_row(row.format + (" [dim](distillation)[/dim]" if row.distillation else ""), escape(row.inputs),
-                     escape(row.labels), row.num_labels, losses)
-    console.print(view)
+    rows = [row for row in loss_table.model.rows if not format_filter or row.format == format_filter]
+    cells = []
+    for row in rows:
+        losses = [f"[bold]{loss}[/bold]*" if (row.format, loss) in common else loss for loss in row.losses]
+        fmt = row.format + (" [dim](distillation)[/dim]" if row.distillation else "")
+        cells.append((fmt, escape(row.inputs), escape(row.labels), str(row.num_labels), losses))
+        view.add_row(*cells[-1][:4], "\n".join(losses))
+    if view.__rich_measure__(console, console.options.update_width(10_000)).minimum <= console.width:
+        console.print(view)
+    else:
+        _stacked(cells, console)
     console.print("[dim]* commonly used. Convert between formats with `lossadvisor convert DATASET --to FORMAT`.[/dim]")
     for advice in loss_table.model.common:
         if format_filter and format_filter not in advice.formats:
             continue
         console.print(f"  • {', '.join(advice.formats)}: {escape(advice.advice)}")
+
+
+def _stacked(cells, console: Console) -> None:
+    """The table as blocks (format, then its fields), for a terminal too narrow for the columns."""
+    console.print("[bold]CrossEncoder loss overview (data_formats.yaml)[/bold]")
+    for fmt, inputs, labels, num_labels, losses in cells:
+        console.print(f"\n[bold]{fmt}[/bold]")
+        console.print(f"  inputs: {inputs}\n  labels: {labels}\n  num_labels: {num_labels}")
+        console.print("  losses: " + ", ".join(losses))
 
 
 def render_explain(info: dict[str, Any], console: Console) -> None:
@@ -71,7 +96,7 @@ def render_explain(info: dict[str, Any], console: Console) -> None:
     console.print(f"[bold]{info['loss']}[/bold]  [dim]{info['import']}[/dim]")
     console.print(f"  {escape(info['summary'])}")
     console.print(f"  num_labels: {escape(info['num_labels_rule'])}   activation: {info['activation']}")
-    view = Table(title="data it wants", show_header=True)
+    view = Table(title="data it wants", show_header=True, box=_box(console))
     view.add_column("format")
     view.add_column("inputs")
     view.add_column("labels")
@@ -99,7 +124,7 @@ def render_report(report, console: Console) -> None:
     rows = f"{report.num_rows:,} rows" if report.num_rows is not None else "rows: unknown (streamed)"
     split = f", split '{escape(report.split)}'" if report.split else ""
     console.print(f"[bold]{escape(report.dataset)}[/bold]  ({report.source_kind}{split}, {rows}; sampled {report.sample_rows:,})")
-    view = Table(show_header=True, header_style="bold")
+    view = Table(show_header=True, header_style="bold", box=_box(console))
     for header in ("column", "dtype", "role", "why"):
         view.add_column(header)
     for column in report.columns:

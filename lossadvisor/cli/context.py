@@ -5,7 +5,9 @@ Also the one place that turns the exception family into `Error: …` / `Hint: �
 
 from __future__ import annotations
 
+import errno
 import functools
+import os
 import sys
 import traceback
 from dataclasses import dataclass
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from lossadvisor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, LossAdvisorError, printable
+from lossadvisor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, LossAdvisorError, printable
 
 if TYPE_CHECKING:
     from lossadvisor.table import LossTable
@@ -48,12 +50,44 @@ def context_of(ctx: typer.Context) -> CliContext:
     return obj if obj is not None else CliContext()
 
 
+PIPED_WIDTH = 100  # the width of output that goes to no terminal, when no terminal is attached at all
+PLAIN = {"on": False}  # set by the global --plain
+
+
+def output_width() -> int | None:
+    """None on a terminal (rich asks it); piped, COLUMNS, else the width of the terminal on stderr or stdin, else 100."""
+    if sys.stdout.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    for stream in (sys.stderr, sys.stdin):
+        try:
+            if stream is not None and stream.isatty():
+                return os.get_terminal_size(stream.fileno()).columns
+        except (OSError, ValueError):
+            continue
+    return PIPED_WIDTH
+
+
 @functools.cache
 def out():
-    """stdout for the rich views; made on first use, so `--json` output never imports rich."""
+    """stdout for the rich views; made on first use, so `--json` output never imports rich.
+
+    Piped, it takes the width of `output_width()` and draws no box characters (nor does `--plain`).
+    """
     from rich.console import Console
 
-    return Console(soft_wrap=not sys.stdout.isatty())
+    console = Console(soft_wrap=not sys.stdout.isatty(), width=output_width())
+    console.plain = PLAIN["on"] or not console.is_terminal
+    console.on_broken_pipe = _broken_pipe  # rich would exit 1; a closed pipe exits 141 like every other output
+    return console
+
+
+def _broken_pipe() -> None:
+    from lossadvisor.cli.group import quiet_broken_pipe
+
+    quiet_broken_pipe()
 
 
 @functools.cache
@@ -90,10 +124,38 @@ def handles_errors(command):
         except KeyboardInterrupt:
             sys.stderr.write("Interrupted.\n")
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except OSError as exc:
+            if debug:
+                traceback.print_exc()
+            os_error(exc)
+            internal_error(exc)
         except Exception as exc:  # an internal failure: one line unless --debug
             if debug:
                 traceback.print_exc()
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            fail(f"internal error: {type(exc).__name__}: {text}"[:500], "Run again with --debug for the traceback.", EXIT_INTERNAL)
+            internal_error(exc)
 
     return wrapper
+
+
+def internal_error(exc: BaseException) -> None:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    fail(f"internal error: {type(exc).__name__}: {text}"[:500], "Run again with --debug for the traceback.", EXIT_INTERNAL)
+
+
+def os_error(exc: OSError) -> None:
+    """An error of the system, not of lossadvisor: a closed pipe ends quietly; a file the user named that cannot be
+    read or written, or an output with no room, is one line and exit 2. Returns for anything else."""
+    from lossadvisor.cli.group import output_failed, quiet_broken_pipe
+
+    if exc.errno == errno.EPIPE:
+        quiet_broken_pipe()
+    if exc.filename is not None and exc.errno in USER_ERRNOS:
+        names = " → ".join(str(name) for name in (exc.filename, exc.filename2) if name is not None)
+        fail(f"{names}: {exc.strerror}", "Check the path and its permissions.", EXIT_USAGE)
+    if exc.filename is None and exc.errno in OUTPUT_ERRNOS:
+        output_failed(exc)
+
+
+USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.ENOSPC, errno.EROFS, errno.ELOOP,
+               errno.ENAMETOOLONG, errno.EDQUOT, errno.EFBIG, errno.EEXIST, errno.ENXIO}
+OUTPUT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG}

@@ -19,6 +19,8 @@ from lossadvisor.cli.options import (
     ScoreRangeOpt,
     SeedOpt,
     column_choice,
+    finite,
+    formats_help,
     parse_range,
 )
 
@@ -28,9 +30,9 @@ Float = Optional[float]
 @handles_errors
 def convert_command(
     ctx: typer.Context,
-    dataset: Annotated[str, typer.Argument(help="The dataset (as for inspect). It is never modified.")],
+    dataset: Annotated[str, typer.Argument(help="The dataset (as for inspect). It is never modified.", metavar="DATASET")],
     output: Annotated[Path, typer.Option("--output", "-o", help="A save_to_disk folder, or a .parquet / .jsonl / .csv file by its suffix.")],
-    to: Annotated[Optional[str], typer.Option("--to", "-t", help="Target format (canonical name; plurals accepted).")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", "-t", help=formats_help("Target format (plurals accepted)."))] = None,
     fix: Annotated[bool, typer.Option("--fix", help="Only apply inspect's fixes, keeping the format.")] = False,
     overwrite: OverwriteOpt = False,
     split: Annotated[Optional[str], typer.Option("--split", help="Split to convert.")] = None,
@@ -39,17 +41,20 @@ def convert_command(
     read_as: AsOpt = None,
     score_range: ScoreRangeOpt = None,
     positive_class: Annotated[Optional[str], typer.Option("--positive-class", help="Class (name or id) that marks a positive pair.")] = None,
-    negative_class: Annotated[Optional[str], typer.Option("--negative-class", help="Only this class gives negatives (default: every other class).")] = None,
-    num_negatives: Annotated[Optional[int], typer.Option("--num-negatives", min=1, help="Negatives per anchor when mining.")] = None,
+    negative_class: Annotated[Optional[str], typer.Option("--negative-class", show_default="every other class",
+                                                        help="Only this class gives negatives.")] = None,
+    num_negatives: Annotated[Optional[int], typer.Option("--num-negatives", min=1, show_default="3 when mining; an n-tuple: the fewest negatives any anchor has",
+                                                          help="Negatives per anchor.")] = None,
     range_min: Annotated[int, typer.Option("--range-min", min=0, help="Skip the closest N candidates when mining.")] = 0,
-    range_max: Annotated[Optional[int], typer.Option("--range-max", min=1, help="Consider at most N candidates when mining.")] = None,
-    max_score: Annotated[Float, typer.Option("--max-score", help="Candidates scoring above this are not negatives.")] = None,
-    absolute_margin: Annotated[Float, typer.Option("--absolute-margin", help="A negative must score this much below the positive.")] = None,
-    relative_margin: Annotated[Float, typer.Option("--relative-margin", help="A negative must score this fraction below the positive.")] = None,
+    range_max: Annotated[Optional[int], typer.Option("--range-max", min=1, show_default="range-min + num-negatives + positives (x10 negatives with a threshold)",
+                                                       help="Consider at most N candidates when mining.")] = None,
+    max_score: Annotated[Float, typer.Option("--max-score", callback=finite, help="Candidates scoring above this are not negatives.")] = None,
+    absolute_margin: Annotated[Float, typer.Option("--absolute-margin", callback=finite, help="A negative must score this much below the positive.")] = None,
+    relative_margin: Annotated[Float, typer.Option("--relative-margin", callback=finite, help="A negative must score this fraction below the positive.")] = None,
     sampling: Annotated[Sampling, typer.Option("--sampling", help="How negatives are picked among the candidates.")] = Sampling.top,
     scores: Annotated[bool, typer.Option("--scores", help="Similarity scores instead of 0/1 labels (like output_scores).")] = False,
     corpus: Annotated[Optional[Path], typer.Option("--corpus", help="Extra candidate documents: a .txt (one per line) or a data file.")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="Dense miner: a SentenceTransformer folder or cached id (default: bm25).")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", show_default="bm25", help="Dense miner: a SentenceTransformer folder or cached id.")] = None,
     rescore: Annotated[Optional[str], typer.Option("--rescore", help="A CrossEncoder to drop false negatives.")] = None,
     teacher: Annotated[Optional[str], typer.Option("--teacher", help="A CrossEncoder teacher, for the distillation formats.")] = None,
     seed: SeedOpt = 42,
@@ -58,8 +63,6 @@ def convert_command(
     json_output: JsonOpt = False,
 ) -> None:
     """Reshape a dataset into the format a loss needs: fixes, class sampling, hard-negative mining, teacher labels.
-
-    Example: [cyan]lossadvisor convert qa_pairs.csv --to labeled-list -o mined --num-negatives 5[/cyan]
     """
     from lossadvisor import render
     from lossadvisor.convert import ConvertOptions, rich_progress
