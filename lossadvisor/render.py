@@ -74,11 +74,13 @@ def render_table(loss_table, format_filter: str | None, console: Console) -> Non
         console.print(view)
     else:
         _stacked(cells, console)
-    console.print("[dim]* commonly used. Convert between formats with `lossadvisor convert DATASET --to FORMAT`.[/dim]")
+    # Prose, wrapped to the width even when piped (soft_wrap=False), so the whole view fits the columns it was given.
+    console.print("[dim]* commonly used. Convert between formats with `lossadvisor convert DATASET --to FORMAT`.[/dim]",
+                  soft_wrap=False)
     for advice in loss_table.model.common:
         if format_filter and format_filter not in advice.formats:
             continue
-        console.print(f"  • {', '.join(advice.formats)}: {escape(advice.advice)}")
+        console.print(f"  • {', '.join(advice.formats)}: {escape(advice.advice)}", soft_wrap=False)
 
 
 def _stacked(cells, console: Console) -> None:
@@ -86,8 +88,8 @@ def _stacked(cells, console: Console) -> None:
     console.print("[bold]CrossEncoder loss overview (data_formats.yaml)[/bold]")
     for fmt, inputs, labels, num_labels, losses in cells:
         console.print(f"\n[bold]{fmt}[/bold]")
-        console.print(f"  inputs: {inputs}\n  labels: {labels}\n  num_labels: {num_labels}")
-        console.print("  losses: " + ", ".join(losses))
+        console.print(f"  inputs: {inputs}\n  labels: {labels}\n  num_labels: {num_labels}", soft_wrap=False)
+        console.print("  losses: " + ", ".join(losses), soft_wrap=False)
 
 
 def render_explain(info: dict[str, Any], console: Console) -> None:

@@ -70,16 +70,24 @@ def output_width() -> int | None:
     return PIPED_WIDTH
 
 
-@functools.cache
 def out():
     """stdout for the rich views; made on first use, so `--json` output never imports rich.
 
-    Piped, it takes the width of `output_width()` and draws no box characters (nor does `--plain`).
+    Piped, it takes the width of `output_width()` and draws no box characters (nor does `--plain`); both are read
+    again on every call, as stdout may have been replaced since (tests, the session running commands in-process).
     """
+    console = _stdout_console()
+    console.soft_wrap = not sys.stdout.isatty()
+    console.width = output_width()
+    console.plain = PLAIN["on"] or not console.is_terminal
+    return console
+
+
+@functools.cache
+def _stdout_console():
     from rich.console import Console
 
-    console = Console(soft_wrap=not sys.stdout.isatty(), width=output_width())
-    console.plain = PLAIN["on"] or not console.is_terminal
+    console = Console()
     console.on_broken_pipe = _broken_pipe  # rich would exit 1; a closed pipe exits 141 like every other output
     return console
 

@@ -38,8 +38,8 @@ EXAMPLES: dict[str, tuple[tuple[str, CommandLine], ...]] = {
                                                                                      ("--num-negatives", "5")))),
         ("classes into pairs, class 0 positive", CommandLine("convert", "snli.parquet", (("--to", "labeled-pair"), ("-o", "pairs"),
                                                                                        ("--positive-class", "0")))),
-        ("teacher scores for distillation", CommandLine("convert", "triplets", (("--to", "triplet-margin"), ("-o", "margins"),
-                                                                               ("--teacher", "cross-encoder/ms-marco-MiniLM-L6-v2")))),
+        ("margins from a CrossEncoder teacher (a folder or cached id)", CommandLine("convert", "t.parquet", (("--to", "triplet-margin"), ("-o", "m"),
+                                                                               ("--teacher", "my-reranker")))),
     ),
     "trial": (
         ("smoke-train one loss on a tiny local model", CommandLine("trial", "data.jsonl", (("--loss", "ListNetLoss"),))),
@@ -52,9 +52,9 @@ EXAMPLES: dict[str, tuple[tuple[str, CommandLine], ...]] = {
     "scaffold": (
         ("a training script for the tiny model", CommandLine("scaffold", "data.parquet", (("--loss", "BinaryCrossEntropyLoss"),
                                                                                         ("-o", "train.py")))),
-        ("on a real base model", CommandLine("scaffold", "data.parquet", (("--loss", "LambdaLoss"), ("-o", "train.py"),
-                                                                           ("--model", "answerdotai/ModernBERT-base")))),
-        ("three epochs, batch 32, replacing the script", CommandLine("scaffold", "data.parquet", (
+        ("on a real base model", CommandLine("scaffold", "data.csv", (("--loss", "LambdaLoss"), ("-o", "train.py"),
+                                                                           ("--model", "bert-base-uncased")))),
+        ("three epochs, batch 32, replacing the script", CommandLine("scaffold", "scores.csv", (
             ("--loss", "MSELoss"), ("-o", "train.py"), ("--epochs", "3"), ("--batch-size", "32"), ("--overwrite", None)))),
     ),
     "advise": (
