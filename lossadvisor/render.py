@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,25 @@ from lossadvisor.errors import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+PIPED_WIDTH = 100  # the width of output that goes to no terminal, when no terminal is attached at all
+
+
+def output_width() -> int | None:
+    """None on a terminal (rich asks it); piped, COLUMNS, else the width of the terminal on stderr or stdin, else 100."""
+    if sys.stdout.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    for stream in (sys.stderr, sys.stdin):
+        try:
+            if stream is not None and stream.isatty():
+                return os.get_terminal_size(stream.fileno()).columns
+        except (OSError, ValueError):
+            continue
+    return PIPED_WIDTH
+
 
 ROLE_STYLE = {"input": "green", "label": "bold cyan", "ignored": "dim"}
 

@@ -191,10 +191,10 @@ def test_piped_table_fits_columns_and_draws_no_boxes():
 
 
 def test_piped_output_is_100_columns_without_a_terminal():
-    from lossadvisor.cli.context import output_width
+    from lossadvisor.render import output_width
 
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    code = "import sys; from lossadvisor.cli.context import output_width; print(output_width())"
+    code = "from lossadvisor.render import output_width; print(output_width())"
     process = subprocess.run([sys.executable, "-c", code], stdin=subprocess.DEVNULL, capture_output=True, text=True,
                              env=dict(env, PYTHONPATH=str(ROOT)), timeout=60)
     assert process.stdout.strip() == "100"

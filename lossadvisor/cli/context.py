@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import os
 import sys
 import traceback
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from lossadvisor import render
 from lossadvisor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, LossAdvisorError, printable
 
 if TYPE_CHECKING:
@@ -50,24 +50,7 @@ def context_of(ctx: typer.Context) -> CliContext:
     return obj if obj is not None else CliContext()
 
 
-PIPED_WIDTH = 100  # the width of output that goes to no terminal, when no terminal is attached at all
 PLAIN = {"on": False}  # set by the global --plain
-
-
-def output_width() -> int | None:
-    """None on a terminal (rich asks it); piped, COLUMNS, else the width of the terminal on stderr or stdin, else 100."""
-    if sys.stdout.isatty():
-        return None
-    columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
-        return int(columns)
-    for stream in (sys.stderr, sys.stdin):
-        try:
-            if stream is not None and stream.isatty():
-                return os.get_terminal_size(stream.fileno()).columns
-        except (OSError, ValueError):
-            continue
-    return PIPED_WIDTH
 
 
 def out():
@@ -78,7 +61,7 @@ def out():
     """
     console = _stdout_console()
     console.soft_wrap = not sys.stdout.isatty()
-    console.width = output_width()
+    console.width = render.output_width()
     console.plain = PLAIN["on"] or not console.is_terminal
     return console
 
