@@ -232,3 +232,15 @@ def test_a_full_output_device_is_one_line(args):
 def test_json_results_on_stdout_only():
     result = shell(f"lossadvisor inspect {EXAMPLE} --json | python -m json.tool > /dev/null; echo \"rc=${{PIPESTATUS[*]}}\"")
     assert result.stdout.strip() == "rc=0 0" and result.stderr == ""
+
+
+def test_an_unreadable_path_is_one_line_not_an_internal_error(monkeypatch):
+    """A PermissionError naming a file (as `inspect /` meets under /proc) is the user's path, exit 2."""
+    import lossadvisor.advice
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/proc/1/cwd")
+
+    monkeypatch.setattr(lossadvisor.advice, "inspect_dataset", refuse)
+    error, hint = one_error(run("inspect", "/"))
+    assert error == "Error: /proc/1/cwd: Permission denied" and "internal error" not in error

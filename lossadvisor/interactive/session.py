@@ -67,6 +67,13 @@ class PendingHeading:
 
     def __init__(self) -> None:
         self.text: str | None = None
+        self.console: Console | None = None
+
+    def wait(self, console: Console, text: str) -> None:
+        if self.console is not console:
+            console.push_render_hook(self)
+            self.console = console
+        self.text = text
 
     def process_renderables(self, renderables: list) -> list:
         if self.text is None:
@@ -97,7 +104,7 @@ class Session:
     data: Data | None = None
     origin: str = ""
     steps: list[Step] = field(default_factory=list)
-    _headings: PendingHeading | None = field(default=None, repr=False)
+    _headings: PendingHeading = field(default_factory=lambda: PendingHeading(), repr=False)
 
     @property
     def ask(self) -> Prompter:
@@ -112,10 +119,7 @@ class Session:
 
     def heading(self, text: str) -> None:
         """A section heading, printed with the first line of its section: a section with nothing in it shows none."""
-        if self._headings is None:
-            self._headings = PendingHeading()
-            self.console.push_render_hook(self._headings)
-        self._headings.text = text
+        self._headings.wait(self.console, text)
 
     def current(self) -> Data:
         if self.data is None:
