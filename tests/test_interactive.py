@@ -323,10 +323,14 @@ def test_import_is_light():
     assert process.stdout.strip() == "[]", process.stdout + process.stderr
 
 
-def test_advise_command_has_an_example():
-    from lossadvisor.cli import advise_command
+def test_advise_command_has_examples():
+    """The examples moved from the docstring (one) to the help's Examples block (three or more, parsed in test_cli_help)."""
+    from typer.testing import CliRunner
 
-    assert "Example:" in advise_command.__doc__
+    from lossadvisor.cli import app
+
+    text = CliRunner().invoke(app, ["advise", "--help"]).stdout
+    assert "Examples:" in text and text.count("lossadvisor advise") >= 3
 
 
 # --- the session core with a scripted prompter (no terminal, no subprocess) -----------------------------
