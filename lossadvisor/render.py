@@ -90,7 +90,7 @@ def render_table(loss_table, format_filter: str | None, console: Console) -> Non
         fmt = row.format + (" [dim](distillation)[/dim]" if row.distillation else "")
         cells.append((fmt, escape(row.inputs), escape(row.labels), str(row.num_labels), losses))
         view.add_row(*cells[-1][:4], "\n".join(losses))
-    if view.__rich_measure__(console, console.options.update_width(10_000)).minimum <= console.width:
+    if _fit_columns(view, console):
         console.print(view)
     else:
         _stacked(cells, console)
@@ -101,6 +101,27 @@ def render_table(loss_table, format_filter: str | None, console: Console) -> Non
         if format_filter and format_filter not in advice.formats:
             continue
         console.print(f"  • {', '.join(advice.formats)}: {escape(advice.advice)}", soft_wrap=False)
+
+
+def _fit_columns(view, console: Console) -> bool:
+    """Column widths that keep every word whole, or False when even the longest words do not fit side by side.
+
+    Each column gets its longest word; the rest of the width goes to the columns in proportion to what they would
+    still take. (rich, left to itself, narrows the widest columns first and cuts the words in them.)
+    """
+    options = console.options.update_width(10_000)
+    ranges = [view._measure_column(console, options, column) for column in view.columns]
+    room = console.width - view._extra_width
+    need = sum(r.minimum for r in ranges)
+    if need > room:
+        return False
+    wants = [r.maximum - r.minimum for r in ranges]
+    if need + sum(wants) <= room:
+        return True  # every cell fits on one line
+    spare = room - need
+    for index, (column, measured, want) in enumerate(zip(view.columns, ranges, wants)):
+        column.width = measured.minimum - view._get_padding_width(index) + spare * want // sum(wants)
+    return True
 
 
 def _stacked(cells, console: Console) -> None:

@@ -171,7 +171,7 @@ def loss_names() -> set[str]:
     return {loss for row in load_table(None).model.rows for loss in row.losses}
 
 
-@pytest.mark.parametrize("width", [60, 80, 100, 160])
+@pytest.mark.parametrize("width", [60, 80, 100, 110, 120, 130, 140, 160, 200])
 def test_table_never_cuts_a_loss_name(width):
     console = Console(file=io.StringIO(), width=width, color_system=None)
     render.render_table(load_table(None), None, console)

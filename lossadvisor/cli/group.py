@@ -47,15 +47,11 @@ def quiet_broken_pipe() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-    os._exit(EXIT_BROKEN_PIPE) if _stdout_unflushable() else sys.exit(EXIT_BROKEN_PIPE)
-
-
-def _stdout_unflushable() -> bool:
     try:
-        sys.stdout.flush()
+        sys.stdout.flush()  # what was buffered goes to /dev/null now
     except (OSError, ValueError):
-        return True
-    return False
+        os._exit(EXIT_BROKEN_PIPE)  # a stdout that cannot even be flushed would fail again at shutdown
+    sys.exit(EXIT_BROKEN_PIPE)
 
 
 def output_failed(exc: OSError) -> None:
