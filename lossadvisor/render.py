@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,25 @@ from lossadvisor.errors import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+PIPED_WIDTH = 100  # the width of output that goes to no terminal, when no terminal is attached at all
+
+
+def output_width() -> int | None:
+    """None on a terminal (rich asks it); piped, COLUMNS, else the width of the terminal on stderr or stdin, else 100."""
+    if sys.stdout.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    for stream in (sys.stderr, sys.stdin):
+        try:
+            if stream is not None and stream.isatty():
+                return os.get_terminal_size(stream.fileno()).columns
+        except (OSError, ValueError):
+            continue
+    return PIPED_WIDTH
+
 
 ROLE_STYLE = {"input": "green", "label": "bold cyan", "ignored": "dim"}
 
@@ -44,25 +64,73 @@ def print_json(result: Any) -> None:
     sys.stdout.write(json.dumps(to_plain(result), indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+def plain(console: Console) -> bool:
+    """Draw without box characters: asked for (`--plain`, set on the console), or the output is not a terminal."""
+    return bool(getattr(console, "plain", not console.is_terminal))
+
+
+def _box(console: Console):
+    from rich import box
+
+    return None if plain(console) else box.HEAVY_HEAD
+
+
 def render_table(loss_table, format_filter: str | None, console: Console) -> None:
+    """The loss table; below the width its longest words need, one block per row, so no loss name is ever cut."""
     from rich.table import Table
 
-    view = Table(title="CrossEncoder loss overview (data_formats.yaml)", show_lines=False)
+    view = Table(title="CrossEncoder loss overview (data_formats.yaml)", show_lines=False, box=_box(console))
     for header in ("format", "inputs", "labels", "num_labels", "losses"):
-        view.add_column(header)
+        view.add_column(header, overflow="fold")
     common = {(f, c.loss) for c in loss_table.model.common for f in c.formats if c.loss}
-    for row in loss_table.model.rows:
-        if format_filter and row.format != format_filter:
-            continue
-        losses = ", ".join(f"[bold]{loss}[/bold]*" if (row.format, loss) in common else loss for loss in row.losses)
-        view.add_row(row.format + (" [dim](distillation)[/dim]" if row.distillation else ""), escape(row.inputs),
-                     escape(row.labels), row.num_labels, losses)
-    console.print(view)
-    console.print("[dim]* commonly used. Convert between formats with `lossadvisor convert DATASET --to FORMAT`.[/dim]")
+    rows = [row for row in loss_table.model.rows if not format_filter or row.format == format_filter]
+    cells = []
+    for row in rows:
+        losses = [f"[bold]{loss}[/bold]*" if (row.format, loss) in common else loss for loss in row.losses]
+        fmt = row.format + (" [dim](distillation)[/dim]" if row.distillation else "")
+        cells.append((fmt, escape(row.inputs), escape(row.labels), str(row.num_labels), losses))
+        view.add_row(*cells[-1][:4], "\n".join(losses))
+    if _fit_columns(view, console):
+        console.print(view)
+    else:
+        _stacked(cells, console)
+    # Prose, wrapped to the width even when piped (soft_wrap=False), so the whole view fits the columns it was given.
+    console.print("[dim]* commonly used. Convert between formats with `lossadvisor convert DATASET --to FORMAT`.[/dim]",
+                  soft_wrap=False)
     for advice in loss_table.model.common:
         if format_filter and format_filter not in advice.formats:
             continue
-        console.print(f"  • {', '.join(advice.formats)}: {escape(advice.advice)}")
+        console.print(f"  • {', '.join(advice.formats)}: {escape(advice.advice)}", soft_wrap=False)
+
+
+def _fit_columns(view, console: Console) -> bool:
+    """Column widths that keep every word whole, or False when even the longest words do not fit side by side.
+
+    Each column gets its longest word; the rest of the width goes to the columns in proportion to what they would
+    still take. (rich, left to itself, narrows the widest columns first and cuts the words in them.)
+    """
+    options = console.options.update_width(10_000)
+    ranges = [view._measure_column(console, options, column) for column in view.columns]
+    room = console.width - view._extra_width
+    need = sum(r.minimum for r in ranges)
+    if need > room:
+        return False
+    wants = [r.maximum - r.minimum for r in ranges]
+    if need + sum(wants) <= room:
+        return True  # every cell fits on one line
+    spare = room - need
+    for index, (column, measured, want) in enumerate(zip(view.columns, ranges, wants)):
+        column.width = measured.minimum - view._get_padding_width(index) + spare * want // sum(wants)
+    return True
+
+
+def _stacked(cells, console: Console) -> None:
+    """The table as blocks (format, then its fields), for a terminal too narrow for the columns."""
+    console.print("[bold]CrossEncoder loss overview (data_formats.yaml)[/bold]")
+    for fmt, inputs, labels, num_labels, losses in cells:
+        console.print(f"\n[bold]{fmt}[/bold]")
+        console.print(f"  inputs: {inputs}\n  labels: {labels}\n  num_labels: {num_labels}", soft_wrap=False)
+        console.print("  losses: " + ", ".join(losses), soft_wrap=False)
 
 
 def render_explain(info: dict[str, Any], console: Console) -> None:
@@ -71,7 +139,7 @@ def render_explain(info: dict[str, Any], console: Console) -> None:
     console.print(f"[bold]{info['loss']}[/bold]  [dim]{info['import']}[/dim]")
     console.print(f"  {escape(info['summary'])}")
     console.print(f"  num_labels: {escape(info['num_labels_rule'])}   activation: {info['activation']}")
-    view = Table(title="data it wants", show_header=True)
+    view = Table(title="data it wants", show_header=True, box=_box(console))
     view.add_column("format")
     view.add_column("inputs")
     view.add_column("labels")
@@ -99,7 +167,7 @@ def render_report(report, console: Console) -> None:
     rows = f"{report.num_rows:,} rows" if report.num_rows is not None else "rows: unknown (streamed)"
     split = f", split '{escape(report.split)}'" if report.split else ""
     console.print(f"[bold]{escape(report.dataset)}[/bold]  ({report.source_kind}{split}, {rows}; sampled {report.sample_rows:,})")
-    view = Table(show_header=True, header_style="bold")
+    view = Table(show_header=True, header_style="bold", box=_box(console))
     for header in ("column", "dtype", "role", "why"):
         view.add_column(header)
     for column in report.columns:

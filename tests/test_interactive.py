@@ -323,10 +323,14 @@ def test_import_is_light():
     assert process.stdout.strip() == "[]", process.stdout + process.stderr
 
 
-def test_advise_command_has_an_example():
-    from lossadvisor.cli import advise_command
+def test_advise_command_has_examples():
+    """The examples moved from the docstring (one) to the help's Examples block (three or more, parsed in test_cli_help)."""
+    from typer.testing import CliRunner
 
-    assert "Example:" in advise_command.__doc__
+    from lossadvisor.cli import app
+
+    text = CliRunner().invoke(app, ["advise", "--help"]).stdout
+    assert "Examples:" in text and text.count("lossadvisor advise") >= 3
 
 
 # --- the session core with a scripted prompter (no terminal, no subprocess) -----------------------------
@@ -436,3 +440,63 @@ def test_dataset_check_and_fresh_paths(tmp_path, monkeypatch):
     (tmp_path / "train-2.py").write_text("")
     assert fresh_path("train.py") == "train-3.py"
     assert fresh_path("fixed-dataset") == "fixed-dataset"
+
+
+# --- prompts that behave like a shell's (issue 16) ---------------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "support_faq.csv"
+HEADINGS = ("Dataset", "Goal", "Recommendation", "Fixes", "Conversions", "Trial", "Training script")
+
+
+def test_tab_completes_a_single_match(tmp_path):
+    """One file matches what was typed: Tab completes it, and Enter takes the completed path."""
+    (tmp_path / "qa_relevance.csv").write_bytes(EXAMPLE.read_bytes())
+    (tmp_path / "other.txt").write_text("x\n")
+    term = Terminal([], tmp_path)
+    term.answer("Which dataset?", "qa_r")
+    time.sleep(0.3)
+    term.child.send("\t")
+    time.sleep(0.5)
+    term.child.send(ENTER)
+    term.answer("Use these columns?", CTRL_C)
+    code, seen = term.finish()
+    assert code == 130
+    assert "reading qa_relevance.csv" in seen, seen[-2000:]
+
+
+def test_after_a_bad_path_the_prompt_starts_empty(tmp_path):
+    """The refused text does not stay in the prompt: what is typed next is the whole answer (not `qa_relqa_rel…`)."""
+    (tmp_path / "qa_relevance.csv").write_bytes(EXAMPLE.read_bytes())
+    term = Terminal([], tmp_path)
+    term.answer("Which dataset?", "qa_rel" + ENTER)
+    term.answer("No such file or folder: qa_rel", "qa_relevance.csv" + ENTER)  # no backspaces
+    term.answer("Use these columns?", CTRL_C)
+    code, seen = term.finish()
+    assert code == 130
+    assert "reading qa_relevance.csv" in seen and "qa_relqa_rel" not in seen, seen[-2000:]
+
+
+def test_no_input_prints_no_empty_heading_and_no_guessed_time(tmp_path):
+    process = advise_without_terminal([str(EXAMPLE), "--no-input"], tmp_path)
+    assert process.returncode == 0, process.stderr
+    lines = [line.strip() for line in process.stdout.splitlines() if line.strip()]
+    empty = [a for a, b in zip(lines, lines[1:]) if a in HEADINGS and (b in HEADINGS or b.startswith("Equivalent commands"))]
+    assert empty == [], empty
+    assert "Dataset" in lines and "Recommendation" in lines
+    assert not re.search(r"about \d+ ?s\b", process.stdout)
+
+
+def test_a_heading_waits_for_its_section():
+    """Session.heading prints with the section's first line, and not at all when the section stays empty."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from lossadvisor.interactive import DefaultsPrompter, Session, SessionActions
+
+    console = Console(file=StringIO(), width=100)
+    s = Session(DefaultsPrompter(console), console, SessionActions(None, lambda c: 0))
+    s.heading("Goal")
+    s.heading("Trial")
+    s.say("a line")
+    assert [line for line in console.file.getvalue().splitlines() if line] == ["Trial", "a line"]

@@ -21,9 +21,10 @@ if TYPE_CHECKING:
 @handles_errors
 def advise_command(
     ctx: typer.Context,
-    dataset: Annotated[Optional[str], typer.Argument(help="The dataset (as for inspect); asked for when left out in a terminal.")] = None,
+    dataset: Annotated[Optional[str], typer.Argument(
+        help="The dataset (as for inspect); asked for when left out in a terminal.", metavar="[DATASET]", show_default=False)] = None,
     no_input: Annotated[bool, typer.Option("--no-input", help="Ask nothing (also the case without a terminal): use and print the defaults.")] = False,
-    run: Annotated[Optional[str], typer.Option("--run", help="Without questions, run these actions: fix,convert,trial,scaffold (or all).")] = None,
+    run: Annotated[Optional[str], typer.Option("--run", help="Without questions, run these actions, comma-separated: fix, convert, trial, scaffold, or all.")] = None,
     split: Annotated[Optional[str], typer.Option("--split", help="Split to use (DatasetDict folders and hub datasets).")] = None,
 ) -> None:
     """A guided session: confirm the columns, answer what the data cannot tell, then fix, convert, trial and scaffold.
@@ -34,9 +35,6 @@ def advise_command(
     assumption), and no command runs unless --run names it (the fix writes fixed-dataset, a conversion the first
     offered format, the trial 20 steps of the first loss, the script train.py). The exit code is 0, or that of
     the first command that failed; Ctrl-C exits with 130.
-
-    Example: [cyan]lossadvisor advise data/train.csv[/cyan]   or without questions:
-    [cyan]lossadvisor advise data/train.csv --no-input --run fix,trial[/cyan]
     """
     from lossadvisor.interactive import SessionActions, advise
 

@@ -10,9 +10,11 @@ import typer
 
 from lossadvisor import __version__
 from lossadvisor.cli.advise import advise_command
-from lossadvisor.cli.context import CliContext
+from lossadvisor.cli.context import PLAIN, CliContext
 from lossadvisor.cli.convert import convert_command
+from lossadvisor.cli.examples import app_epilog, epilog, help_text
 from lossadvisor.cli.explain import explain_command
+from lossadvisor.cli.group import LossAdvisorGroup
 from lossadvisor.cli.inspect import inspect_command
 from lossadvisor.cli.scaffold import scaffold_command
 from lossadvisor.cli.table import table_command
@@ -21,11 +23,13 @@ from lossadvisor.errors import EXIT_INTERRUPTED
 
 app = typer.Typer(
     name="lossadvisor",
+    cls=LossAdvisorGroup,
     help="Which sentence-transformers CrossEncoder loss fits your data; reshape the data; prove it with a real smoke-train.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=True,
     rich_markup_mode="rich",
+    epilog=app_epilog(),
 )
 
 
@@ -40,15 +44,17 @@ def main_options(
     ctx: typer.Context,
     table: Annotated[Optional[Path], typer.Option("--table", help="Use this loss table instead of the packaged data_formats.yaml.")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    plain: Annotated[bool, typer.Option("--plain", help="Draw tables without box characters (always so when the output is piped).")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
+    PLAIN["on"] = plain
     ctx.obj = CliContext(table=table, debug=debug)
 
 
 for name, command in (("table", table_command), ("explain", explain_command), ("inspect", inspect_command),
                       ("convert", convert_command), ("trial", trial_command), ("scaffold", scaffold_command),
                       ("advise", advise_command)):
-    app.command(name)(command)
+    app.command(name, help=help_text(command), epilog=epilog(name))(command)
 
 
 def main() -> None:

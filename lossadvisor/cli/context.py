@@ -5,6 +5,7 @@ Also the one place that turns the exception family into `Error: …` / `Hint: �
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 import traceback
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from lossadvisor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, LossAdvisorError, printable
+from lossadvisor import render
+from lossadvisor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, LossAdvisorError, printable
 
 if TYPE_CHECKING:
     from lossadvisor.table import LossTable
@@ -48,12 +50,35 @@ def context_of(ctx: typer.Context) -> CliContext:
     return obj if obj is not None else CliContext()
 
 
-@functools.cache
+PLAIN = {"on": False}  # set by the global --plain
+
+
 def out():
-    """stdout for the rich views; made on first use, so `--json` output never imports rich."""
+    """stdout for the rich views; made on first use, so `--json` output never imports rich.
+
+    Piped, it takes the width of `output_width()` and draws no box characters (nor does `--plain`); both are read
+    again on every call, as stdout may have been replaced since (tests, the session running commands in-process).
+    """
+    console = _stdout_console()
+    console.soft_wrap = not sys.stdout.isatty()
+    console.width = render.output_width()
+    console.plain = PLAIN["on"] or not console.is_terminal
+    return console
+
+
+@functools.cache
+def _stdout_console():
     from rich.console import Console
 
-    return Console(soft_wrap=not sys.stdout.isatty())
+    console = Console()
+    console.on_broken_pipe = _broken_pipe  # rich would exit 1; a closed pipe exits 141 like every other output
+    return console
+
+
+def _broken_pipe() -> None:
+    from lossadvisor.cli.group import quiet_broken_pipe
+
+    quiet_broken_pipe()
 
 
 @functools.cache
@@ -90,10 +115,38 @@ def handles_errors(command):
         except KeyboardInterrupt:
             sys.stderr.write("Interrupted.\n")
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except OSError as exc:
+            if debug:
+                traceback.print_exc()
+            os_error(exc)
+            internal_error(exc)
         except Exception as exc:  # an internal failure: one line unless --debug
             if debug:
                 traceback.print_exc()
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            fail(f"internal error: {type(exc).__name__}: {text}"[:500], "Run again with --debug for the traceback.", EXIT_INTERNAL)
+            internal_error(exc)
 
     return wrapper
+
+
+def internal_error(exc: BaseException) -> None:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    fail(f"internal error: {type(exc).__name__}: {text}"[:500], "Run again with --debug for the traceback.", EXIT_INTERNAL)
+
+
+def os_error(exc: OSError) -> None:
+    """An error of the system, not of lossadvisor: a closed pipe ends quietly; a file the user named that cannot be
+    read or written, or an output with no room, is one line and exit 2. Returns for anything else."""
+    from lossadvisor.cli.group import output_failed, quiet_broken_pipe
+
+    if exc.errno == errno.EPIPE:
+        quiet_broken_pipe()
+    if exc.filename is not None and exc.errno in USER_ERRNOS:
+        names = " → ".join(str(name) for name in (exc.filename, exc.filename2) if name is not None)
+        fail(f"{names}: {exc.strerror}", "Check the path and its permissions.", EXIT_USAGE)
+    if exc.filename is None and exc.errno in OUTPUT_ERRNOS:
+        output_failed(exc)
+
+
+USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.ENOSPC, errno.EROFS, errno.ELOOP,
+               errno.ENAMETOOLONG, errno.EDQUOT, errno.EFBIG, errno.EEXIST, errno.ENXIO}
+OUTPUT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG}

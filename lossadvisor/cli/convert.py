@@ -20,6 +20,8 @@ from lossadvisor.cli.options import (
     ScoreRangeOpt,
     SeedOpt,
     column_choice,
+    finite,
+    formats_help,
     parse_range,
 )
 
@@ -29,9 +31,9 @@ Float = Optional[float]
 @handles_errors
 def convert_command(
     ctx: typer.Context,
-    dataset: Annotated[str, typer.Argument(help="The dataset (as for inspect). It is never modified.")],
+    dataset: Annotated[str, typer.Argument(help="The dataset (as for inspect). It is never modified.", metavar="DATASET")],
     output: Annotated[Path, typer.Option("--output", "-o", help="A save_to_disk folder, or a .parquet / .jsonl / .csv file by its suffix.")],
-    to: Annotated[Optional[str], typer.Option("--to", "-t", help="Target format (canonical name; plurals accepted).")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", "-t", help=formats_help("Target format (plurals accepted)."))] = None,
     fix: Annotated[bool, typer.Option("--fix", help="Only apply inspect's fixes, keeping the format.")] = False,
     overwrite: OverwriteOpt = False,
     split: Annotated[Optional[str], typer.Option("--split", help="Split to convert.")] = None,
@@ -40,27 +42,30 @@ def convert_command(
     read_as: AsOpt = None,
     score_range: ScoreRangeOpt = None,
     positive_class: Annotated[Optional[str], typer.Option("--positive-class", help="Class (name or id) that marks a positive pair.")] = None,
-    negative_class: Annotated[Optional[str], typer.Option("--negative-class", help="Only this class gives negatives (default: every other class).")] = None,
-    num_negatives: Annotated[Optional[int], typer.Option("--num-negatives", min=1, help="Negatives per anchor when mining.")] = None,
+    negative_class: Annotated[Optional[str], typer.Option("--negative-class", show_default="every other class",
+                                                        help="Only this class gives negatives.")] = None,
+    num_negatives: Annotated[Optional[int], typer.Option("--num-negatives", min=1, show_default="3 when mining; an n-tuple: the fewest negatives any anchor has",
+                                                          help="Negatives per anchor.")] = None,
     gain: Annotated[Optional[str], typer.Option("--gain", help=(
         "Map graded labels to gains: CODE=GAIN,... (e.g. 1=4,2=3,3=2,4=1,-1=0), or a preset: cranfield, clip."))] = None,
     negatives_policy: Annotated[NegativesPolicy, typer.Option("--negatives-policy", help=(
         "Ragged negative lists into n-tuples: truncate to the shortest, pad by repeating, or drop short rows."))] = NegativesPolicy.truncate,
     range_min: Annotated[int, typer.Option("--range-min", min=0, help="Skip the closest N candidates when mining.")] = 0,
-    range_max: Annotated[Optional[int], typer.Option("--range-max", min=1, help="Consider at most N candidates when mining.")] = None,
-    max_score: Annotated[Float, typer.Option("--max-score", help="Candidates scoring above this are not negatives.")] = None,
-    absolute_margin: Annotated[Float, typer.Option("--absolute-margin", help="A negative must score this much below the positive.")] = None,
-    relative_margin: Annotated[Float, typer.Option("--relative-margin", help="A negative must score this fraction below the positive.")] = None,
+    range_max: Annotated[Optional[int], typer.Option("--range-max", min=1, show_default="range-min + num-negatives + positives (x10 negatives with a threshold)",
+                                                       help="Consider at most N candidates when mining.")] = None,
+    max_score: Annotated[Float, typer.Option("--max-score", callback=finite, help="Candidates scoring above this are not negatives.")] = None,
+    absolute_margin: Annotated[Float, typer.Option("--absolute-margin", callback=finite, help="A negative must score this much below the positive.")] = None,
+    relative_margin: Annotated[Float, typer.Option("--relative-margin", callback=finite, help="A negative must score this fraction below the positive.")] = None,
     sampling: Annotated[Sampling, typer.Option("--sampling", help="How negatives are picked among the candidates.")] = Sampling.top,
     scores: Annotated[bool, typer.Option("--scores", help="Similarity scores instead of 0/1 labels (like output_scores).")] = False,
     corpus: Annotated[Optional[Path], typer.Option("--corpus", help="Extra candidate documents: a .txt (one per line) or a data file.")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="Dense miner: a SentenceTransformer folder or cached id (default: bm25).")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", show_default="bm25", help="Dense miner: a SentenceTransformer folder or cached id.")] = None,
     rescore: Annotated[Optional[str], typer.Option("--rescore", help="A CrossEncoder to drop false negatives.")] = None,
     teacher: Annotated[Optional[str], typer.Option("--teacher", help="A CrossEncoder teacher, for the distillation formats.")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help=(
-        "Where --model, --rescore and --teacher run: cpu, cuda, cuda:1, mps (default: the library's choice)."))] = None,
+        "Where --model, --rescore and --teacher run: cpu, cuda, cuda:1, mps."), show_default="the library's choice")] = None,
     use_faiss: Annotated[Optional[bool], typer.Option("--use-faiss/--no-faiss", help=(
-        "Dense mining searches a faiss index (default: when faiss is installed)."))] = None,
+        "Dense mining searches a faiss index."), show_default="when faiss is installed")] = None,
     multi_process: Annotated[Optional[str], typer.Option("--multi-process", help=(
         "Dense mining encodes in several processes: 'all' (every GPU, else CPU cores) or devices such as cuda:0,cuda:1."))] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Encoding batch size of --model, --rescore and --teacher.")] = 32,
@@ -71,8 +76,6 @@ def convert_command(
     json_output: JsonOpt = False,
 ) -> None:
     """Reshape a dataset into the format a loss needs: fixes, class sampling, hard-negative mining, teacher labels.
-
-    Example: [cyan]lossadvisor convert qa_pairs.csv --to labeled-list -o mined --num-negatives 5[/cyan]
     """
     from lossadvisor import render
     from lossadvisor.convert import ConvertOptions, rich_progress

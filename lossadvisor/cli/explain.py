@@ -13,12 +13,11 @@ from lossadvisor.cli.options import JsonOpt
 @handles_errors
 def explain_command(
     ctx: typer.Context,
-    loss: Annotated[str, typer.Argument(help="A loss class name, e.g. LambdaLoss (case and the 'Loss' suffix are forgiven).")],
+    loss: Annotated[str, typer.Argument(metavar="LOSS",
+        help="A loss class name, e.g. LambdaLoss (case and the 'Loss' suffix are forgiven); see `lossadvisor table`.")],
     json_output: JsonOpt = False,
 ) -> None:
     """What data a loss wants, how to build the CrossEncoder for it, and what converts into it.
-
-    Example: [cyan]lossadvisor explain ListNetLoss[/cyan]
     """
     from lossadvisor import render
     from lossadvisor.advice import explain_loss

@@ -14,6 +14,7 @@ from lossadvisor.cli.options import AsOpt, InputsOpt, LabelOpt, SplitOpt, column
 def inspect_command(
     ctx: typer.Context,
     dataset: Annotated[str, typer.Argument(
+        metavar="DATASET",
         help="A save_to_disk folder, data file(s) (csv/tsv/json/jsonl/parquet/arrow, a glob or a folder), or a hub id.")],
     split: SplitOpt = None,
     subset: Annotated[Optional[str], typer.Option("--subset", help="Hub dataset configuration (subset) name.")] = None,
@@ -23,8 +24,6 @@ def inspect_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Infer the training format, recommend losses, and flag the traps (with fixes).
-
-    Example: [cyan]lossadvisor inspect data/train.parquet --json[/cyan]
     """
     from lossadvisor import render
     from lossadvisor.advice import inspect_dataset

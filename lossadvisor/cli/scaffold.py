@@ -15,7 +15,7 @@ from lossadvisor.cli.options import AsOpt, DatasetArg, InputsOpt, JsonOpt, Label
 def scaffold_command(
     ctx: typer.Context,
     dataset: DatasetArg,
-    loss: Annotated[str, typer.Option("--loss", "-l", help="The loss to train with.")],
+    loss: Annotated[str, typer.Option("--loss", "-l", help="The loss to train with (a class name from `lossadvisor table`).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the training script (e.g. train.py).")],
     model: Annotated[str, typer.Option("--model", help="Base model: a hub id or local folder ('tiny' builds a small random BERT).")] = "tiny",
     split: Annotated[Optional[str], typer.Option("--split", help="Split to train on.")] = None,
@@ -23,13 +23,11 @@ def scaffold_command(
     label: LabelOpt = None,
     read_as: AsOpt = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs.")] = 1,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Per-device batch size.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, show_default="8 for labeled-list, 16 for tiny, 32 otherwise", help="Per-device batch size.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing script.")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Write a complete training script (runs with `python train.py` or `accelerate launch train.py`).
-
-    Example: [cyan]lossadvisor scaffold data.parquet --loss BinaryCrossEntropyLoss -o train.py[/cyan]
     """
     from lossadvisor import render
     from lossadvisor.advice import inspect_dataset

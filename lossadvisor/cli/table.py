@@ -7,19 +7,17 @@ from typing import Annotated, Optional
 import typer
 
 from lossadvisor.cli.context import context_of, handles_errors, out
-from lossadvisor.cli.options import JsonOpt
+from lossadvisor.cli.options import JsonOpt, formats_help
 
 
 @handles_errors
 def table_command(
     ctx: typer.Context,
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Only the rows of this format (e.g. labeled-list).")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help=formats_help("Only the rows of this format."))] = None,
     check: Annotated[bool, typer.Option("--check", help="Compare the table with the installed sentence-transformers losses.")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """The documented loss table, as lossadvisor knows it.
-
-    Example: [cyan]lossadvisor table --format pair-score[/cyan]
     """
     from lossadvisor import render
     from lossadvisor.table import as_plain_data

@@ -9,7 +9,18 @@ from typing import Annotated, Optional
 import typer
 
 from lossadvisor.cli.context import context_of, err, handles_errors, out
-from lossadvisor.cli.options import AsOpt, DatasetArg, InputsOpt, JsonOpt, LabelOpt, ScoreRangeOpt, column_choice, parse_range
+from lossadvisor.cli.options import (
+    AsOpt,
+    DatasetArg,
+    InputsOpt,
+    JsonOpt,
+    LabelOpt,
+    ScoreRangeOpt,
+    column_choice,
+    finite,
+    parse_range,
+    seed_value,
+)
 
 
 @handles_errors
@@ -17,18 +28,20 @@ def trial_command(
     ctx: typer.Context,
     dataset: DatasetArg,
     loss: Annotated[Optional[str], typer.Option("--loss", "-l", help=(
-        "A loss class name, or a custom loss: path/to/file.py:Class or package.module:Class."))] = None,
+        "A loss class name (see `lossadvisor table`), or a custom loss: path/to/file.py:Class or package.module:Class."))] = None,
     compare_losses: Annotated[Optional[str], typer.Option("--compare", help=(
         "Several losses, comma-separated, or 'fitting' for every loss that fits the data."))] = None,
     model: Annotated[str, typer.Option("--model", help=(
         "'tiny' (built locally, random weights, no download), a local model folder, or a hub id."))] = "tiny",
     steps: Annotated[int, typer.Option("--steps", min=1, max=100000, help="Training steps.")] = 20,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Rows per batch (a list counts as one row).")] = 8,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (default 5e-4 for tiny, 2e-5 otherwise).")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", callback=finite, min=0.0, show_default="5e-4 for tiny, 2e-5 otherwise",
+                                                      help="Learning rate.")] = None,
     max_length: Annotated[int, typer.Option("--max-length", min=8, help="Tokenizer max length.")] = 128,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for the sample, the model and the trainer.")] = 0,
-    sample_size: Annotated[Optional[int], typer.Option("--sample-size", min=1, help="Rows to sample (default: what the steps need).")] = None,
-    eval_fraction: Annotated[float, typer.Option("--eval-fraction", min=0.0, max=0.5, help="Held-out fraction for a before/after metric.")] = 0.0,
+    seed: Annotated[int, typer.Option("--seed", callback=seed_value, help="Seed for the sample, the model and the trainer (0 to 2**32-1).")] = 0,
+    sample_size: Annotated[Optional[int], typer.Option("--sample-size", min=1, show_default="steps x batch size",
+                                                              help="Rows to sample.")] = None,
+    eval_fraction: Annotated[float, typer.Option("--eval-fraction", min=0.0, max=0.5, callback=finite, help="Held-out fraction for a before/after metric.")] = 0.0,
     split: Annotated[Optional[str], typer.Option("--split", help="Split to train on.")] = None,
     inputs: InputsOpt = None,
     label: LabelOpt = None,
@@ -45,8 +58,6 @@ def trial_command(
     json_output: JsonOpt = False,
 ) -> None:
     """Smoke-train the real loss on the real CrossEncoderTrainer, on a sample of your data.
-
-    Example: [cyan]lossadvisor trial data.jsonl --loss ListNetLoss --steps 30 --plot curve.png[/cyan]
     """
     from lossadvisor import render
     from lossadvisor import trial as trial_core

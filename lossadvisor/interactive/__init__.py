@@ -88,7 +88,9 @@ def advise(dataset: str | None, *, no_input: bool, run: str | None, split: str |
 
     chosen = parse_run(run)
     interactive = not no_input and sys.stdin.isatty() and sys.stdout.isatty()
-    console = Console(highlight=False)
+    from lossadvisor.render import output_width
+
+    console = Console(highlight=False, width=output_width())
     prompter: Prompter = QuestionaryPrompter(console) if interactive else DefaultsPrompter(console)
     try:
         code = run_session(dataset, prompter, console, split=split, run=chosen, actions=actions)

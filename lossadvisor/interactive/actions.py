@@ -160,7 +160,7 @@ def trial(s: Session) -> None:
         s.say("[dim]no loss fits this data: nothing to trial[/dim]")
         return
     flags = s.flags(data, score_range=True)
-    if not wants(s, f"Smoke-train {loss} on a sample (a tiny local model, about 20 s)?",
+    if not wants(s, f"Smoke-train {loss} on a sample (a tiny local model)?",
                  "A real CrossEncoderTrainer run with the real loss; proves the data and the loss work together."):
         skipped = s.command("trial", data.spec, ("--loss", loss), ("--steps", str(TRIAL_STEPS)), *flags)
         s.steps.append(Step("trial", skipped, "skipped"))

@@ -93,19 +93,62 @@ class QuestionaryPrompter:
         self._help(help)
         return self._ask(questionary.confirm(question, default=default))
 
+    def _until_valid(self, make, default: str, validate: Validator | None) -> str:
+        """Ask until `validate` accepts; after a refused answer the prompt starts empty (typing must not append to it)."""
+        while True:
+            answer = self._ask(make(default)).strip()
+            problem = validate(answer) if validate is not None else None
+            if problem is None:
+                return answer
+            self.console.print(f"  [red]✗ {escape(problem)}[/red]", highlight=False)
+            default = ""
+
     def text(self, question: str, default: str, help: str, validate: Validator | None = None) -> str:
         import questionary
 
         self._help(help)
-        return self._ask(questionary.text(question, default=default, validate=_questionary_check(validate))).strip()
+        return self._until_valid(lambda start: questionary.text(question, default=start), default, validate)
 
     def path(self, question: str, default: str, help: str, validate: Validator | None = None) -> str:
         import questionary
 
         self._help(help)
-        # No space reserved for the completion menu: it appears below the line when there is something to show.
-        return self._ask(questionary.path(question, default=default, validate=_questionary_check(validate),
-                                          reserve_space_for_menu=0)).strip()
+
+        def make(start: str):
+            # No space reserved for the completion menu: it appears below the line when there is something to show.
+            return tab_completes_a_single_match(questionary.path(question, default=start, reserve_space_for_menu=0))
+
+        return self._until_valid(make, default, validate)
+
+
+def tab_completes_a_single_match(question):
+    """Tab as in a shell: one match is completed (a folder's contents are offered next); several complete their
+    common part and show the menu; Tab again moves through it."""
+    import os
+
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+
+    bindings = KeyBindings()
+
+    @bindings.add("tab", eager=True)
+    def _complete(event) -> None:
+        buffer = event.current_buffer
+        if buffer.complete_state is not None and len(buffer.complete_state.completions) > 1:
+            buffer.complete_next()
+            return
+        found = list(buffer.completer.get_completions(buffer.document, CompleteEvent(completion_requested=True)))
+        if len(found) == 1:
+            buffer.complete_state = None
+            buffer.apply_completion(found[0])
+            if buffer.text.endswith(os.sep):
+                buffer.start_completion(select_first=False)
+        else:
+            buffer.start_completion(insert_common_part=True, select_first=False)
+
+    application = question.application
+    application.key_bindings = merge_key_bindings([application.key_bindings, bindings])
+    return question
 
 
 class DefaultsPrompter:

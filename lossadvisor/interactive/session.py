@@ -62,6 +62,29 @@ class Data:
     original: bool
 
 
+class PendingHeading:
+    """A rich render hook: the heading waiting for its section's first output, printed just before it."""
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+        self.console: Console | None = None
+
+    def wait(self, console: Console, text: str) -> None:
+        if self.console is not console:
+            console.push_render_hook(self)
+            self.console = console
+        self.text = text
+
+    def process_renderables(self, renderables: list) -> list:
+        if self.text is None:
+            return renderables
+        from rich.text import Text
+
+        heading = Text.from_markup(f"\n[bold magenta]{escape(self.text)}[/bold magenta]")
+        self.text = None
+        return [heading, *renderables]
+
+
 @dataclass
 class Session:
     """What the user has said so far; the phases (columns, goal, actions) read and change it."""
@@ -81,6 +104,7 @@ class Session:
     data: Data | None = None
     origin: str = ""
     steps: list[Step] = field(default_factory=list)
+    _headings: PendingHeading = field(default_factory=lambda: PendingHeading(), repr=False)
 
     @property
     def ask(self) -> Prompter:
@@ -94,7 +118,8 @@ class Session:
         self.console.print(text, highlight=False)
 
     def heading(self, text: str) -> None:
-        self.console.print(f"\n[bold magenta]{escape(text)}[/bold magenta]", highlight=False)
+        """A section heading, printed with the first line of its section: a section with nothing in it shows none."""
+        self._headings.wait(self.console, text)
 
     def current(self) -> Data:
         if self.data is None:
