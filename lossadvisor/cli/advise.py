@@ -6,6 +6,7 @@ The session (lossadvisor.interactive) never imports the CLI: this module hands i
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -15,6 +16,8 @@ from lossadvisor.cli.context import context_of, handles_errors
 from lossadvisor.errors import EXIT_INTERRUPTED
 
 if TYPE_CHECKING:
+    from typer import _click as click
+
     from lossadvisor.commands import CommandLine
 
 
@@ -39,18 +42,16 @@ def advise_command(
     from lossadvisor.interactive import SessionActions, advise
 
     state = context_of(ctx)
-    actions = SessionActions(loss_table=state.loss_table(), run=run_in_process, global_options=state.global_options())
+    root = ctx.find_root().command  # the app's own command: the session runs through it without importing the app module
+    actions = SessionActions(loss_table=state.loss_table(), run=functools.partial(run_in_process, root),
+                             global_options=state.global_options())
     advise(dataset, no_input=no_input, run=run, split=split, actions=actions)
 
 
-def run_in_process(command: CommandLine) -> int:
-    """Run one lossadvisor command line in this process, through the typer app; return its exit code."""
-    from typer.main import get_command
-
-    from lossadvisor.cli.app import app
-
+def run_in_process(root: click.Command, command: CommandLine) -> int:
+    """Run one lossadvisor command line in this process, through the app's root command; return its exit code."""
     try:
-        result = get_command(app).main(command.argv(), prog_name="lossadvisor", standalone_mode=False)
+        result = root.main(command.argv(), prog_name="lossadvisor", standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
