@@ -13,12 +13,11 @@ import sys
 import time
 from pathlib import Path
 
+import pexpect  # a test dependency: missing, the suite must fail, not skip
 import pytest
+import questionary  # noqa: F401  (the same)
 from interrupts import default_sigint
 from real_data import REAL
-
-pexpect = pytest.importorskip("pexpect")
-pytest.importorskip("questionary")
 
 SNLI = REAL / "snli" / "snli_pair_class.parquet"
 SQUAD = REAL / "squad" / "squad_qa_pairs.csv"

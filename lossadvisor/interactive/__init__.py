@@ -22,6 +22,7 @@ from lossadvisor.interactive.columns import confirm_columns, open_dataset, settl
 from lossadvisor.interactive.goal import choose_goal, recommend
 from lossadvisor.interactive.prompts import DefaultsPrompter, Option, Prompter, QuestionaryPrompter
 from lossadvisor.interactive.session import Session, SessionActions, Step
+from lossadvisor.interactive.shapes import ask_shape_questions
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -58,6 +59,7 @@ def run_session(dataset: str | None, prompter: Prompter, console: Console, *, sp
     open_dataset(s, dataset)
     confirm_columns(s)
     settle_readings(s)
+    ask_shape_questions(s)
     s.heading("Goal")
     choose_goal(s)
     s.heading("Recommendation")

@@ -66,7 +66,8 @@ def switch_to(s: Session, spec: str) -> None:
 
 def _converting(s: Session, data: Data, to: str | None, out: str, overwrite=(), extra=()) -> CommandLine:
     """`convert SPEC (--to FORMAT | --fix) -o OUT [--overwrite] [the user's reading flags] [the conversion's options]`."""
-    line = convert_command(data.spec, to, out, *overwrite, *s.flags(data, score_range=True), *extra)
+    answers = s.convert_flags if data.original else ()
+    line = convert_command(data.spec, to, out, *overwrite, *s.flags(data, score_range=True), *answers, *extra)
     return line.with_globals(s.actions.global_options)
 
 
@@ -96,6 +97,8 @@ def _conversion_target(s: Session) -> str:
         need = " [needs a teacher model]" if "teacher" in o.needs else ""
         options.append(Option(f"{o.to}: unlocks {', '.join(o.unlocks) or 'no new losses'}{need}", o.to, o.summary))
     default = ordered[0].to if needed and offer_goal(ordered[0]) == s.goal else NO_CONVERSION
+    if s.expansion in {o.to for o in ordered}:
+        default = s.expansion
     if not s.ask.interactive and "convert" in s.run and default == NO_CONVERSION:
         default = next((o.to for o in report.conversions if "teacher" not in o.needs), NO_CONVERSION)
     return s.ask.choose("Convert the data to another format?", options, default,

@@ -25,6 +25,8 @@ def choose_goal(s: Session) -> None:
     via = {g: [o for o in report.conversions if offer_goal(o) == g] for g in GOALS}
     available = [g for g in GOALS if direct[g] or via[g]]
     default = goal_of(report.recommendations[0]) if report.recommendations else (available[0] if available else "reranker")
+    if s.goal_hint in available:
+        default = s.goal_hint  # an earlier answer already said (logits: distill; a bounded similarity: reranker)
     if len(available) > 1:
         options = []
         for g in available:

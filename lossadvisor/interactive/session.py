@@ -101,6 +101,9 @@ class Session:
     goal: str = "reranker"
     teacher: str | None = None
     loss: str | None = None
+    goal_hint: str | None = None  # the goal an answer implies, offered as the default when the goal is asked
+    expansion: str | None = None  # the conversion the user chose for list-valued data (convert --to)
+    convert_flags: Options = ()  # convert-only answers: --gain, --negatives-policy
     data: Data | None = None
     origin: str = ""
     steps: list[Step] = field(default_factory=list)
