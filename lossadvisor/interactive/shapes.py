@@ -31,7 +31,10 @@ HELP = {
 
 def ask_shape_questions(s: Session) -> None:
     """Each question of the current report, asked once; the answers change the session's flags."""
-    for question in s.current().report.questions:
+    report = s.current().report
+    for question in report.questions:
+        if question.topic == "score-reading" and report.tidy is not None and report.tidy.score_range is not None:
+            continue  # a bounded scale: settle_readings already asks the range it is rescaled from
         options = [Option(choice.answer, index, choice.flag or "(no flag: the default reading)")
                    for index, choice in enumerate(question.choices)]
         if not options:
