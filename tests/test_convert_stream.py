@@ -200,9 +200,12 @@ def test_ctrl_c_while_streaming_leaves_the_old_output_and_nothing_else(suffix, t
     assert first.rows_out == (pq.read_table(out) if suffix else __import__("datasets").load_from_disk(str(out))).num_rows
 
 
-def test_seen_rows_drop_exact_duplicates_across_batches():
+@pytest.mark.parametrize("max_run", [1 << 23, 100])
+def test_seen_rows_drop_exact_duplicates_across_batches(max_run, monkeypatch):
+    monkeypatch.setattr(streaming.SeenRows, "MAX_RUN", max_run)
     rows = SeenRowsCase()
     assert rows.kept == rows.expected
+    assert len(rows.runs) > 4 if max_run == 100 else len(rows.runs) < 5
 
 
 class SeenRowsCase:
@@ -221,7 +224,7 @@ class SeenRowsCase:
             batch = pa.table({"a": texts[start:start + size], "label": labels[start:start + size]})
             kept += seen.drop(batch).table.to_pylist()
             start += size
-        self.kept = kept
+        self.kept, self.runs = kept, seen.runs
         first = {}
         for text, label in zip(texts, labels):
             first.setdefault((text, label), {"a": text, "label": label})

@@ -130,7 +130,10 @@ def stream_blocker(sample: Any, report: Any, methods: list[str], out_kind: str, 
 
 class SeenRows:
     """Rows already kept, as 128-bit hashes of their duplicate key (clean.duplicate_key), for drop_duplicates batch
-    by batch: 16 bytes a row, kept in sorted runs that merge like a binary counter (O(n log n) in all)."""
+    by batch: 16 bytes a kept row (twice that while two runs merge), in sorted runs that merge like a binary counter
+    (O(n log n) in all)."""
+
+    MAX_RUN = 1 << 23  # runs stop merging at 8M rows (128 MiB): a merge never holds more than that twice
 
     def __init__(self) -> None:
         import numpy as np
@@ -169,11 +172,11 @@ class SeenRows:
             keep &= ~hit
         order = np.argsort(first[keep], kind="stable")
         self.runs.append((first[keep][order], second[keep][order]))
-        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
-            (a1, a2), (b1, b2) = self.runs.pop(), self.runs.pop()
-            f, s = np.concatenate([b1, a1]), np.concatenate([b2, a2])
-            order = np.argsort(f, kind="stable")
-            self.runs.append((f[order], s[order]))
+        while (len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0])
+               and len(self.runs[-2][0]) + len(self.runs[-1][0]) <= self.MAX_RUN):
+            (new1, new2), (old1, old2) = self.runs.pop(), self.runs.pop()
+            at = np.searchsorted(old1, new1)  # a merge by insertion: one new copy of the run, no sort index
+            self.runs.append((np.insert(old1, at, new1), np.insert(old2, at, new2)))
         dropped: dict[str, int] = {}
         gone = int((~keep).sum())
         if gone:
