@@ -6,6 +6,11 @@ before any work starts. `stream_parquet` reads a parquet file with pyarrow's `it
 `datasets`' streaming, which hangs at exit on multi-row-group parquet: see the pitfalls notes), converts
 each batch, appends it to a hidden sibling of OUT and renames that into place at the end, so that a Ctrl-C
 leaves nothing half-written. Memory stays that of one batch whatever the file size.
+
+`lossadvisor convert` streams through `StreamedConversion` (read → inspect's fixes → the conversion chain → write,
+one batch at a time) when the input is local parquet, OUT is a .parquet file or a dataset folder, and
+`stream_blocker` finds nothing that needs the whole table; otherwise it reads the table whole and says why.
+The only thing that grows with the rows is the duplicate check (`SeenRows`: 16 bytes a kept row).
 """
 
 from __future__ import annotations
