@@ -96,6 +96,7 @@ def test_streamed_output_equals_the_in_memory_output(method, suffix, tmp_path, l
     assert whole.extra == {"streamed": False, "stream_blocker": "forced by the test"}
     assert method in streamed.steps and streamed.stats["stream_batches"] > 3
     assert _account(streamed) == _account(whole)
+    assert [n for n in streamed.notes if not n.startswith("streamed: ")] == [n for n in whole.notes if "not streamed" not in n]
     assert any("duplicate" in reason for reason in streamed.dropped)  # the repeated rows sit in later batches
     if suffix:
         a, b = pq.read_table(streamed.output), pq.read_table(whole.output)
@@ -118,10 +119,11 @@ def test_a_chain_of_row_local_steps_streams_with_a_known_score_range(tmp_path, l
                        fix_only=True)
     assert blocked.extra["streamed"] is False and "--score-range" in blocked.extra["stream_blocker"]
     assert any(note.startswith("read whole, not streamed: the fix 'rescale scores'") for note in blocked.notes)
-    args = dict(fix_only=True, score_range=(0.0, 5.0))
+    args = dict(fix_only=True, score_range=(0.0, 4.0))  # scores above 4 in every batch are clipped and counted once
     streamed = _convert(str(source), None, tmp_path / "b.parquet", loss_table, ConvertOptions(), monkeypatch, stream=True, **args)
     whole = _convert(str(source), None, tmp_path / "c.parquet", loss_table, ConvertOptions(), monkeypatch, stream=False, **args)
     assert streamed.extra["streamed"] is True and _account(streamed) == _account(whole)
+    assert any(fix.startswith("clipped ") for fix in streamed.fixes) and streamed.stats["stream_batches"] > 3
     assert pq.read_table(streamed.output).equals(pq.read_table(whole.output))
 
 
@@ -229,3 +231,9 @@ class SeenRowsCase:
         for text, label in zip(texts, labels):
             first.setdefault((text, label), {"a": text, "label": label})
         self.expected = list(first.values())
+
+
+def test_counts_in_notes_are_summed_over_batches():
+    lines = ["class ids: {'a': 0}", "3 blank documents were left out"]
+    streaming._merge_lines(lines, ["class ids: {'a': 0}", "4 blank documents were left out", "scaled 'label'"])
+    assert lines == ["class ids: {'a': 0}", "7 blank documents were left out", "scaled 'label'"]

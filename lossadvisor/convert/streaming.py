@@ -16,6 +16,7 @@ The only thing that grows with the rows is the duplicate check (`SeenRows`: 16 b
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -209,6 +210,25 @@ def _merge_stats(total: dict[str, Any], stats: dict[str, Any]) -> None:
             total[key] = max(total[key], value)
 
 
+_COUNTED = re.compile(r"^(\D*?)(\d+)(\D.*)?$", re.S)
+
+
+def _merge_lines(lines: list[str], new: list[str]) -> None:
+    """Notes of one more batch into the notes so far: a note that differs from an earlier one only in its first
+    number is a count ('12 blank documents were left out') and is summed, so the notes read as for the whole table."""
+    for line in new:
+        if line in lines:
+            continue
+        match = _COUNTED.match(line)
+        for i, seen in enumerate(lines):
+            other = _COUNTED.match(seen)
+            if match and other and (match[1], match[3]) == (other[1], other[3]):
+                lines[i] = f"{match[1]}{int(match[2]) + int(other[2])}{match[3] or ''}"
+                break
+        else:
+            lines.append(line)
+
+
 def _add(total: dict[str, int], counts: dict[str, int], prefix: str = "") -> None:
     for reason, count in counts.items():
         total[prefix + reason] = total.get(prefix + reason, 0) + count
@@ -257,7 +277,7 @@ class StreamedConversion:
 
         result = tidy(table, self.report, drop_duplicates=False, score_range=self.score_range, keep_constant_lists=True)
         _add(self.fix_dropped, result.dropped)
-        self.applied.extend(a for a in result.applied if a not in self.applied)
+        _merge_lines(self.applied, list(result.applied))
         self.class_mapping = self.class_mapping or dict(result.class_mapping)
         table = result.table
         if self.seen is not None:  # apply_plan's order: duplicates, then lists with nothing to rank
@@ -277,7 +297,7 @@ class StreamedConversion:
             return table
         result = run_conversion(table, self.source, self.target, self.loss_table, self.options)
         _add(self.dropped, result.dropped)
-        self.notes.extend(n for n in result.notes if n not in self.notes)
+        _merge_lines(self.notes, list(result.notes))
         _merge_stats(self.stats, result.stats)
         return result.table
 
