@@ -56,10 +56,26 @@ def _pair_classes() -> pa.Table:
     return pq.read_table(REAL / "snli" / "snli_pair_class.parquet")
 
 
+def _triplets() -> pa.Table:
+    import pyarrow.csv as pcsv
+
+    return pcsv.read_csv(REAL / "snli" / "snli_triplets.csv")
+
+
+class WordOverlapModel:
+    """A stand-in CrossEncoder teacher: score = shared words (deterministic, instant)."""
+
+    def predict(self, pairs, batch_size=32, show_progress_bar=None):
+        import numpy as np
+
+        return np.array([len(set(a.lower().split()) & set(b.lower().split())) for a, b in pairs], dtype=np.float32)
+
+
 CASES = {
     "explode": (_labeled_lists, "labeled-pair", {}),
     "split-negatives": (_n_tuples, "triplet", {}),
     "class-to-binary": (_pair_classes, "labeled-pair", {"positive_class": "0"}),
+    "teacher": (_triplets, "triplet-margin", {"teacher": WordOverlapModel()}),
     "fix": (_labeled_lists, None, {}),  # --fix: lists with nothing to rank are dropped, after the duplicates
 }
 

@@ -312,14 +312,18 @@ class StreamedConversion:
 
             model = load_cross_encoder(self.options.teacher, trust_remote_code=self.options.trust_remote_code)
             self.options = replace(self.options, teacher=model)
-        for raw in self._batches():
-            self.batches += 1
-            self.rows_in += raw.num_rows
-            out = self._convert(self._fix(raw))
-            self.rows_out += out.num_rows
-            task.advance(raw.num_rows)
-            if out.num_rows:
-                yield out
+        batches = self._batches()
+        try:  # an unfinished parquet iterator left to the interpreter's exit can crash it: close it here
+            for raw in batches:
+                self.batches += 1
+                self.rows_in += raw.num_rows
+                out = self._convert(self._fix(raw))
+                self.rows_out += out.num_rows
+                task.advance(raw.num_rows)
+                if out.num_rows:
+                    yield out
+        finally:
+            batches.close()
         task.finish()
 
     def _plan(self) -> list[Any]:
