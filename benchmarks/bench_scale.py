@@ -5,6 +5,7 @@
     python benchmarks/bench_scale.py --corpus-size 200000  # also: 100k anchors against a 200k-passage corpus
     python benchmarks/bench_scale.py --stream-rows 2000000 --stream-rows 20000000   # streaming explode
     python benchmarks/bench_scale.py --json results.json
+    python benchmarks/bench_scale.py --sizes --no-quality --cli-rows 200000 --cli-rows 2000000   # (d) only
 
 (a) `mine` (pair -> triplet, BM25, the corpus is the positives) on Zipf-distributed synthetic pairs (the data of
     bench_convert.py): pairs/s, peak memory (ru_maxrss of its own subprocess) and the growth exponent of time
@@ -15,6 +16,10 @@
 (c) Streaming: a parquet of labeled-list rows (several row groups) exploded into labeled-pair one record batch
     at a time (lossadvisor.convert.streaming.stream_parquet:
     pyarrow's iter_batches -> explode -> ParquetWriter): peak memory should stay flat as rows grow.
+(d) The CLI itself: `lossadvisor convert BIG.parquet --to labeled-pair -o out.parquet` on a generated labeled-list
+    parquet (written by another process), peak RSS of the convert process (wait4's ru_maxrss) at each --cli-rows
+    size; convert must say it streamed, and its peak should stay flat as rows grow (--cli-whole adds the same
+    conversion written to .jsonl, which convert reads whole, for contrast).
 """
 
 from __future__ import annotations
@@ -144,6 +149,42 @@ def case_stream(rows: int, batch_rows: int, folder: str) -> dict:
     }
 
 
+def case_write_labeled_lists(rows: int, batch_rows: int, path: str) -> dict:
+    import pyarrow.parquet as pq
+
+    writer = None
+    for start in range(0, rows, batch_rows):
+        batch = _labeled_list_batch(start, min(batch_rows, rows - start))
+        writer = writer or pq.ParquetWriter(path, batch.schema)
+        writer.write_table(batch)
+    writer.close()
+    return {"rows": rows, "bytes": Path(path).stat().st_size}
+
+
+def cli_convert(source: Path, out: Path, nice: int) -> dict:
+    """`lossadvisor convert SOURCE --to labeled-pair -o OUT --json` in its own process: its time and peak RSS."""
+    command = [sys.executable, "-m", "lossadvisor", "convert", str(source), "--to", "labeled-pair", "-o", str(out), "--json"]
+    if nice:
+        command = ["nice", "-n", str(nice), *command]
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        _, status, usage = os.wait4(process.pid, 0)  # reaped here, so that its own rusage comes back
+        process.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - started
+        stdout.seek(0)
+        stderr.seek(0)
+        out_text, err_text = stdout.read(), stderr.read()
+    if process.returncode != 0:
+        return {"error": (err_text.strip().splitlines() or [f"exit {process.returncode}"])[-1:]}
+    report = json.loads(out_text)
+    return {"rows_in": report["rows_in"], "rows_out": report["rows_out"], "seconds": seconds,
+            "streamed": report["extra"].get("streamed"), "stream_blocker": report["extra"].get("stream_blocker"),
+            "peak_mib": usage.ru_maxrss / 1024}
+
+
 def run_case(args: list[str], nice: int) -> dict:
     command = [sys.executable, __file__, "--case", *args]
     if nice:
@@ -169,6 +210,8 @@ def main() -> None:
     parser.add_argument("--corpus-size", type=int, default=0, help="also mine 100k anchors against a corpus this big")
     parser.add_argument("--stream-rows", type=int, action="append", default=[], help="streaming explode sizes")
     parser.add_argument("--batch-rows", type=int, default=100_000)
+    parser.add_argument("--cli-rows", type=int, action="append", default=[], help="(d) sizes for the convert CLI")
+    parser.add_argument("--cli-whole", action="store_true", help="(d) also write .jsonl (read whole) for contrast")
     parser.add_argument("--no-quality", action="store_true")
     parser.add_argument("--nice", type=int, default=0, help="run each case under nice -n N")
     parser.add_argument("--json", type=Path)
@@ -179,12 +222,14 @@ def main() -> None:
             result = case_mine(int(rest[0]), rest[1], int(rest[2]) if len(rest) > 2 else 0)
         elif kind == "quality":
             result = case_quality(rest[0])
+        elif kind == "write":
+            result = case_write_labeled_lists(int(rest[0]), int(rest[1]), rest[2])
         else:
             result = case_stream(int(rest[0]), int(rest[1]), rest[2])
         print(json.dumps(result))
         return
 
-    results: dict[str, list[dict]] = {"mine": [], "corpus": [], "quality": [], "stream": []}
+    results: dict[str, list[dict]] = {"mine": [], "corpus": [], "quality": [], "stream": [], "cli": []}
     if args.sizes:
         print(f"(a) BM25 mining, pair -> triplet, corpus = the positives ({os.cpu_count()} cores)")
         print(f"    {'pairs':>9} {'method':>7} {'backend':>7} {'seconds':>8} {'cpu s':>8} {'pairs/s':>9} {'peak MiB':>9} {'input MiB':>9}  output")
@@ -242,6 +287,30 @@ def main() -> None:
                     continue
                 print(f"    {rows:>11,} rows -> {row['rows_out']:>11,}: {row['seconds']:7.1f} s,"
                       f" {row['rows_per_s']:>9,.0f} rows/s, peak {row['peak_mib']:,.0f} MiB", flush=True)
+    if args.cli_rows:
+        import tempfile
+
+        print("\n(d) lossadvisor convert BIG.parquet --to labeled-pair -o out.parquet (labeled-list rows of 5 docs)")
+        with tempfile.TemporaryDirectory() as folder:
+            for rows in args.cli_rows:
+                source = Path(folder) / f"big_{rows}.parquet"
+                written = run_case(["write", str(rows), str(args.batch_rows), str(source)], args.nice)
+                if "error" in written:
+                    print(f"    {rows:>11,} rows: error writing the input {written['error']}")
+                    continue
+                for suffix in (".parquet", ".jsonl") if args.cli_whole else (".parquet",):
+                    out = Path(folder) / f"out_{rows}{suffix}"
+                    row = {"rows": rows, "input_mib": written["bytes"] / 2**20, "output": suffix,
+                           **cli_convert(source, out, args.nice)}
+                    results["cli"].append(row)
+                    out.unlink(missing_ok=True)
+                    if "error" in row:
+                        print(f"    {rows:>11,} rows -> {suffix}: error {row['error']}")
+                        continue
+                    how = "streamed" if row["streamed"] else f"read whole ({row['stream_blocker']})"
+                    print(f"    {rows:>11,} rows ({row['input_mib']:,.0f} MiB) -> {row['rows_out']:>11,} {suffix}: "
+                          f"{row['seconds']:7.1f} s, peak RSS {row['peak_mib']:,.0f} MiB, {how}", flush=True)
+                source.unlink()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

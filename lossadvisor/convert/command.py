@@ -81,6 +81,10 @@ def convert_dataset(
     splits = _dict_splits(spec) if split is None and subset is None else ()
     keep_all = len(splits) > 1 and output_kind(out) == DATASET_FOLDER
     args = dict(subset=subset, score_range=score_range, choice=choice, reading=reading, gain=gain, progress=progress)
+    streamer, blocker = _streamer(spec, wanted, out, loss_table, options, split, **args)
+    if streamer is not None:
+        return _convert_streamed(streamer, spec, out, loss_table, overwrite=overwrite, protect=protect,
+                                 reinspect=reinspect, started=started)
     first = _convert_one(spec, wanted, loss_table, options, split, **args)
     parts = {first.split or "train": first}
     if keep_all:
@@ -95,6 +99,7 @@ def convert_dataset(
     elif len(splits) > 1:
         notes.append(f"only split '{first.split}' was converted: write OUT as a dataset folder to keep "
                      f"{', '.join(s for s in splits if s != first.split)} too, or pick one with --split")
+    notes.append(f"read whole, not streamed: {blocker}")
     metadata = {
         "lossadvisor": {
             "source": spec, "source_format": first.source, "format": first.target, "steps": first.steps,
@@ -125,6 +130,87 @@ def convert_dataset(
         seconds=round(time.perf_counter() - started, 3),
         unlocks=_unlocks(loss_table, first.source, first.target),
         verdict=verdict,
+        extra={"streamed": False, "stream_blocker": blocker},
+    )
+
+
+def _streamer(spec: str, wanted: str | None, out: Path, loss_table, options, split: str | None, *, subset, score_range,
+              choice, reading, gain, progress):
+    """(a StreamedConversion, None) when this conversion streams batch by batch, else (None, why not)."""
+    from lossadvisor.convert import output_kind
+    from lossadvisor.convert.streaming import STREAM_OUTPUTS, StreamedConversion, stream_blocker
+    from lossadvisor.sources import resolve_files
+
+    kind = resolve_files(spec)[0]
+    if kind != "parquet":
+        return None, f"only parquet input streams (this is {kind}, read whole)"
+    if output_kind(out) not in STREAM_OUTPUTS:
+        return None, f"a .{output_kind(out)} output is written whole (write .parquet or a dataset folder to stream)"
+    from lossadvisor.advice import advise
+    from lossadvisor.convert import plan_conversion
+    from lossadvisor.profile import build_profile
+    from lossadvisor.sources import open_sample
+
+    sample = open_sample(spec, split=split, subset=subset)
+    if sample.table.num_rows == 0:
+        return None, "the dataset is empty"
+    report = advise(build_profile(sample, choice), loss_table, reading)
+    if report.format is None or report.tidy is None:
+        return None, "no format fits the data"  # the in-memory path says so, with its hint
+    source = report.format
+    target = wanted or source
+    if report.classes and options.class_names is None:
+        options = replace(options, class_names=tuple(report.classes))
+    plan = plan_conversion(loss_table, source, target, options)  # fails before any slow work
+    keep_constant = wanted is not None and wanted != "labeled-list"
+    blocker = stream_blocker(sample, report, [c.method for c in plan], output_kind(out), score_range=score_range,
+                             gain=gain, keep_constant_lists=keep_constant)
+    if blocker is not None:
+        return None, blocker
+    return StreamedConversion(sample, report, source, target, loss_table, options, score_range=score_range,
+                              keep_constant_lists=keep_constant, progress=progress), None
+
+
+def _convert_streamed(streamer, spec: str, out: Path, loss_table, *, overwrite: bool, protect, reinspect: bool,
+                      started: float) -> ConvertReport:
+    from lossadvisor.convert import output_kind
+    from lossadvisor.convert.writer import write_streamed
+
+    steps = ["fix"] + [c.method for c in streamer._plan()]
+
+    def metadata() -> dict[str, Any]:
+        return {"lossadvisor": {"source": spec, "source_format": streamer.source, "format": streamer.target,
+                                "steps": steps, "fixes": list(streamer.applied), "class_mapping": streamer.class_mapping}}
+
+    written = write_streamed(lambda path, kind: streamer.write(path, kind, metadata), out, overwrite, metadata,
+                             protect=protect)
+    verdict = _verdict(str(written.path), loss_table) if reinspect else None
+    dropped = {f"fix: {reason}": count for reason, count in streamer.fix_dropped.items()}
+    dropped.update(streamer.dropped)
+    notes = list(streamer.notes)
+    memory = "memory of one batch" + (f", plus 16 bytes per kept row for the duplicate check: {streamer.seen.rows:,} rows"
+                                      if streamer.seen is not None else "")
+    notes.append(f"streamed: {streamer.batches:,} batch(es) of up to {streamer.batch_rows:,} rows ({memory})")
+    stats = dict(streamer.stats)
+    stats.update(stream_batches=streamer.batches, stream_batch_rows=streamer.batch_rows)
+    return ConvertReport(
+        dataset=spec,
+        output=str(written.path),
+        output_kind=output_kind(out),
+        source_format=streamer.source,
+        target_format=streamer.target,
+        steps=tuple(steps),
+        rows_in=streamer.rows_in,
+        rows_out=streamer.rows_out,
+        dropped=dropped,
+        fixes=tuple(streamer.applied),
+        notes=tuple(notes),
+        stats=stats,
+        class_mapping=streamer.class_mapping,
+        seconds=round(time.perf_counter() - started, 3),
+        unlocks=_unlocks(loss_table, streamer.source, streamer.target),
+        verdict=verdict,
+        extra={"streamed": True, "stream_blocker": None},
     )
 
 

@@ -14,7 +14,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -276,3 +276,26 @@ def write_output(
         raise
     rows = sum(t.num_rows for t in table.values()) if isinstance(table, dict) else table.num_rows
     return WriteResult(out, kind, rows, size, replaced, written_metadata)
+
+
+def write_streamed(write: Callable[[Path, str], int], out: str | Path, overwrite: bool = False,
+                   metadata: dict[str, Any] | None = None, *, protect: Iterable[str | Path] = ()) -> WriteResult:
+    """write_output for a table made batch by batch: `write(temporary, kind)` writes the hidden sibling and returns
+    its row count; the same checks, rename into place and clean-up on Ctrl-C or an error as write_output."""
+    _clean_stale(Path(out).expanduser())
+    out = check_output(out, overwrite, protect)
+    kind = output_kind(out)
+    temporary = _sibling(out, "tmp")
+    try:
+        rows = write(temporary, kind)
+        _fsync(temporary)
+        size = _size(temporary)
+        replaced = _move_into_place(temporary, out, overwrite)
+        _fsync_dir(out.absolute().parent)
+    except OSError as exc:
+        _remove(temporary)
+        raise _os_error(out, exc) from None
+    except BaseException:
+        _remove(temporary)
+        raise
+    return WriteResult(out, kind, rows, size, replaced, bool(metadata) and kind in ("parquet", DATASET_FOLDER))
