@@ -294,7 +294,7 @@ def write_streamed(write: Callable[[Path, str], int], out: str | Path, overwrite
         _fsync_dir(out.absolute().parent)
     except OSError as exc:
         _remove(temporary)
-        raise _os_error(out, exc) from None
+        raise outputs.os_error(out, exc) from None
     except BaseException:
         _remove(temporary)
         raise
