@@ -48,6 +48,24 @@ def _protected_paths(spec: str) -> list[Path]:
     return input_paths(spec)
 
 
+def _provenance(spec: str, first) -> dict:
+    """What the written data records about where it came from (parquet metadata / dataset info)."""
+    return {
+        "lossadvisor": {
+            "source": spec, "source_format": first.source, "format": first.target, "steps": first.steps,
+            "fixes": list(first.prepared.result.applied), "class_mapping": first.prepared.result.class_mapping,
+        }
+    }
+
+
+def _summed_drops(parts) -> dict[str, int]:
+    dropped: dict[str, int] = {}
+    for part in parts:
+        for reason, count in part.dropped.items():
+            dropped[reason] = dropped.get(reason, 0) + count
+    return dropped
+
+
 def convert_dataset(
     spec: str,
     target: str | None,
@@ -100,19 +118,9 @@ def convert_dataset(
         notes.append(f"only split '{first.split}' was converted: write OUT as a dataset folder to keep "
                      f"{', '.join(s for s in splits if s != first.split)} too, or pick one with --split")
     notes.append(f"read whole, not streamed: {blocker}")
-    metadata = {
-        "lossadvisor": {
-            "source": spec, "source_format": first.source, "format": first.target, "steps": first.steps,
-            "fixes": list(first.prepared.result.applied), "class_mapping": first.prepared.result.class_mapping,
-        }
-    }
     tables = {name: p.table for name, p in parts.items()} if keep_all else first.table
-    written = write_output(tables, out, overwrite=overwrite, metadata=metadata, protect=protect)
+    written = write_output(tables, out, overwrite=overwrite, metadata=_provenance(spec, first), protect=protect)
     verdict = _verdict(str(written.path), loss_table) if reinspect else None
-    dropped: dict[str, int] = {}
-    for part in parts.values():
-        for reason, count in part.dropped.items():
-            dropped[reason] = dropped.get(reason, 0) + count
     return ConvertReport(
         dataset=spec,
         output=str(written.path),
@@ -122,7 +130,7 @@ def convert_dataset(
         steps=tuple(first.steps),
         rows_in=sum(p.rows_in for p in parts.values()),
         rows_out=sum(p.table.num_rows for p in parts.values()),
-        dropped=dropped,
+        dropped=_summed_drops(parts.values()),
         fixes=first.prepared.result.applied,
         notes=tuple(notes),
         stats=stats,
