@@ -74,37 +74,56 @@ def _negatives(step, target: str) -> list[tuple[str, str]]:
     return [(r["query"], d) for r in rows for d in r["docs"][1:]]
 
 
-@pytest.mark.parametrize(
-    "target, options",
-    [
-        ("triplet", ConvertOptions(num_negatives=3)),
-        ("n-tuple", ConvertOptions(num_negatives=2, range_min=1)),
-        ("labeled-list", ConvertOptions(num_negatives=4, scores=True)),
-        ("labeled-list", ConvertOptions(num_negatives=2, sampling="random", range_max=8, seed=7)),
-    ],
-)
-@pytest.mark.parametrize("method", ["auto", "scipy"])
-def test_batched_paths_mine_the_same_negatives_as_legacy(target, options, method, monkeypatch):
-    monkeypatch.setattr(bm25_module, "NUMBA_BATCH", 50)
-    table = pairs_table(400, seed=1)
-    new = mine(table, target, options, method=method)
-    legacy = mine(table, target, options, method="legacy")
-    # same rows and texts; scores (a labeled-list with scores=True) are exact float64 sums here and float32
-    # sums in legacy, so they agree to float32 precision
-    texts = [name for name in new.table.column_names if name != "label"]
-    assert new.table.select(texts).equals(legacy.table.select(texts))
-    if "label" in new.table.column_names:
-        flat_new = pc.list_flatten(new.table["label"]).to_numpy()
-        flat_legacy = pc.list_flatten(legacy.table["label"]).to_numpy()
-        np.testing.assert_allclose(flat_new, flat_legacy, rtol=1e-6)
-    assert new.dropped == legacy.dropped and new.rows_used == legacy.rows_used
+CASES = [
+    ("triplet", ConvertOptions(num_negatives=3)),
+    ("n-tuple", ConvertOptions(num_negatives=2, range_min=1)),
+    ("labeled-list", ConvertOptions(num_negatives=4, scores=True)),
+    ("labeled-list", ConvertOptions(num_negatives=2, sampling="random", range_max=8, seed=7)),
+]
+
+
+def _known(table: pa.Table) -> dict[str, set[str]]:
     known: dict[str, set[str]] = {}
     for query, positive in zip(table["query"].to_pylist(), table["positive"].to_pylist()):
         known.setdefault(query, set()).add(positive)
-    mined = _negatives(new, target)
+    return known
+
+
+@pytest.mark.parametrize("target, options", CASES)
+def test_batched_paths_mine_the_same_negatives_as_the_in_memory_product(target, options, monkeypatch):
+    """The numba kernel, in many small batches, against scipy's in-memory product: both exact, so bit for bit."""
+    monkeypatch.setattr(bm25_module, "NUMBA_BATCH", 50)
+    table = pairs_table(400, seed=1)
+    batched = mine(table, target, options, method="auto")
+    in_memory = mine(table, target, options, method="scipy")
+    texts = [name for name in batched.table.column_names if name != "label"]
+    assert batched.table.select(texts).equals(in_memory.table.select(texts))
+    if "label" in batched.table.column_names:  # the positive's own score may come from a float32 pair score
+        np.testing.assert_allclose(pc.list_flatten(batched.table["label"]).to_numpy(),
+                                   pc.list_flatten(in_memory.table["label"]).to_numpy(), rtol=1e-6)
+    assert batched.dropped == in_memory.dropped and batched.rows_used == in_memory.rows_used
+    known = _known(table)
+    mined = _negatives(batched, target)
     assert mined
     for query, negative in mined:
         assert negative not in known[query] and negative != query
+
+
+@pytest.mark.parametrize("target, options", CASES)
+def test_new_and_legacy_mining_agree_but_for_float32_ties(target, options):
+    """Legacy sums float32 in an order that follows bm25s' vocabulary (a set: it changes with PYTHONHASHSEED),
+    so near-equal scores can swap places there; the exact float64 sums cannot. Everything else agrees."""
+    table = pairs_table(400, seed=1)
+    new = mine(table, target, options, method="auto")
+    legacy = mine(table, target, options, method="legacy")
+    assert new.table.num_rows == legacy.table.num_rows and new.rows_used == legacy.rows_used
+    assert new.table.column("query").equals(legacy.table.column("query"))
+    same = sum(a == b for a, b in zip(_negatives(new, target), _negatives(legacy, target)))
+    assert same >= 0.95 * len(_negatives(new, target))
+    if "label" in new.table.column_names and options.scores:
+        flat_new = np.sort(pc.list_flatten(new.table["label"]).to_numpy())
+        flat_legacy = np.sort(pc.list_flatten(legacy.table["label"]).to_numpy())
+        np.testing.assert_allclose(flat_new, flat_legacy, rtol=1e-5)
 
 
 def test_mine_rejects_an_unknown_method():
