@@ -6,14 +6,9 @@ writes the source of SCRIPT_FUNCTIONS into the script it generates, so the scrip
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pyarrow as pa
 
 from lossadvisor.recipe import LABEL
-
-if TYPE_CHECKING:
-    from sentence_transformers.cross_encoder import CrossEncoder
 
 
 def evaluator_kind(format_name):
@@ -95,17 +90,3 @@ def build_evaluator(format_name: str, table: pa.Table, num_labels: int):
     if not samples:
         return None
     return CrossEncoderRerankingEvaluator(samples, at_k=10, **common)
-
-
-def evaluate(evaluator, model: CrossEncoder, notes: list[str]) -> tuple[str, float] | None:
-    """The evaluator's primary metric; an evaluator that fails costs the trial its score, not its result."""
-    try:
-        scores = evaluator(model)
-    except Exception as exc:
-        notes.append(f"evaluation failed: {type(exc).__name__}: {str(exc).strip()[:200]}")
-        return None
-    metric = evaluator.primary_metric
-    value = scores.get(metric)
-    if value is None:
-        metric, value = next(iter(scores.items()))
-    return metric, float(value)
