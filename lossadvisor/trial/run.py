@@ -18,9 +18,9 @@ from lossadvisor.errors import FitError, LossAdvisorError
 from lossadvisor.fit import check_fit
 from lossadvisor.recipe import Recipe, instantiate_loss
 from lossadvisor.table import LossTable
+from lossadvisor.tiny_model import TINY, resolve_model
 from lossadvisor.trial.custom_loss import check_custom_loss
 from lossadvisor.trial.data_checks import check_data, check_known_bad, infer_num_labels
-from lossadvisor.tiny_model import TINY, resolve_model
 from lossadvisor.trial.evaluation import build_evaluator, evaluator_kind
 from lossadvisor.trial.failures import explain_error, explain_nonfinite, explain_oom, is_oom
 from lossadvisor.trial.loss import advise_loss, model_code
