@@ -300,14 +300,14 @@ def trial_command(
     dataset: str = typer.Argument(..., help="The dataset (as for inspect)."),
     loss: Optional[str] = typer.Option(None, "--loss", "-l", help="A loss class name, or a custom loss: path/to/file.py:Class or package.module:Class."),
     compare_losses: Optional[str] = typer.Option(None, "--compare", help="Several losses, comma-separated, or 'fitting' for every loss that fits the data."),
-    model: str = typer.Option("tiny", "--model", help="'tiny' (built locally, random weights, no download), a local model folder, or a hub id."),
+    model: str = typer.Option("auto", "--model", help="'auto' (a real pretrained base when one is installed or cached, else tiny), 'tiny' (random weights: only shows the loss runs), a local model folder, or a hub id."),
     steps: int = typer.Option(20, "--steps", min=1, max=100000, help="Training steps."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Rows per batch (a list counts as one row)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default 5e-4 for tiny, 2e-5 otherwise)."),
     max_length: int = typer.Option(128, "--max-length", min=8, help="Tokenizer max length."),
     seed: int = typer.Option(0, "--seed", help="Seed for the sample, the model and the trainer."),
     sample_size: Optional[int] = typer.Option(None, "--sample-size", min=1, help="Rows to sample (default: what the steps need)."),
-    eval_fraction: float = typer.Option(0.0, "--eval-fraction", min=0.0, max=0.5, help="Held-out fraction for a before/after metric."),
+    eval_fraction: float = typer.Option(0.2, "--eval-fraction", min=0.0, max=0.5, help="Fraction held out by anchor for the metric before/after (0: none)."),
     split: Optional[str] = typer.Option(None, "--split", help="Split to train on."),
     inputs: Optional[str] = typer.Option(None, "--inputs", help=INPUTS_HELP),
     label: Optional[str] = typer.Option(None, "--label", help=LABEL_HELP),
@@ -356,14 +356,15 @@ def trial_command(
         eval_fraction=eval_fraction, plot=plot, force=force, gradient_checkpointing=gradient_checkpointing, bf16=bf16, fp16=fp16,
         trust_remote_code=trust_remote_code,
     )
-    quiet = json_output or not sys.stderr.isatty()
-    if not quiet:
-        _err().print(f"[dim]{prepared.format} data, {prepared.result.rows_out:,} rows; fixes applied in memory: "
-                  f"{'; '.join(prepared.result.applied) or 'none'}[/dim]")
-    progress = None if quiet else (lambda *args: _err().print(f"[dim]  {args[0] if len(args) == 3 else ''} step {args[-2]}: {args[-1]:.4f}[/dim]"))
+    from lossadvisor.trial.progress import step_printer
+
+    _err().print(f"[dim]{prepared.format} data, {prepared.result.rows_out:,} rows; fixes applied in memory: "
+                 f"{'; '.join(prepared.result.applied) or 'none'}[/dim]")
+    labels = [n.__name__ if isinstance(n, type) else n for n in names]
+    progress = step_printer(labels, steps)  # stderr: stdout keeps the report or the JSON
     if len(names) == 1:
         results = [trial_core.run_trial(prepared.table, fmt, names[0], loss_table, options,
-                                        on_step=(lambda step, value: progress(step, value)) if progress else None)]
+                                        on_step=lambda step, value: progress(labels[0], step, value))]
     else:
         results = trial_core.compare(prepared.table, fmt, names, loss_table, options, on_step=progress)
     if plot is not None:
