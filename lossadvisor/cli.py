@@ -129,7 +129,7 @@ def table_command(
     if check:
         from lossadvisor.drift import check_against_library
 
-        report = check_against_library(loss_table)
+        report = check_against_library(loss_table, on_progress=lambda line: print(line, file=sys.stderr, flush=True))
         if json_output:
             render.print_json(report)
         else:
@@ -384,7 +384,7 @@ def scaffold_command(
     dataset: str = typer.Argument(..., help="The dataset (as for inspect)."),
     loss: str = typer.Option(..., "--loss", "-l", help="The loss to train with."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the training script (e.g. train.py)."),
-    model: str = typer.Option("tiny", "--model", help="Base model: a hub id or local folder ('tiny' builds a small random BERT)."),
+    model: str = typer.Option("auto", "--model", help="Base model: a hub id or local folder (auto: the installed or cached MiniLM, else cross-encoder/ms-marco-MiniLM-L6-v2; tiny: a small random BERT for smoke runs)."),
     split: Optional[str] = typer.Option(None, "--split", help="Split to train on."),
     inputs: Optional[str] = typer.Option(None, "--inputs", help=INPUTS_HELP),
     label: Optional[str] = typer.Option(None, "--label", help=LABEL_HELP),
