@@ -184,7 +184,7 @@ def _render_ranking(results, console: Console) -> None:
 def _render_measurements(results, console: Console) -> None:
     from rich.table import Table
 
-    view = Table(title="training", show_header=True, header_style="bold")
+    view = Table(title="smoke-train", show_header=True, header_style="bold")
     view.add_column("loss", no_wrap=True)
     for header in ("status", "loss first → last", "falling?", "steps/s", "rows/s", "1st step", "peak MiB"):
         view.add_column(header)

@@ -52,7 +52,7 @@ def test_every_row_renders_a_valid_script(table, format_name, loss_name):
     assert f"identity_activation={identity}" in script
     assert ('batch_sampler="no_duplicates"' in script) == loss_name.endswith("MultipleNegativesRankingLoss")
     if entry.num_labels == "num_classes":
-        assert 'num_labels = num_labels_from_ids(dataset["label"])' in script
+        assert 'num_labels = num_labels_from_ids(train_dataset["label"])' in script
     else:
         assert "num_labels = 1\n" in script
 

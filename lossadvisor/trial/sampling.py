@@ -43,7 +43,10 @@ def sample_split(table: pa.Table, options: TrialOptions) -> Split:
         n_eval = max(2, int(n * frac)) if frac and n >= 4 else 0
         wanted = n - n_eval
     rng = np.random.default_rng(options.seed)
-    eval_rows, train_rows = _split_by_anchor(anchor_keys(table), n_eval, rng)
+    if n_eval:
+        eval_rows, train_rows = _split_by_anchor(anchor_keys(table), n_eval, rng)
+    else:  # nothing held out: the rows of one seeded permutation, as a hand-written script would draw them
+        eval_rows, train_rows = [], list(rng.permutation(n))
     if n_eval and not train_rows:
         notes.append("no held-out rows: every row shares one anchor, so none can be held out without leaking it")
         eval_rows, train_rows = [], list(rng.permutation(n))
