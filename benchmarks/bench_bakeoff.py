@@ -1,6 +1,6 @@
 """Bake-off: does lossadvisor's top recommendation win on real data? Every fitting loss, the real MiniLM base.
 
-    nice -n 5 python benchmarks/bench_bakeoff.py                 # the three datasets (~15-25 min on 2 loaded cores)
+    nice -n 5 python benchmarks/bench_bakeoff.py                 # the three datasets (~15-20 min on 2 loaded cores)
     python benchmarks/bench_bakeoff.py --only stsb --json out.json
 
 For each dataset (WikiQA questions with their candidate sentences as labeled lists, STS-B scored pairs, SNLI
@@ -33,12 +33,12 @@ if not REAL.is_dir():
 
 # The budget per dataset: steps x batch rows trained per loss, and the fraction held out (by anchor).
 DATASETS = {
-    "wikiqa": {"file": "wikiqa/wikiqa_test_labeled_list.jsonl", "task": "reranking", "steps": 20, "batch": 4,
-               "eval_fraction": 0.5, "lr": 5e-5, "max_docs": 10},
-    "stsb": {"file": "stsb/stsb_train_sample.csv", "task": "score", "steps": 40, "batch": 16, "eval_fraction": 0.3, "lr": 5e-5},
-    "snli": {"file": "snli/snli_1.0_dev.jsonl", "task": "class", "steps": 40, "batch": 16, "eval_fraction": 0.3, "lr": 5e-5},
+    "wikiqa": {"file": "wikiqa/wikiqa_test_labeled_list.jsonl", "task": "reranking", "steps": 12, "batch": 4,
+               "eval_fraction": 0.5, "lr": 1e-4, "max_docs": 8},
+    "stsb": {"file": "stsb/stsb_train_sample.csv", "task": "score", "steps": 30, "batch": 16, "eval_fraction": 0.3, "lr": 1e-4},
+    "snli": {"file": "snli/snli_1.0_dev.jsonl", "task": "class", "steps": 30, "batch": 16, "eval_fraction": 0.3, "lr": 1e-4},
 }
-MAX_LENGTH = 96
+MAX_LENGTH = 64
 SEED = 0
 
 

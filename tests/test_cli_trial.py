@@ -217,6 +217,10 @@ def test_compare_two_losses_and_plot(tmp_path):
         assert_trained(result, loss)
     # the same sample for both
     assert report["results"][0]["train_rows"] == report["results"][1]["train_rows"] == SAMPLE
+    # ranked by the held-out metric, with the noise of each gap to the best
+    standings = [r["standing"] for r in report["results"]]
+    assert sorted(st["rank"] for st in standings) == [1, 2] and all(st["metric"] == "ndcg@10" for st in standings)
+    assert [st["behind_best"] is None for st in standings].count(True) == 1
     assert report["plot"] == str(plot)
     assert_png(plot)
 
