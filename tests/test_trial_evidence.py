@@ -153,6 +153,9 @@ def test_the_verdict_on_a_working_a_flat_and_a_broken_run():
     assert verdict(crashed) == "broken: out of memory: LambdaLoss scores 4096 pairs"
     random = verdict(_scored(0.50, 0.51, 0.03, random_model=True, model="tiny"))
     assert "try more steps / a real model (--model)" in random
+    lucky = verdict(_scored(0.50, 0.65, 0.03, random_model=True, model="tiny"))
+    assert lucky.startswith("runs: ndcg@10 0.500 → 0.650 (+0.150, noise ±0.030) on the random tiny model")
+    assert "pass --model with a real base" in lucky
     assert verdict(_fake("MSELoss")).startswith("runs: 4 steps trained, no held-out metric")
 
 

@@ -38,10 +38,14 @@ def verdict(result: TrialResult) -> str:
     if e is None or e.before is None or e.after is None:
         why = "no held-out metric (pass --eval-fraction above 0)" if e is None else "the held-out metric could not be measured"
         return f"runs: {result.steps_run} steps trained, {why}; a loss curve cannot say whether it helps{random_note}"
+    if e.significant and result.random_model:
+        # A random model's metric moves by chance as much as by learning: never "works" on it.
+        return f"runs: {_change_text(e)} on the random tiny model, which only shows that the loss trains; " \
+               "pass --model with a real base to measure it"
     if e.significant and e.change > 0:
-        return f"works: {_change_text(e)}{random_note}"
+        return f"works: {_change_text(e)}"
     if e.significant:
-        return f"gets worse: {_change_text(e)}; try a lower --lr (now {result.learning_rate:g}){random_note}"
+        return f"gets worse: {_change_text(e)}; try a lower --lr (now {result.learning_rate:g})"
     advice = "try more steps" + (" / a real model (--model)" if result.random_model else " or a larger --sample-size")
     return f"runs, no measurable gain in {result.steps_run} steps: {_change_text(e)}; {advice}"
 
