@@ -8,6 +8,7 @@ re-averages what was measured once.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -90,7 +91,9 @@ def _correlation(evaluator, scores: dict, predictions: np.ndarray) -> Measuremen
     gold = np.asarray(evaluator.scores, dtype=float)
 
     def spearman(idx) -> float:
-        value = spearmanr(gold[idx], predictions[idx]).statistic
+        with warnings.catch_warnings():  # a resample of tied scores has no correlation: count it as 0
+            warnings.simplefilter("ignore")
+            value = spearmanr(gold[idx], predictions[idx]).statistic
         return float(value) if np.isfinite(value) else 0.0
 
     return Measurement("correlation", "spearman", float(scores["spearman"]), {"pearson": float(scores["pearson"])},
