@@ -4,8 +4,8 @@
     python benchmarks/bench_trial.py --quick      # the pointwise case once
     python benchmarks/bench_trial.py --json results.json
 
-Both sides train the same thing: the same rows of real data (trial's seeded sample: the first steps x batch
-rows of numpy's permutation with the same seed), the same tiny random BERT (lossadvisor.tiny_model, built from
+Both sides train the same thing: the same rows of real data (trial's seeded sample with nothing held out
+(--eval-fraction 0): the first steps x batch rows of numpy's permutation with the same seed), the same tiny random BERT (lossadvisor.tiny_model, built from
 the same texts with the same seed), the same loss with the same arguments, the same steps, batch size and
 learning rate. The hand-written side is the plainest correct script: `load_dataset`, `select`, the tiny model,
 the loss, `CrossEncoderTrainer(...).train()`. Its datasets cache is warmed first (a second run of a user's
@@ -121,7 +121,8 @@ TRIAL = """
 import sys
 from lossadvisor.cli import main
 sys.argv = ["lossadvisor", "trial", {path!r}, "--loss", {loss!r}, "--steps", "{steps}", "--batch-size", "{batch}",
-            "--seed", "{seed}", "--lr", "{lr}", "--max-length", "{max_length}", "--json"]
+            "--seed", "{seed}", "--lr", "{lr}", "--max-length", "{max_length}", "--model", "tiny", "--eval-fraction", "0",
+            "--json"]
 main()
 """
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lossadvisor.table import DocstringRow, LossTable
@@ -63,7 +64,10 @@ class DriftReport:
         return not self.differences
 
 
-def check_against_library(table: LossTable) -> DriftReport:
+def check_against_library(table: LossTable, on_progress: Callable[[str], None] | None = None) -> DriftReport:
+    """Compare the table with the installed library; `on_progress` gets a line before the (slow) import and per loss."""
+    say = on_progress or (lambda line: None)
+    say("importing sentence-transformers (the slow part: several seconds)")
     import sentence_transformers
     import torch.nn as nn
     from sentence_transformers.cross_encoder import losses as library_losses
@@ -84,6 +88,7 @@ def check_against_library(table: LossTable) -> DriftReport:
             differences.append(f"{name}: not found as {loss.import_path}")
             continue
         checked.append(name)
+        say(f"checking {name} ({len(checked)}/{len(table.losses)})")
         documented = parse_inputs_table(cls.__init__.__doc__ or cls.__doc__ or "")
         declared = list(loss.docstring_rows)
         for row in documented:

@@ -207,45 +207,92 @@ def render_report(report, console: Console) -> None:
 
 
 def render_trials(results, applied, plot, console: Console) -> None:
-    from rich.table import Table
+    """Verdicts first (one line per loss), then for --compare the ranking, then the raw measurements."""
+    from lossadvisor.trial.verdict import RANDOM_MODEL_NOTE
 
-    from lossadvisor.trial import sparkline
-
+    for r in results:
+        colour = "green" if r.verdict.startswith("works") else "red" if r.verdict.startswith(("broken", "gets worse")) else "yellow"
+        prefix = f"{r.loss_name}: " if len(results) > 1 else ""
+        console.print(f"[bold {colour}]{escape(prefix + r.verdict)}[/bold {colour}]")
+    if results:
+        base = "tiny (random weights): " + RANDOM_MODEL_NOTE if results[0].random_model else results[0].model
+        console.print(f"[dim]base model: {escape(base)}[/dim]")
     if applied:
         console.print("[bold]fixes applied in memory[/bold]: " + escape("; ".join(applied)))
+    if any(r.standing is not None for r in results):
+        _render_ranking(results, console)
+    _render_measurements(results, console)
+    for r in results:
+        _render_one_trial(r, console)
+    if plot:
+        console.print(f"curves written to [bold]{plot}[/bold]")
+
+
+def _render_ranking(results, console: Console) -> None:
+    from rich.table import Table
+
+    ranked = sorted(results, key=lambda r: r.standing.rank if r.standing is not None else 10**9)
+    view = Table(title="ranking by the held-out metric after training", show_header=True, header_style="bold")
+    for header in ("#", "loss", ranked[0].evaluation.metric if ranked[0].evaluation else "metric", "change ±noise", "gap to best ±noise", "group"):
+        view.add_column(header, no_wrap=header == "loss")
+    for r in ranked:
+        st, e = r.standing, r.evaluation
+        if st is None:
+            view.add_row("-", r.loss_name, "-", "-", "-", f"[red]{r.status}[/red]" if not r.ok else "not measured")
+            continue
+        change = f"{e.change:+.3f} ±{e.noise:.3f}" if e is not None and e.change is not None and e.noise is not None else "-"
+        behind = "best" if st.behind_best is None else f"{st.behind_best:.3f} ±{_num(st.noise, digits=3)}"
+        group = f"{st.group}" + (" = best" if st.indistinguishable_from_best and st.rank > 1 else "")
+        view.add_row(str(st.rank), r.loss_name, f"{st.after:.3f}", change, behind, group)
+    console.print("[dim]group 1 = the best loss and those within noise of it (paired bootstrap over the held-out "
+                  f"{ranked[0].evaluation.unit if ranked[0].evaluation else 'rows'})[/dim]")
+    console.print(view)
+
+
+def _render_measurements(results, console: Console) -> None:
+    from rich.table import Table
+
     view = Table(title="smoke-train", show_header=True, header_style="bold")
     view.add_column("loss", no_wrap=True)
-    for header in ("status", "first → last", "down?", "steps/s", "rows/s", "1st step", "peak MiB"):
+    for header in ("status", "loss first → last", "falling?", "steps/s", "rows/s", "1st step", "peak MiB"):
         view.add_column(header)
     for r in results:
         first = f"{r.first_window_mean:.4f}" if r.first_window_mean is not None else "-"
         last = f"{r.last_window_mean:.4f}" if r.last_window_mean is not None else "-"
         status = "[green]ok[/green]" if r.ok else f"[red]{r.status}[/red]"
-        down = {True: "[green]yes[/green]", False: "[yellow]no[/yellow]", None: "-"}[r.went_down]
+        down = {True: "yes", False: "no", None: "-"}[r.went_down] if r.curve_judged else "not judged"
         view.add_row(r.loss_name, status, f"{first} → {last}", down,
                      _num(r.steps_per_second), _num(r.samples_per_second), _num(r.time_to_first_step_s, "s"),
                      _num(r.peak_cuda_mib or r.peak_rss_mib, digits=0))
     console.print(view)
-    for r in results:
-        console.print(f"[bold]{r.loss_name}[/bold] on {r.train_rows} rows, batch {r.batch_size}, lr {r.learning_rate:g}, {r.device}")
-        console.print(f"  loss per step: {sparkline(r.losses, width=60)}  ({len(r.losses)} steps)")
-        console.print(f"  [dim]{escape(r.model_code)}[/dim]\n  [dim]loss = {escape(r.loss_code)}[/dim]")
-        grads = [g for g in r.grad_norms if g is not None]
-        if grads:
-            console.print(f"  gradient norm: first {grads[0]:.3g}, last {grads[-1]:.3g}")
-        for p in r.params:
-            console.print(f"  {p.name}={escape(str(p.code))}  [dim]{escape(p.why)}[/dim]")
-        if r.evaluation is not None:
-            e = r.evaluation
-            console.print(f"  {e.evaluator} {e.metric}: {_num(e.before, digits=4)} → {_num(e.after, digits=4)} on {e.rows} held-out rows")
-        if r.problem:
-            console.print(f"  [red]problem:[/red] {escape(r.problem)}")
-        if r.hint:
-            console.print(f"  [cyan]hint:[/cyan] {escape(r.hint)}")
-        for note in r.notes:
-            console.print(f"  [dim]note: {escape(note)}[/dim]")
-    if plot:
-        console.print(f"curve written to [bold]{plot}[/bold]")
+
+
+def _render_one_trial(r, console: Console) -> None:
+    from lossadvisor.trial import sparkline
+
+    console.print(f"[bold]{r.loss_name}[/bold] on {r.train_rows} rows, batch {r.batch_size}, lr {r.learning_rate:g}, {r.device}")
+    judged = "" if r.curve_judged else "  [dim](this loss need not fall step by step: judged by the metric)[/dim]"
+    console.print(f"  loss per step: {sparkline(r.losses, width=60)}  ({len(r.losses)} steps){judged}")
+    console.print(f"  [dim]{escape(r.model_code)}[/dim]\n  [dim]loss = {escape(r.loss_code)}[/dim]")
+    grads = [g for g in r.grad_norms if g is not None]
+    if grads:
+        console.print(f"  gradient norm: first {grads[0]:.3g}, last {grads[-1]:.3g}")
+    for p in r.params:
+        console.print(f"  {p.name}={escape(str(p.code))}  [dim]{escape(p.why)}[/dim]")
+    if r.evaluation is not None:
+        e = r.evaluation
+        noise = f" (change {e.change:+.4f}, noise ±{e.noise:.4f})" if e.change is not None and e.noise is not None else ""
+        console.print(f"  {e.evaluator} {e.metric}: {_num(e.before, digits=4)} → {_num(e.after, digits=4)}{noise} "
+                      f"on {e.units} held-out {e.unit}" + (f" ({e.rows} rows)" if e.unit != "rows" else "")
+                      + ", no anchor of them in training")
+        for name, before, after in e.others:
+            console.print(f"  {name}: {_num(before, digits=4)} → {_num(after, digits=4)}")
+    if r.problem:
+        console.print(f"  [red]problem:[/red] {escape(r.problem)}")
+    if r.hint:
+        console.print(f"  [cyan]hint:[/cyan] {escape(r.hint)}")
+    for note in r.notes:
+        console.print(f"  [dim]note: {escape(note)}[/dim]")
 
 
 def _num(value, unit: str = "", digits: int = 2) -> str:

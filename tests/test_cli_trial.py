@@ -6,7 +6,8 @@ a misfit (and --force), --compare with --plot, a custom loss from a file, and --
 test_trial.py covers lossadvisor.trial itself on in-memory tables.
 
 Four steps rather than three: `went_down` compares the mean of the first and the last quarter of the steps and
-needs at least four, so with three it is always null and asserting it would prove nothing.
+needs at least four, so with three it is always null and asserting it would prove nothing. These use the tiny
+random model (--model tiny): they prove that each loss runs; test_trial_evidence.py trains the real base.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from lossadvisor.table import load_table
 pytestmark = needs_real
 
 STEPS, BATCH, SAMPLE = 4, 4, 32
-SMALL = ("--steps", str(STEPS), "--batch-size", str(BATCH), "--sample-size", str(SAMPLE), "--max-length", "64")
+# The tiny random model: these tests prove that every row's loss runs through the CLI; the real base is
+# exercised in test_trial_evidence.py.
+SMALL = ("--steps", str(STEPS), "--batch-size", str(BATCH), "--sample-size", str(SAMPLE), "--max-length", "64", "--model", "tiny")
 
 
 def slow(test):
@@ -53,8 +56,16 @@ def assert_trained(result: dict, loss: str) -> None:
     assert result["steps_requested"] == STEPS and len(result["losses"]) == STEPS
     assert all(isinstance(v, float) and math.isfinite(v) for v in result["losses"])
     assert result["first_bad_step"] is None
-    assert isinstance(result["went_down"], bool)
     assert result["first_window_mean"] is not None and result["last_window_mean"] is not None
+    # One outcome: the curve's verdict follows from the two window means, and is withheld (None) exactly for
+    # losses that need not fall step by step (listwise losses, pos_weight BCE).
+    if result["curve_judged"]:
+        assert result["went_down"] is (result["last_window_mean"] < result["first_window_mean"])
+    else:
+        assert result["went_down"] is None
+    assert result["random_model"] is True and result["model"] == "tiny"
+    # whatever the random model's metric did, the verdict sends the user to a real base
+    assert result["verdict"].startswith(("works: ", "runs", "gets worse: ")) and "--model" in result["verdict"]
     assert result["samples_per_second"] > 0 and result["steps_per_second"] > 0
     assert 0 < result["time_to_first_step_s"] < result["train_seconds"]
     assert result["batch_size"] == BATCH and result["device"] == "cpu"
@@ -206,6 +217,10 @@ def test_compare_two_losses_and_plot(tmp_path):
         assert_trained(result, loss)
     # the same sample for both
     assert report["results"][0]["train_rows"] == report["results"][1]["train_rows"] == SAMPLE
+    # ranked by the held-out metric, with the noise of each gap to the best
+    standings = [r["standing"] for r in report["results"]]
+    assert sorted(st["rank"] for st in standings) == [1, 2] and all(st["metric"] == "ndcg@10" for st in standings)
+    assert [st["behind_best"] is None for st in standings].count(True) == 1
     assert report["plot"] == str(plot)
     assert_png(plot)
 
@@ -272,8 +287,18 @@ def test_eval_fraction_shows_before_and_after():
     assert evaluation["rows"] == result["eval_rows"] > 0
     assert -1 <= evaluation["before"] <= 1 and -1 <= evaluation["after"] <= 1
 
+    assert evaluation["units"] == evaluation["rows"] and evaluation["noise"] >= 0
+    assert result["verdict"].startswith(("runs", "works", "gets worse"))
+
     view = run("trial", sick, "--loss", "MSELoss", "--eval-fraction", "0.25", *SMALL)
     assert view.exit_code == 0, view.stderr
+    # the verdict first; the measurements after it
+    assert " ".join(view.stdout.split("\n")[0].split()).startswith(result["verdict"][:40])
     text = " ".join(view.stdout.split())  # rich wraps at the terminal width
     assert "smoke-train" in text and "MSELoss" in text
-    assert f"CrossEncoderCorrelationEvaluator spearman: {evaluation['before']:.4f} → {evaluation['after']:.4f} on {evaluation['rows']} held-out rows" in text
+    assert (f"CrossEncoderCorrelationEvaluator spearman: {evaluation['before']:.4f} → {evaluation['after']:.4f} "
+            f"(change {evaluation['after'] - evaluation['before']:+.4f}, noise ±{evaluation['noise']:.4f}) "
+            f"on {evaluation['rows']} held-out rows, no anchor of them in training") in text
+    # progress: plain lines on stderr when piped (a line per loss and per step), never on stdout
+    assert "[1/1] MSELoss: training 4 steps" in view.stderr and "MSELoss step 4/4: loss " in view.stderr
+    assert "\x1b" not in view.stderr and "step 1/4" not in view.stdout

@@ -120,6 +120,9 @@ def check_clean_failure(run: Run) -> str:
     assert "Traceback" not in run.stdout + run.stderr, run.stderr[-3000:]
     assert run.code == 2, f"{run.args}: exit {run.code} (1 is an internal error)\n{run.stderr[-2000:]}"
     lines = [line for line in run.stderr.splitlines() if line.strip()]
+    # A trial reports its progress on stderr while it trains (issue 12); the failure then ends stderr.
+    first_error = next((i for i, line in enumerate(lines) if line.startswith("Error: ")), 0)
+    lines = lines[first_error:] if run.args[:1] == ["trial"] else lines
     assert lines and lines[0].startswith("Error: "), f"{run.args}: stderr does not start with 'Error:':\n{run.stderr[-2000:]}"
     assert len(lines) <= 2 and all(line.startswith(("Error: ", "Hint: ")) for line in lines), \
         f"{run.args}: more than one Error line and one Hint line:\n{run.stderr[-2000:]}"

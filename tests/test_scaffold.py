@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import subprocess
@@ -52,7 +53,7 @@ def test_every_row_renders_a_valid_script(table, format_name, loss_name):
     assert f"identity_activation={identity}" in script
     assert ('batch_sampler="no_duplicates"' in script) == loss_name.endswith("MultipleNegativesRankingLoss")
     if entry.num_labels == "num_classes":
-        assert 'num_labels = num_labels_from_ids(dataset["label"])' in script
+        assert 'num_labels = num_labels_from_ids(train_dataset["label"])' in script
     else:
         assert "num_labels = 1\n" in script
 
@@ -73,6 +74,53 @@ def test_script_parts_follow_the_advice(table):
     )
     assert "\nimport math\n" in extra
     ast.parse(extra)
+
+
+def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call) and getattr(node.func, "id", None) == name]
+
+
+def test_the_script_passes_its_evaluator_and_held_out_rows_to_the_trainer(table):
+    """Without evaluator= and eval_dataset= the trainer evaluates nothing during training (eval_strategy would fail
+    or be silent): the script must hand the trainer the evaluator it built on the held-out rows."""
+    for fmt, loss in (("labeled-list", "LambdaLoss"), ("pair-score", "MSELoss"), ("pair-class", "CrossEntropyLoss")):
+        tree = ast.parse(render_training_script("d", "dataset = None", [], fmt, loss, table))
+        [trainer] = _calls(tree, "CrossEncoderTrainer")
+        keywords = {k.arg: k.value for k in trainer.keywords}
+        assert isinstance(keywords.get("evaluator"), ast.Name) and keywords["evaluator"].id == "evaluator"
+        assert isinstance(keywords.get("eval_dataset"), ast.Name) and keywords["eval_dataset"].id == "eval_dataset"
+        [built] = [n for n in ast.walk(tree) if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", None) == "evaluator"]
+        assert _calls(built.value, "build_evaluator")[0].args[0].id == "eval_dataset"
+
+
+def test_the_default_base_is_real_and_the_script_needs_no_lossadvisor(table):
+    from lossadvisor.scaffold import default_base
+    from lossadvisor.tiny_model import HUB_BASE, cached_base, installed_base
+
+    script = render_training_script("d", "dataset = None", [], "labeled-list", "LambdaLoss", table)
+    assert default_base() != "tiny" and default_base() in (installed_base(), cached_base(), HUB_BASE)
+    assert f"MODEL = {json.dumps(default_base())}" in script
+    tree = ast.parse(script)
+    # lossadvisor only where the user asks for the tiny smoke-run model
+    imports = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("lossadvisor")]
+    assert [n.module for n in imports] == ["lossadvisor.tiny_model"]
+    assert "split_data(load_data(), args.eval_fraction, args.seed)" in script
+    assert 'EVAL_SPLITS = ("validation", "dev", "eval", "test")' in script
+    assert "def held_out_by_anchor(" in script and "def headline_metric(" in script
+
+
+def test_the_script_holds_out_whole_anchors_and_reports_trial_metric():
+    from lossadvisor.trial.evaluation import headline_metric, held_out_by_anchor
+
+    anchors = [f"q{i // 3}" for i in range(60)]
+    train, held = held_out_by_anchor(anchors, 0.2, 12)
+    assert sorted(train + held) == list(range(60)) and 10 <= len(held) <= 14
+    assert not {anchors[i] for i in train} & {anchors[i] for i in held}
+    assert held_out_by_anchor(anchors, 0.2, 12) == (train, held)
+    assert held_out_by_anchor(["same"] * 5, 0.2, 0) == (list(range(5)), [])  # one anchor: nothing can be held out
+    assert headline_metric({"eval_map": 0.1, "eval_ndcg@10": 0.7}) == ("ndcg@10", 0.7)
+    assert headline_metric({"eval_pearson": 0.1, "eval_spearman": 0.6}) == ("spearman", 0.6)
+    assert headline_metric({"eval_f1_macro": 0.5, "eval_f1_micro": 0.6}) == ("accuracy", 0.6)
 
 
 def test_a_misfit_is_refused(table):

@@ -38,7 +38,7 @@ from lossadvisor.trial import (
 
 ROWS = 64
 # Few steps and small batches: every trial must take seconds on 2 CPU cores.
-FAST = TrialOptions(steps=6, batch_size=4)
+FAST = TrialOptions(model="tiny", steps=6, batch_size=4)
 
 pytestmark = needs_real
 
@@ -594,8 +594,14 @@ def _assert_trained(result: TrialResult, steps: int) -> None:
     assert 0 < result.time_to_first_step_s < result.train_seconds
     assert result.peak_rss_mib > 50
     assert result.device == "cpu"
-    assert result.went_down in (True, False)
     assert result.first_window_mean is not None and result.last_window_mean is not None
+    # One outcome each: the curve's verdict follows from the window means, withheld exactly for the losses
+    # that need not fall step by step (listwise losses, pos_weight BCE).
+    if result.curve_judged:
+        assert result.went_down is (result.last_window_mean < result.first_window_mean)
+    else:
+        assert result.went_down is None
+        assert result.format_name == "labeled-list" or any(p.name == "pos_weight" for p in result.params)
     assert result.model_code.startswith("build_tiny_cross_encoder(texts, num_labels=")
 
 
@@ -612,7 +618,7 @@ def test_every_row_trains(table, format_name, loss_name):
 
 @pytest.mark.slow
 def test_a_regression_loss_visibly_learns_and_is_evaluated(table):
-    options = TrialOptions(steps=12, batch_size=8, eval_fraction=0.25)
+    options = TrialOptions(model="tiny", steps=12, batch_size=8, eval_fraction=0.25)
     steps_seen = []
     result = run_trial(sick_scores(), "pair-score", "MSELoss", table, options, on_step=lambda s, v: steps_seen.append(s))
     _assert_trained(result, 12)
@@ -621,13 +627,15 @@ def test_a_regression_loss_visibly_learns_and_is_evaluated(table):
     assert result.model_code.endswith("identity_activation=True, max_length=128, seed=0)")
     evaluation = result.evaluation
     assert evaluation.evaluator == "CrossEncoderCorrelationEvaluator" and evaluation.metric == "spearman"
-    # 64 rows cannot hold 96 training rows plus a quarter held out: a quarter of what there is
-    assert evaluation.rows == 16 and result.train_rows == 48 and evaluation.after is not None
+    # 64 rows cannot hold 96 training rows plus a quarter held out: a quarter of what there is (or a little more,
+    # since whole anchors are held out), the rest trains
+    assert 16 <= evaluation.rows < 32 and result.train_rows == 64 - evaluation.rows and evaluation.after is not None
+    assert evaluation.noise is not None and result.verdict.startswith(("works", "runs", "gets worse"))
 
 
 @pytest.mark.slow
 def test_compare_shares_sample_and_seed_and_plots(table, tmp_path):
-    options = TrialOptions(steps=5, batch_size=4, eval_fraction=0.2)
+    options = TrialOptions(model="tiny", steps=5, batch_size=4, eval_fraction=0.2)
     results = compare(mrpc_labeled_pairs(), "labeled-pair", ["BinaryCrossEntropyLoss", "MSELoss"], table, replace_force(options))
     assert [r.loss_name for r in results] == ["BinaryCrossEntropyLoss", "MSELoss"]
     for result in results:
@@ -661,7 +669,7 @@ def test_a_non_finite_loss_stops_the_trial_and_is_explained(table):
     with pytest.raises(FitError, match="NaN or infinite"):
         run_trial(nan_labels, "pair-score", "MSELoss", table, FAST)
     huge = data.set_column(2, "label", pa.array([1e30] * ROWS))
-    result = run_trial(huge, "pair-score", "MSELoss", table, TrialOptions(steps=6, batch_size=4, force=True))
+    result = run_trial(huge, "pair-score", "MSELoss", table, TrialOptions(model="tiny", steps=6, batch_size=4, force=True))
     assert result.status == "not-finite" and not result.ok
     assert result.first_bad_step == 1 and len(result.losses) == 1
     assert result.problem.startswith("the loss became non-finite at step 1: labels reach 1e+30")
@@ -675,7 +683,7 @@ def test_a_shape_error_is_explained_in_terms_of_the_data(table):
     broken = data.set_column(2, "label", pa.array(labels))
     with pytest.raises(FitError, match="different number of documents and labels"):
         run_trial(broken, "labeled-list", "LambdaLoss", table, FAST)
-    result = run_trial(broken, "labeled-list", "LambdaLoss", table, TrialOptions(steps=4, batch_size=4, force=True))
+    result = run_trial(broken, "labeled-list", "LambdaLoss", table, TrialOptions(model="tiny", steps=4, batch_size=4, force=True))
     assert result.status == "error" and result.losses == ()
     assert "different number of documents and labels" in result.problem
     assert "(LambdaLoss raised ValueError: Number of documents per query" in result.problem

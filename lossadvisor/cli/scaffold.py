@@ -17,7 +17,9 @@ def scaffold_command(
     dataset: DatasetArg,
     loss: Annotated[str, typer.Option("--loss", "-l", help="The loss to train with (a class name from `lossadvisor table`).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the training script (e.g. train.py).")],
-    model: Annotated[str, typer.Option("--model", help="Base model: a hub id or local folder ('tiny' builds a small random BERT).")] = "tiny",
+    model: Annotated[str, typer.Option("--model", help=(
+        "Base model: a hub id or local folder (auto: the installed or cached MiniLM, else "
+        "cross-encoder/ms-marco-MiniLM-L6-v2; tiny: a small random BERT for smoke runs)."))] = "auto",
     split: Annotated[Optional[str], typer.Option("--split", help="Split to train on.")] = None,
     inputs: InputsOpt = None,
     label: LabelOpt = None,

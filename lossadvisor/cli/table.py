@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -38,7 +39,7 @@ def _check(loss_table, json_output: bool) -> None:
     from lossadvisor import render
     from lossadvisor.drift import check_against_library
 
-    report = check_against_library(loss_table)
+    report = check_against_library(loss_table, on_progress=lambda line: print(line, file=sys.stderr, flush=True))
     if json_output:
         render.print_json(report)
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -32,7 +31,8 @@ def trial_command(
     compare_losses: Annotated[Optional[str], typer.Option("--compare", help=(
         "Several losses, comma-separated, or 'fitting' for every loss that fits the data."))] = None,
     model: Annotated[str, typer.Option("--model", help=(
-        "'tiny' (built locally, random weights, no download), a local model folder, or a hub id."))] = "tiny",
+        "'auto' (a real pretrained base when one is installed or cached, else tiny), 'tiny' (random weights: only shows "
+        "the loss runs), a local model folder, or a hub id."))] = "auto",
     steps: Annotated[int, typer.Option("--steps", min=1, max=100000, help="Training steps.")] = 20,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Rows per batch (a list counts as one row).")] = 8,
     lr: Annotated[Optional[float], typer.Option("--lr", callback=finite, min=0.0, show_default="5e-4 for tiny, 2e-5 otherwise",
@@ -41,7 +41,8 @@ def trial_command(
     seed: Annotated[int, typer.Option("--seed", callback=seed_value, help="Seed for the sample, the model and the trainer (0 to 2**32-1).")] = 0,
     sample_size: Annotated[Optional[int], typer.Option("--sample-size", min=1, show_default="steps x batch size",
                                                               help="Rows to sample.")] = None,
-    eval_fraction: Annotated[float, typer.Option("--eval-fraction", min=0.0, max=0.5, callback=finite, help="Held-out fraction for a before/after metric.")] = 0.0,
+    eval_fraction: Annotated[float, typer.Option("--eval-fraction", min=0.0, max=0.5, callback=finite, help=(
+        "Fraction held out by anchor for the metric before/after (0: none)."))] = 0.2,
     split: Annotated[Optional[str], typer.Option("--split", help="Split to train on.")] = None,
     inputs: InputsOpt = None,
     label: LabelOpt = None,
@@ -81,14 +82,15 @@ def trial_command(
         eval_fraction=eval_fraction, plot=plot, force=force, gradient_checkpointing=gradient_checkpointing, bf16=bf16, fp16=fp16,
         trust_remote_code=trust_remote_code,
     )
-    quiet = json_output or not sys.stderr.isatty()
-    if not quiet:
-        err().print(f"[dim]{prepared.format} data, {prepared.result.rows_out:,} rows; fixes applied in memory: "
-                    f"{'; '.join(prepared.result.applied) or 'none'}[/dim]")
-    progress = None if quiet else _print_step
+    from lossadvisor.trial.progress import step_printer
+
+    err().print(f"[dim]{prepared.format} data, {prepared.result.rows_out:,} rows; fixes applied in memory: "
+                f"{'; '.join(prepared.result.applied) or 'none'}[/dim]")
+    labels = [n.__name__ if isinstance(n, type) else n for n in names]
+    progress = step_printer(labels, steps)  # stderr: stdout keeps the report or the JSON
     if len(names) == 1:
         results = [trial_core.run_trial(prepared.table, fmt, names[0], loss_table, options,
-                                        on_step=(lambda step, value: progress(step, value)) if progress else None)]
+                                        on_step=lambda step, value: progress(labels[0], step, value))]
     else:
         results = trial_core.compare(prepared.table, fmt, names, loss_table, options, on_step=progress)
     if plot is not None:
@@ -137,7 +139,3 @@ def _name_a_loss(ctx: typer.Context, dataset: str, fmt: str, loss_table, **flags
     given = tuple((names[key], value) for key, value in flags.items() if value is not None)
     line = CommandLine("trial", dataset, (("--loss", fitting[0]), *given), context_of(ctx).global_options())
     raise LossAdvisorError(message, f"For {fmt} data, e.g. `{line.render()}`, or add --compare fitting.")
-
-
-def _print_step(*args) -> None:
-    err().print(f"[dim]  {args[0] if len(args) == 3 else ''} step {args[-2]}: {args[-1]:.4f}[/dim]")

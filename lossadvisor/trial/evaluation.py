@@ -6,14 +6,9 @@ writes the source of SCRIPT_FUNCTIONS into the script it generates, so the scrip
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pyarrow as pa
 
 from lossadvisor.recipe import LABEL
-
-if TYPE_CHECKING:
-    from sentence_transformers.cross_encoder import CrossEncoder
 
 
 def evaluator_kind(format_name):
@@ -65,8 +60,38 @@ def candidate_relevance(format_name, label, candidates):
     return [float(score) for score in label]
 
 
+def held_out_by_anchor(anchors, fraction, seed):
+    """(train rows, held-out rows): whole anchors go to the held-out side until it has `fraction` of the rows,
+    so no query is on both sides and the metric measures queries the model never trained on."""
+    import random
+
+    groups = {}
+    for index, anchor in enumerate(anchors):
+        groups.setdefault(repr(anchor), []).append(index)
+    keys = sorted(groups)
+    random.Random(seed).shuffle(keys)
+    wanted = max(1, round(len(anchors) * fraction)) if fraction > 0 else 0
+    held_out = []
+    for key in keys:
+        if len(held_out) >= wanted or len(held_out) + len(groups[key]) >= len(anchors):
+            break
+        held_out.extend(groups[key])
+    chosen = set(held_out)
+    return [index for index in range(len(anchors)) if index not in chosen], sorted(held_out)
+
+
+def headline_metric(scores):
+    """(name, value) of the metric `lossadvisor trial` reports first: ndcg@10, spearman or accuracy."""
+    for key, name in (("ndcg@10", "ndcg@10"), ("spearman", "spearman"), ("accuracy", "accuracy"), ("f1_micro", "accuracy")):
+        for found, value in scores.items():
+            if found == key or found.endswith("_" + key):
+                return name, value
+    return next(iter(scores.items()))
+
+
 # What the scaffolded script calls (it picks its evaluator class when it is written, so not evaluator_kind).
-SCRIPT_FUNCTIONS = (reranking_samples, candidate_relevance)
+SCRIPT_FUNCTIONS = (held_out_by_anchor, headline_metric)
+RERANKING_FUNCTIONS = (reranking_samples, candidate_relevance)
 
 
 # --------------------------------------------------------------------------------------------- trial side
@@ -95,17 +120,3 @@ def build_evaluator(format_name: str, table: pa.Table, num_labels: int):
     if not samples:
         return None
     return CrossEncoderRerankingEvaluator(samples, at_k=10, **common)
-
-
-def evaluate(evaluator, model: CrossEncoder, notes: list[str]) -> tuple[str, float] | None:
-    """The evaluator's primary metric; an evaluator that fails costs the trial its score, not its result."""
-    try:
-        scores = evaluator(model)
-    except Exception as exc:
-        notes.append(f"evaluation failed: {type(exc).__name__}: {str(exc).strip()[:200]}")
-        return None
-    metric = evaluator.primary_metric
-    value = scores.get(metric)
-    if value is None:
-        metric, value = next(iter(scores.items()))
-    return metric, float(value)

@@ -22,14 +22,17 @@ class TrialError(LossAdvisorError):
 
 @dataclass(frozen=True)
 class TrialOptions:
-    model: str = "tiny"
+    # "auto": a real pretrained base when one is installed or cached (lossadvisor.tiny_model.resolve_model), else
+    # "tiny"; "tiny" is the random model that only shows that a loss runs.
+    model: str = "auto"
     steps: int = 20
     batch_size: int = 8
     lr: float | None = None
     max_length: int = 128
     seed: int = 0
     sample_size: int | None = None
-    eval_fraction: float = 0.0
+    # Held out by anchor (no query on both sides) and measured before and after training.
+    eval_fraction: float = 0.2
     plot: Path | None = None
     force: bool = False
     gradient_checkpointing: bool = False
@@ -48,17 +51,47 @@ class TrialOptions:
 
 @dataclass(frozen=True)
 class EvalScore:
+    """The task's metric on the held-out rows before and after training, with the noise of the change.
+
+    `noise` is the half-width of the 95% bootstrap interval of the change (resampling held-out queries, or rows
+    for pair formats); a change is significant only beyond it. `others` holds the secondary metrics
+    (name -> (before, after)): MRR@10 beside NDCG@10, F1 beside accuracy.
+    """
+
     evaluator: str
     metric: str
     before: float | None
     after: float | None
     rows: int
+    units: int = 0
+    unit: str = "rows"
+    noise: float | None = None
+    others: tuple[tuple[str, float | None, float | None], ...] = ()
 
     @property
     def change(self) -> float | None:
         if self.before is None or self.after is None:
             return None
         return self.after - self.before
+
+    @property
+    def significant(self) -> bool:
+        change = self.change
+        return change is not None and self.noise is not None and abs(change) > self.noise
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a loss ended in a comparison: rank by the held-out metric after training, the gap to the best with
+    its paired-bootstrap noise, and the group of losses it cannot be told apart from (group 1 holds the best)."""
+
+    rank: int
+    metric: str
+    after: float | None
+    behind_best: float | None
+    noise: float | None
+    group: int
+    indistinguishable_from_best: bool
 
 
 @dataclass(frozen=True)
@@ -91,6 +124,13 @@ class TrialResult:
     problem: str | None = None
     hint: str | None = None
     notes: tuple[str, ...] = ()
+    # The base the trial trained (a folder, a hub id or "tiny") and whether it is the random tiny model.
+    model: str = "tiny"
+    random_model: bool = True
+    # Whether the loss value is expected to fall step by step (not for pos_weight BCE or listwise losses).
+    curve_judged: bool = True
+    verdict: str = ""
+    standing: Standing | None = None
 
     @property
     def ok(self) -> bool:

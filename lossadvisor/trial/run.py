@@ -19,12 +19,15 @@ from lossadvisor.fit import check_fit
 from lossadvisor.recipe import Recipe, instantiate_loss
 from lossadvisor.signals import Terminated, exit_on_sigterm
 from lossadvisor.table import LossTable
+from lossadvisor.tiny_model import TINY, resolve_model
 from lossadvisor.trial.custom_loss import build_custom_loss, check_custom_loss
 from lossadvisor.trial.data_checks import check_data, check_known_bad, infer_num_labels
-from lossadvisor.trial.evaluation import build_evaluator, evaluate
+from lossadvisor.trial.evaluation import build_evaluator, evaluator_kind
 from lossadvisor.trial.failures import explain_error, explain_nonfinite, explain_oom, is_oom
 from lossadvisor.trial.loss import advise_loss, model_code
+from lossadvisor.trial.measure import Measurement, measure, paired_noise
 from lossadvisor.trial.options import EvalScore, Status, TrialOptions, TrialResult
+from lossadvisor.trial.ranking import rank
 from lossadvisor.trial.sampling import Split, to_dataset
 from lossadvisor.trial.training import (
     Prepared,
@@ -36,6 +39,7 @@ from lossadvisor.trial.training import (
     training_args,
     window_means,
 )
+from lossadvisor.trial.verdict import curve_is_judged, verdict
 
 if TYPE_CHECKING:
     from sentence_transformers.cross_encoder import CrossEncoder
@@ -61,6 +65,24 @@ def run_trial(
         if "Iterable" in kind:
             check_known_bad("", replace(options, streaming=True), loss_table)
         raise LossAdvisorError(f"run_trial needs a pyarrow.Table, got {kind}", None)
+    options = replace(options, model=resolve_model(options.model))
+    fmt, loss_name, custom = _checked(table, format_name, loss, loss_table, options)
+    if _prepared is not None:
+        return _run_prepared(table, fmt, loss_name, custom, loss_table, options, on_step, _prepared)[0]
+    restore = exit_on_sigterm()  # SIGTERM leaves through the finally below (exit 143)
+    workdir = Path(tempfile.mkdtemp(prefix="lossadvisor-trial-"))
+    try:
+        prepared = prepare(table, options, workdir)
+        return _run_prepared(table, fmt, loss_name, custom, loss_table, options, on_step, prepared)[0]
+    finally:
+        # Also on an error, Ctrl-C or SIGTERM: the trial leaves nothing behind.
+        shutil.rmtree(workdir, ignore_errors=True)
+        restore()
+
+
+def _checked(table: pa.Table, format_name: str, loss: str | type, loss_table: LossTable,
+             options: TrialOptions) -> tuple[str, str, type | None]:
+    """The format, the loss name and the custom class, once fit, known-bad combinations and data are checked."""
     fmt = loss_table.resolve_format(format_name)
     custom = loss if isinstance(loss, type) else None
     loss_name = custom.__name__ if custom is not None else loss_table.resolve_loss(str(loss))
@@ -69,18 +91,7 @@ def run_trial(
     check_known_bad(loss_name, options, loss_table)
     if not options.force:
         check_data(table, fmt, loss_name if custom is None else None, loss_table)
-
-    if _prepared is not None:
-        return _run_prepared(table, fmt, loss_name, custom, loss_table, options, on_step, _prepared)
-    restore = exit_on_sigterm()  # SIGTERM leaves through the finally below (exit 143)
-    workdir = Path(tempfile.mkdtemp(prefix="lossadvisor-trial-"))
-    try:
-        prepared = prepare(table, options, workdir)
-        return _run_prepared(table, fmt, loss_name, custom, loss_table, options, on_step, prepared)
-    finally:
-        # Also on an error, Ctrl-C or SIGTERM: the trial leaves nothing behind.
-        shutil.rmtree(workdir, ignore_errors=True)
-        restore()
+    return fmt, loss_name, custom
 
 
 @dataclass
@@ -92,7 +103,7 @@ class _Setup:
     loss_module: Any
     loss_code: str
     evaluator: Any
-    before: tuple[str, float] | None
+    before: Measurement | None
     notes: list[str]
 
 
@@ -119,10 +130,16 @@ def _run_prepared(
     options: TrialOptions,
     on_step: Callable[[int, float], None] | None,
     prepared: Prepared,
-) -> TrialResult:
+) -> tuple[TrialResult, Measurement | None]:
+    """The result, and the held-out measurement after training (what a comparison ranks by)."""
     setup = _setup(table, fmt, loss_name, custom, loss_table, options, prepared)
     outcome = _train(setup, fmt, loss_name, loss_table, options, on_step, prepared)
-    return _result(setup, outcome, fmt, loss_name, options, prepared.split)
+    after = measure(setup.evaluator, evaluator_kind(fmt), setup.model, setup.notes) if _measurable(setup, outcome) else None
+    return _result(setup, outcome, fmt, loss_name, options, prepared.split, after), after
+
+
+def _measurable(setup: _Setup, outcome: _Outcome) -> bool:
+    return setup.evaluator is not None and setup.before is not None and outcome.status == "ok"
 
 
 def _trial_recipe(table: pa.Table, fmt: str, loss_name: str, custom: type | None, loss_table: LossTable,
@@ -160,7 +177,7 @@ def _setup(table: pa.Table, fmt: str, loss_name: str, custom: type | None, loss_
         evaluator = build_evaluator(fmt, split.eval, recipe.num_labels)
         if evaluator is None:
             notes.append(f"no evaluation: the {split.eval.num_rows} held-out rows give the evaluator nothing to rank")
-    before = evaluate(evaluator, model, notes) if evaluator is not None else None
+    before = measure(evaluator, evaluator_kind(fmt), model, notes) if evaluator is not None else None
     return _Setup(recipe, model, loss_module, loss_code, evaluator, before, notes)
 
 
@@ -212,19 +229,26 @@ def _train(setup: _Setup, fmt: str, loss_name: str, loss_table: LossTable, optio
     return _Outcome(recorder, status, problem, hint, started, finished, peak_rss_mib(), peak_cuda)
 
 
-def _result(setup: _Setup, outcome: _Outcome, fmt: str, loss_name: str, options: TrialOptions, split: Split) -> TrialResult:
+def _evaluation(setup: _Setup, after: Measurement | None, split: Split, seed: int) -> EvalScore | None:
+    before = setup.before
+    if setup.evaluator is None or before is None or split.eval is None:
+        return None
+    others = tuple((name, value, after.others.get(name) if after else None) for name, value in before.others.items())
+    noise = paired_noise(before, after, seed=seed) if after is not None else None
+    return EvalScore(type(setup.evaluator).__name__, before.metric, before.value, after.value if after else None,
+                     split.eval.num_rows, before.units, before.unit, noise, others)
+
+
+def _result(setup: _Setup, outcome: _Outcome, fmt: str, loss_name: str, options: TrialOptions, split: Split,
+            after: Measurement | None) -> TrialResult:
     recorder, status = outcome.recorder, outcome.status
     losses = tuple(recorder.losses)
     times = recorder.step_times
     steps_per_second = (len(times) - 1) / (times[-1] - times[0]) if len(times) >= 2 and times[-1] > times[0] else None
     finite = [value for value in losses if math.isfinite(value)]
     first_mean, last_mean, went_down = window_means(finite if status == "ok" else [])
-    evaluation = None
-    if setup.evaluator is not None and setup.before is not None and split.eval is not None:
-        after = evaluate(setup.evaluator, setup.model, setup.notes) if status == "ok" else None
-        evaluation = EvalScore(type(setup.evaluator).__name__, setup.before[0], setup.before[1],
-                               after[1] if after else None, split.eval.num_rows)
-    return TrialResult(
+    judged = curve_is_judged(fmt, setup.recipe.params)
+    result = TrialResult(
         loss_name=loss_name,
         format_name=fmt,
         status=status,
@@ -234,7 +258,7 @@ def _result(setup: _Setup, outcome: _Outcome, fmt: str, loss_name: str, options:
         first_bad_step=recorder.first_bad_step,
         first_window_mean=first_mean,
         last_window_mean=last_mean,
-        went_down=went_down,
+        went_down=went_down if judged else None,
         steps_per_second=steps_per_second,
         samples_per_second=steps_per_second * split.batch_size if steps_per_second else None,
         time_to_first_step_s=times[0] - outcome.started if times else None,
@@ -249,11 +273,15 @@ def _result(setup: _Setup, outcome: _Outcome, fmt: str, loss_name: str, options:
         eval_rows=split.eval.num_rows if split.eval is not None else 0,
         batch_size=split.batch_size,
         learning_rate=options.learning_rate,
-        evaluation=evaluation,
+        evaluation=_evaluation(setup, after, split, options.seed),
         problem=outcome.problem,
         hint=outcome.hint,
         notes=tuple(setup.notes),
+        model=options.model,
+        random_model=options.model == TINY,
+        curve_judged=judged,
     )
+    return replace(result, verdict=verdict(result))
 
 
 def _release_memory() -> None:
@@ -282,6 +310,7 @@ def compare(
     """
     if not losses:
         raise LossAdvisorError("compare needs at least one loss", None)
+    options = replace(options, model=resolve_model(options.model))
     fmt = loss_table.resolve_format(format_name)
     names = []
     for loss in losses:
@@ -299,13 +328,13 @@ def compare(
     workdir = Path(tempfile.mkdtemp(prefix="lossadvisor-compare-"))
     try:
         prepared = prepare(table, options, workdir)
-        results = []
+        runs = []
         for loss in names:
-            label = loss.__name__ if isinstance(loss, type) else loss
+            _, label, custom = _checked(table, fmt, loss, loss_table, options)
             step_hook = (lambda step, value, _label=label: on_step(_label, step, value)) if on_step else None
-            results.append(run_trial(table, fmt, loss, loss_table, options, on_step=step_hook, _prepared=prepared))
+            runs.append(_run_prepared(table, fmt, label, custom, loss_table, options, step_hook, prepared))
             _release_memory()
-        return results
+        return rank(runs, options.seed)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         restore()
