@@ -53,7 +53,7 @@ def write_plot(results: Sequence[TrialResult], path: str | Path, overwrite: bool
     measured = [r for r in results if r.evaluation is not None and r.evaluation.change is not None]
     panels = len(results) + (1 if measured else 0)
     columns = min(3, max(1, panels))
-    rows = math.ceil(panels / columns)
+    rows = max(1, math.ceil(panels / columns))  # an empty comparison still draws (an empty) figure
     figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
     flat = list(axes.flat)
     try:
