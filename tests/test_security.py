@@ -192,8 +192,7 @@ def _cli_has(command: str, flag: str) -> bool:
 
 @pytest.mark.slow
 def test_trust_remote_code_flag_reaches_the_model(tiny_folder, tmp_path, pairs_csv):
-    if not _cli_has("trial", "--trust-remote-code"):
-        pytest.skip("trial has no --trust-remote-code flag yet (cli.py)")
+    assert _cli_has("trial", "--trust-remote-code")
     marker = tmp_path / "PWNED"
     model = _remote_code_model(tiny_folder, tmp_path / "remote", marker)
     run = run_cli(["trial", str(pairs_csv), "--loss", "BinaryCrossEntropyLoss", "--model", str(model), "--steps", "1",
@@ -271,9 +270,8 @@ def test_outputs_stay_where_the_user_named_them(tmp_path, suffix):
         if suffix:
             destination = out.with_name(f"{out.stem}-{len(args)}{suffix}")
         run = run_cli(["convert", str(data), *args, "-o", str(destination)])
-        assert run.code in (0, 2), run.stderr
-        if run.code:
-            check_clean_failure(run)
+        # '../../escaped' is a column of this data: a name, never a path; both conversions succeed
+        assert run.code == 0, run.stderr
     after = _snapshot(tmp_path)
     new = sorted(after - before - {"work/out"})
     assert all(name.startswith("work/out/result") for name in new), new
