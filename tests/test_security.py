@@ -270,8 +270,13 @@ def test_outputs_stay_where_the_user_named_them(tmp_path, suffix):
         if suffix:
             destination = out.with_name(f"{out.stem}-{len(args)}{suffix}")
         run = run_cli(["convert", str(data), *args, "-o", str(destination)])
-        # '../../escaped' is a column of this data: a name, never a path; both conversions succeed
-        assert run.code == 0, run.stderr
+        # '../../escaped' is a column of this data: a name, never a path. Both conversions succeed, except that a
+        # CSV cannot hold the lists of a labeled-list: that one is refused in one line.
+        if suffix == ".csv" and args[0] == "--to":
+            assert run.code == 2 and "CSV cannot hold the list column(s)" in run.stderr, run.stderr
+            check_clean_failure(run)
+        else:
+            assert run.code == 0, run.stderr
     after = _snapshot(tmp_path)
     new = sorted(after - before - {"work/out"})
     assert all(name.startswith("work/out/result") for name in new), new
