@@ -14,7 +14,7 @@ import pyarrow as pa
 from lossadvisor.errors import SourceError
 from lossadvisor.sources.base import Sample, TextDialect, _short
 from lossadvisor.sources.jsonfile import _checked, _records_to_table, _too_deep, flatten_nested
-from lossadvisor.sources.local import _arrow_reader
+from lossadvisor.sources.local import _arrow_reader, _concat, parquet_batches
 from lossadvisor.sources.nested import flatten_fields
 from lossadvisor.sources.schema import conform, rows_to_strings, string_array
 from lossadvisor.sources.text import _parse_rows
@@ -37,16 +37,14 @@ def read_table(sample: Sample) -> pa.Table:
         raise SourceError("hub datasets are read through a local copy: use datasets.load_dataset(...).save_to_disk(PATH)")
     try:
         if kind == "parquet":
-            import pyarrow.parquet as pq
-
-            table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+            table = _concat([_read_parquet_all(f) for f in files], files)
         elif kind in ("arrow", "save_to_disk"):
-            table = pa.concat_tables([_arrow_reader(f).read_all() for f in files], promote_options="permissive")
+            table = _concat([_arrow_reader(f).read_all() for f in files], files)
         elif kind == "json":
-            table = pa.concat_tables([_read_json_all(f, sample.json_field) for f in files], promote_options="permissive")
+            table = _concat([_read_json_all(f, sample.json_field) for f in files], files)
         else:
             assert sample.dialect is not None
-            table = pa.concat_tables([_read_text_all(f, sample.dialect) for f in files])
+            table = _concat([_read_text_all(f, sample.dialect) for f in files], files)
     except (pa.ArrowException, OSError) as exc:
         raise SourceError(f"{sample.spec}: cannot read the whole dataset ({_short(exc)})") from None
     if sample.fields_flattened:
@@ -54,6 +52,12 @@ def read_table(sample: Sample) -> pa.Table:
     if sample.flattened:
         table, _ = flatten_nested(table)
     return conform(table, sample.table.schema, sample.spec, empty_is_null=kind == "csv")
+
+
+def _read_parquet_all(path: str) -> pa.Table:
+    """Batch by batch (never a table sized by the footer's claim), within a decoded-bytes budget."""
+    schema, batches = parquet_batches(path)
+    return pa.Table.from_batches(list(batches), schema=schema)
 
 
 def _read_json_all(path: str, json_field: str | None) -> pa.Table:
