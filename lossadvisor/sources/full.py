@@ -61,6 +61,7 @@ def _read_parquet_all(path: str) -> pa.Table:
 
 
 def _read_json_all(path: str, json_field: str | None) -> pa.Table:
+    _check_utf8(path)
     try:
         return _read_json_whole(path, json_field)
     except RecursionError:
@@ -86,11 +87,46 @@ def _read_json_whole(path: str, json_field: str | None) -> pa.Table:
         return _records_to_table([json.loads(line) for line in text.splitlines() if line.strip()], path)
 
 
+def _check_utf8(path: str) -> None:
+    """Every byte of the file decodes as UTF-8 (read in blocks: never a binary column written as text)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = lines = 0
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 24):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                line = lines + block.count(b"\n", 0, max(0, exc.start)) + 1
+                raise SourceError(f"{path}: not UTF-8 text at line {line:,} (byte {offset + max(0, exc.start):,})",
+                                  f"Re-encode it, e.g. `iconv -f latin1 -t utf-8 {path} > fixed.csv`.") from None
+            offset += len(block)
+            lines += block.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise SourceError(f"{path}: not UTF-8 text at its end (a cut multi-byte character)") from None
+
+
+def _decoded(path: str) -> str:
+    """The whole file as UTF-8 text; a bad byte anywhere (not only in the sampled head) is named by its line."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SourceError(f"{path}: not UTF-8 text at line {line:,} (byte {exc.start:,})",
+                          f"Re-encode it, e.g. `iconv -f latin1 -t utf-8 {path} > fixed.csv`.") from None
+
+
 def _read_text_all(path: str, dialect: TextDialect) -> pa.Table:
     """Every cell as a string (`conform` then types the columns as the sample did)."""
     import pyarrow.csv as pcsv
 
     names = list(dialect.column_names)
+    _check_utf8(path)
     try:
         return pcsv.read_csv(
             path,
@@ -101,8 +137,7 @@ def _read_text_all(path: str, dialect: TextDialect) -> pa.Table:
         )
     except pa.ArrowInvalid:
         # Ragged rows: pyarrow refuses them; the csv module pads them.
-        with open(path, encoding="utf-8", newline="") as handle:
-            text = handle.read().removeprefix("\ufeff")
+        text = _decoded(path)
         rows = _parse_rows(text, dialect.delimiter, dialect.quoting)
         columns = rows_to_strings(rows[1:] if dialect.header else rows, dialect.column_names)
         return pa.table(dict(zip(names, (string_array(values) for values in columns))))
