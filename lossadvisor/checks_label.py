@@ -72,6 +72,11 @@ def _number_label_warnings(profile: Profile, out: list[Warning]) -> None:
         out.append(warning(C.NULL_LABELS, f"{stats.get('nan', 0) + stats.get('nulls', 0)} label(s) are null or NaN",
                            f"dataset = dataset.filter(lambda row: row[{name!r}] is not None and row[{name!r}] == row[{name!r}])",
                            columns=[profile.label]))
+    if stats.get("inf"):
+        out.append(warning(C.INFINITE_LABELS, f"{stats['inf']} label(s) are infinite (inf or -inf): not a score, and no scale"
+                           " holds them; only those rows are dropped",
+                           f"dataset = dataset.filter(lambda row: row[{name!r}] is not None and math.isfinite(row[{name!r}]))"
+                           f"  # or: {_fix_command(profile)}", columns=[profile.label]))
     kind = profile.label_kind
     lo, hi = stats["min"], stats["max"]
     if kind == "scaled-score":

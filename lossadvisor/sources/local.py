@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -196,7 +197,7 @@ def _parquet_column_stats(parquet) -> dict[str, dict[str, Any]]:
             lows.append(statistics.min)
             highs.append(statistics.max)
             nulls += statistics.null_count or 0
-        if complete and lows and isinstance(lows[0], (int, float)):
+        if complete and lows and all(isinstance(v, (int, float)) and math.isfinite(v) for v in (*lows, *highs)):
             stats[path] = {"min": min(lows), "max": max(highs), "nulls": nulls}
     return stats
 
