@@ -122,7 +122,18 @@ def _decoded(path: str) -> str:
 
 
 def _read_text_all(path: str, dialect: TextDialect) -> pa.Table:
-    """Every cell as a string (`conform` then types the columns as the sample did)."""
+    """Every cell as a string (`conform` then types the columns as the sample did); decimal commas made points."""
+    table = _read_text_strings(path, dialect)
+    if dialect.decimal_comma:
+        import pyarrow.compute as pc
+
+        for name in dialect.decimal_comma:
+            index = table.column_names.index(name)
+            table = table.set_column(index, name, pc.replace_substring(table.column(name), ",", "."))
+    return table
+
+
+def _read_text_strings(path: str, dialect: TextDialect) -> pa.Table:
     import pyarrow.csv as pcsv
 
     names = list(dialect.column_names)
