@@ -13,7 +13,6 @@ import pyarrow as pa
 from lossadvisor.errors import SourceError
 from lossadvisor.sources.base import _first_batches, _short
 
-
 # A footer claiming more rows than this per byte of file is checked against the rows its pages really hold.
 PLAUSIBLE_ROWS_PER_BYTE = 256
 # The sample is decoded up to this many bytes (a dictionary page of one huge value repeated is a few kB on disk)...
