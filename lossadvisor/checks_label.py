@@ -96,7 +96,7 @@ def _number_label_warnings(profile: Profile, out: list[Warning]) -> None:
 
 def _class_id_warnings(profile: Profile, stats: dict, out: list[Warning]) -> None:
     """Class ids as the one num_labels rule (recipe.num_labels_for) reads them: sparse or out-of-range ids are said."""
-    from lossadvisor.recipe import data_facts, num_labels_for
+    from lossadvisor.recipe import MAX_CLASSES, data_facts, num_labels_for
 
     facts = data_facts(profile.sample.table, profile.label, profile.classes)
     ids = facts.class_ids
@@ -106,7 +106,11 @@ def _class_id_warnings(profile: Profile, stats: dict, out: list[Warning]) -> Non
     remap = f"dataset = dataset.class_encode_column({name!r})  # ids 0..N-1, in the sorted order of the values"
     low, high = (int(v) if float(v).is_integer() else v for v in (ids.low, ids.high))
     num_labels, decided = num_labels_for("num_classes", facts)
-    if ids.out_of_range:
+    if profile.classes and len(profile.classes) >= MAX_CLASSES:
+        out.append(warning(C.CLASS_IDS, f"the class names list {len(profile.classes):,} classes, more than {MAX_CLASSES:,}: "
+                           f"not read as num_labels (the ids give {num_labels})",
+                           f"Keep the names of the classes the data uses, or {remap}", columns=[profile.label]))
+    elif ids.out_of_range:
         outputs = f"{int(ids.high) + 1:,}" if ids.integral and ids.low >= 0 else "no number of"
         out.append(warning(C.CLASS_IDS, f"class ids run from {low} to {high} ({ids.distinct} distinct): not ids 0..N-1; max id + 1"
                            f" would be {outputs} outputs, so classification losses are refused until they are mapped",

@@ -259,7 +259,7 @@ def num_labels_for(rule: str, facts: DataFacts | None) -> tuple[int, bool]:
         return int(rule), True
     ids = facts.class_ids if facts is not None else None
     in_range = ids is not None and not ids.out_of_range
-    if facts is not None and facts.class_names:
+    if facts is not None and facts.class_names and len(facts.class_names) < MAX_CLASSES:
         # a label beyond the names still needs its output (what training would otherwise fail on)
         return max(2, len(facts.class_names), num_labels_from_ids([ids.high]) if in_range else 0), True
     if in_range:
