@@ -347,11 +347,10 @@ def mine(
             "the corpus has a single document: there is nothing to mine negatives from",
             "Pass more pairs, or extra documents with --corpus.",
         )
-    if num_negatives > len(pairs.corpus) - 1:  # each row's own positive is never a negative
+    if num_negatives > len(pairs.corpus):  # more than the corpus holds: arrays sized by the flag, not the data
         raise FitError(
-            f"cannot mine {num_negatives:,} negatives per anchor: the corpus holds {len(pairs.corpus):,} documents"
-            f" (at most {len(pairs.corpus) - 1:,} candidates besides the positive)",
-            f"Lower --num-negatives (at most {len(pairs.corpus) - 1:,}), or add documents with --corpus.",
+            f"cannot mine {num_negatives:,} negatives per anchor: the corpus holds {len(pairs.corpus):,} documents",
+            f"Lower --num-negatives (below {len(pairs.corpus):,}), or add documents with --corpus.",
         )
     stats["miner"] = "bm25" if options.uses_bm25 else describe(options.miner)
     stats["corpus_size"] = len(pairs.corpus)
