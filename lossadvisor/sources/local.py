@@ -61,24 +61,18 @@ def _check_footer(path: str, parquet) -> None:
                           "Rewrite the file from its source; lossadvisor does not trust a footer that its data contradicts.")
 
 
-def _decoded_bytes(batch: pa.RecordBatch) -> list[int]:
-    """Per row, the bytes the batch takes once its dictionary columns are decoded (without decoding them)."""
+def _decoded_bytes(batch: pa.RecordBatch):
+    """Per row (a numpy array), the bytes the batch takes once its dictionary columns are decoded, without decoding."""
+    import numpy as np
     import pyarrow.compute as pc
 
-    per_row = None
+    fixed = sum(c.nbytes for c in batch.columns if not pa.types.is_dictionary(c.type))
+    costs = np.full(batch.num_rows, fixed // max(1, batch.num_rows) + 8, dtype=np.int64)
     for column in batch.columns:
         if pa.types.is_dictionary(column.type):
             lengths = pc.binary_length(column.dictionary).fill_null(0).cast(pa.int64())
-            sizes = pc.take(lengths, column.indices).fill_null(0)
-        else:
-            sizes = None
-        if sizes is not None:
-            per_row = sizes if per_row is None else pc.add(per_row, sizes)
-    fixed = batch.nbytes if per_row is None else sum(c.nbytes for c in batch.columns if not pa.types.is_dictionary(c.type))
-    spread = fixed // max(1, batch.num_rows)
-    if per_row is None:
-        return [spread] * batch.num_rows
-    return [int(v) + spread + 8 for v in per_row.to_pylist()]
+            costs += pc.take(lengths, column.indices).fill_null(0).to_numpy(zero_copy_only=False)
+    return costs
 
 
 def _decode(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
@@ -98,6 +92,8 @@ def parquet_batches(path: str, batch_rows: int = 65536, max_rows: int | None = N
     budget = max_bytes if max_bytes is not None else max(FULL_READ_MIN_BYTES, FULL_READ_BYTES_PER_FILE_BYTE * size)
 
     def generate():
+        import numpy as np
+
         used = rows = 0
         batches = parquet.iter_batches(batch_size=batch_rows, use_threads=False)
         try:
@@ -106,13 +102,9 @@ def parquet_batches(path: str, batch_rows: int = 65536, max_rows: int | None = N
                     return
                 if max_rows is not None:
                     batch = batch.slice(0, max_rows - rows)
-                costs = _decoded_bytes(batch)
-                keep = 0
-                for cost in costs:
-                    if used + cost > budget:
-                        break
-                    used += cost
-                    keep += 1
+                running = used + np.cumsum(_decoded_bytes(batch))
+                keep = int(np.searchsorted(running, budget, side="right"))
+                used = int(running[keep - 1]) if keep else used
                 if keep < batch.num_rows:
                     if not stop_at_budget or (rows + keep) == 0:
                         raise SourceError(
