@@ -711,8 +711,8 @@ def million_class_names(d: Path) -> str:
 
 
 INPUTS += (
-    Hostile("footer-lies-parquet", "a 1 kB parquet whose footer claims 2^40 rows", footer_lies_parquet, False),
-    Hostile("dictionary-bomb-parquet", "a 2 kB parquet whose dictionary decodes to 1.5 GB", dictionary_bomb_parquet),
+    Hostile("footer-lies-parquet", "a 12 kB parquet (1,234 rows) whose footer claims 2^40 rows", footer_lies_parquet, False),
+    Hostile("dictionary-bomb-parquet", "a 14 kB parquet whose dictionary decodes to 1.5 GB", dictionary_bomb_parquet),
     Hostile("symlink-loop-glob", "a ** glob over folders that link back to themselves", symlink_loop_glob),
     Hostile("symlink-loop-folder", "a folder holding a link to itself", symlink_loop_folder),
     Hostile("late-decode-error-csv", "a Latin-1 byte after 4 MiB of UTF-8", late_decode_error_csv),
@@ -725,6 +725,6 @@ INPUTS += (
     Hostile("bracket-name-csv", "a file named data[1].csv", bracket_name_csv),
     Hostile("sparse-class-ids", "class ids 0, 1, 2 and 5,000,000", sparse_class_ids),
     Hostile("label-beyond-class-names", "a ClassLabel of 3 names and a label 7", label_beyond_class_names),
-    Hostile("million-class-names", "a dataset_info.json naming 1,000,000 classes", million_class_names),
+    Hostile("million-class-names", "a ClassLabel naming 1,000,000 classes", million_class_names),
 )
 BY_NAME = {h.name: h for h in INPUTS}
