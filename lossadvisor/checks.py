@@ -37,6 +37,7 @@ class WarningCode(str, Enum):
     RAGGED_ROWS = "ragged-rows"
     NO_HEADER = "no-header"
     CRLF = "crlf"
+    DECIMAL_COMMA = "decimal-comma"
     JSON_FIELD = "json-field"
     NESTED_RECORDS = "nested-records"
     BOM_IN_HEADER = "bom-in-header"
@@ -52,6 +53,7 @@ class WarningCode(str, Enum):
     NO_CONSENSUS_LABELS = "no-consensus-labels"
     STRING_LABELS = "string-labels"
     NULL_LABELS = "null-labels"
+    INFINITE_LABELS = "infinite-labels"
     SCORE_RANGE = "score-range"
     GRADED_NEGATIVE = "graded-negative"
     SINGLE_CLASS = "single-class"
@@ -84,15 +86,15 @@ C = WarningCode
 # What `convert --fix` repairs (the tidy plan: reading traps, columns, labels, scores, nulls, duplicates).
 FIXABLE = frozenset({
     C.EXTRA_COLUMNS, C.INPUT_ORDER, C.LABEL_NAME, C.TWO_LABELS, C.COMPETING_LABELS, C.SPLIT_LABEL, C.STRING_LABELS,
-    C.SCORE_RANGE, C.NO_CONSENSUS_LABELS, C.NULL_TEXTS, C.NULL_LABELS, C.DUPLICATES, C.LITERAL_QUOTES,
-    C.MISLEADING_EXTENSION, C.RAGGED_ROWS, C.NO_HEADER, C.NESTED_RECORDS, C.BOM_IN_HEADER, C.RESERVED_COLUMN, C.CONSTANT_LISTS,
+    C.SCORE_RANGE, C.NO_CONSENSUS_LABELS, C.NULL_TEXTS, C.NULL_LABELS, C.INFINITE_LABELS, C.DUPLICATES, C.LITERAL_QUOTES,
+    C.MISLEADING_EXTENSION, C.DECIMAL_COMMA, C.RAGGED_ROWS, C.NO_HEADER, C.NESTED_RECORDS, C.BOM_IN_HEADER, C.RESERVED_COLUMN, C.CONSTANT_LISTS,
 })
 # The order the fixes run in (see the module docstring); codes not listed keep their place after these.
 PHASES = (
-    (C.MISLEADING_EXTENSION, C.LITERAL_QUOTES, C.RAGGED_ROWS, C.NO_HEADER, C.PANDAS_INDEX, C.CRLF, C.JSON_FIELD, C.NESTED_FIELDS,
+    (C.MISLEADING_EXTENSION, C.LITERAL_QUOTES, C.RAGGED_ROWS, C.NO_HEADER, C.PANDAS_INDEX, C.CRLF, C.DECIMAL_COMMA, C.JSON_FIELD, C.NESTED_FIELDS,
      C.NESTED_RECORDS, C.PARALLEL_FILES, C.BEIR_FOLDER),
     (C.BOM_IN_HEADER, C.RESERVED_COLUMN),
-    (C.SPLIT_COLUMN, C.NO_CONSENSUS_LABELS, C.NULL_LABELS, C.NULL_TEXTS, C.LIST_LENGTH_MISMATCH, C.CONSTANT_LISTS),
+    (C.SPLIT_COLUMN, C.NO_CONSENSUS_LABELS, C.NULL_LABELS, C.INFINITE_LABELS, C.NULL_TEXTS, C.LIST_LENGTH_MISMATCH, C.CONSTANT_LISTS),
     (C.EXTRA_COLUMNS, C.INPUT_ORDER, C.TWO_LABELS, C.COMPETING_LABELS),
     (C.DUPLICATES,),
     (C.SCORE_RANGE, C.STRING_LABELS, C.SPLIT_LABEL, C.GRADED_NEGATIVE),
@@ -157,6 +159,7 @@ def _reading_warnings(profile: Profile, out: list[Warning]) -> None:
         C.LITERAL_QUOTES: load + "  # quoting=3 is csv.QUOTE_NONE",
         C.RAGGED_ROWS: load + "  # every column named, so the extra fields are kept apart",
         C.NO_HEADER: load,
+        C.DECIMAL_COMMA: load + "  # decimal=\",\" reads 0,5 as 0.5 (pandas' option, which datasets passes on)",
         C.PANDAS_INDEX: load + "  # the index column is dropped with the other extra columns",
         C.CRLF: "Nothing to do: CSV readers handle CRLF; other tools may keep a trailing \\r.",
         C.JSON_FIELD: load,
@@ -341,6 +344,8 @@ def load_code(sample: Sample) -> str:
         args.append(f"sep={dialect.delimiter!r}")
     if not dialect.quoting:
         args.append("quoting=3")
+    if dialect.decimal_comma:
+        args.append("decimal=\",\"")
     if not dialect.header:
         args.append("header=None")
         args.append(f"column_names={list(dialect.column_names)!r}")

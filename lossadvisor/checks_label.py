@@ -72,6 +72,11 @@ def _number_label_warnings(profile: Profile, out: list[Warning]) -> None:
         out.append(warning(C.NULL_LABELS, f"{stats.get('nan', 0) + stats.get('nulls', 0)} label(s) are null or NaN",
                            f"dataset = dataset.filter(lambda row: row[{name!r}] is not None and row[{name!r}] == row[{name!r}])",
                            columns=[profile.label]))
+    if stats.get("inf"):
+        out.append(warning(C.INFINITE_LABELS, f"{stats['inf']} label(s) are infinite (inf or -inf): not a score, and no scale"
+                           " holds them; only those rows are dropped",
+                           f"dataset = dataset.filter(lambda row: row[{name!r}] is not None and math.isfinite(row[{name!r}]))"
+                           f"  # or: {_fix_command(profile)}", columns=[profile.label]))
     kind = profile.label_kind
     lo, hi = stats["min"], stats["max"]
     if kind == "scaled-score":
@@ -87,6 +92,42 @@ def _number_label_warnings(profile: Profile, out: list[Warning]) -> None:
         out.append(warning(C.SINGLE_CLASS, f"every label is {stats['values'][0]}: one value is not a class count (read as no label)",
                            "Add examples of the other class(es), e.g. by mining negatives: lossadvisor convert ... --to labeled-pair",
                            columns=[profile.label]))
+
+
+def _class_id_warnings(profile: Profile, stats: dict, out: list[Warning]) -> None:
+    """Class ids as the one num_labels rule (recipe.num_labels_for) reads them: sparse or out-of-range ids are said."""
+    from lossadvisor.recipe import MAX_CLASSES, data_facts, num_labels_for
+
+    facts = data_facts(profile.sample.table, profile.label, profile.classes)
+    ids = facts.class_ids
+    if ids is None:
+        return
+    name = clean_name(profile.label)
+    remap = f"dataset = dataset.class_encode_column({name!r})  # ids 0..N-1, in the sorted order of the values"
+    low, high = (int(v) if float(v).is_integer() else v for v in (ids.low, ids.high))
+    num_labels, decided = num_labels_for("num_classes", facts)
+    if profile.classes and len(profile.classes) >= MAX_CLASSES:
+        out.append(warning(C.CLASS_IDS, f"the class names list {len(profile.classes):,} classes, more than {MAX_CLASSES:,}: "
+                           f"not read as num_labels (the ids give {num_labels})",
+                           f"Keep the names of the classes the data uses, or {remap}", columns=[profile.label]))
+    elif ids.out_of_range:
+        outputs = f"{int(ids.high) + 1:,}" if ids.integral and ids.low >= 0 else "no number of"
+        out.append(warning(C.CLASS_IDS, f"class ids run from {low} to {high} ({ids.distinct} distinct): not ids 0..N-1; max id + 1"
+                           f" would be {outputs} outputs, so classification losses are refused until they are mapped",
+                           remap, columns=[profile.label]))
+    elif profile.classes and ids.high >= len(profile.classes):
+        out.append(warning(C.CLASS_IDS, f"label {high} is beyond the {len(profile.classes)} class names: num_labels = "
+                           f"{num_labels} (max id + 1), not {len(profile.classes)}",
+                           f"Name every class (ClassLabel(names=[...]) with {num_labels} names), or {remap}",
+                           columns=[profile.label]))
+    elif ids.sparse:
+        out.append(warning(C.CLASS_IDS, f"class ids leave gaps ({ids.distinct} distinct ids up to {high}): num_labels = "
+                           f"{num_labels} (max id + 1), {num_labels - ids.distinct} outputs that no example trains",
+                           remap, columns=[profile.label]))
+    elif not profile.classes:
+        out.append(warning(C.CLASS_IDS, f"class ids {stats['values']} without class names: num_labels = {num_labels}"
+                           " (max id + 1) is read from the values",
+                           f"Name the classes if you know them: dataset.cast_column({name!r}, ClassLabel(names=[...]))", INFO))
 
 
 def _gain_fix(profile: Profile) -> str:
@@ -118,11 +159,8 @@ def _number_label_notes(profile: Profile, out: list[Warning]) -> None:
         if exact:
             out.append(warning(C.SCORE_READING, f"{exact} label(s) are exactly 0.0 or 1.0 among continuous scores: read as a score,"
                                " not a 0/1 label", "Nothing to do unless the labels are really binary.", INFO))
-    if kind == "class" and not profile.classes and stats["distinct"] > 1:
-        out.append(warning(C.CLASS_IDS, f"class ids {stats['values']} without class names: num_labels = {len(stats['values'])}"
-                           " is read from the values",
-                           f"Name the classes if you know them: dataset.cast_column({clean_name(profile.label)!r},"
-                           " ClassLabel(names=[...]))", INFO))
+    if kind == "class" and stats["distinct"] > 1:
+        _class_id_warnings(profile, stats, out)
     if kind == "logit":
         out.append(warning(C.SCORE_READING, f"scores run from {lo} to {hi}: negative or beyond a bounded scale (0-5, 0-10,"
                            " 0-100), so read as a teacher's logits: MSELoss distils them as they are; rescaling them into [0, 1]"

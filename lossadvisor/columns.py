@@ -157,12 +157,14 @@ def _number_stats(column: pa.ChunkedArray, whole: dict[str, Any] | None) -> dict
     raw = column.to_pylist()
     if pa.types.is_boolean(column.type):
         raw = [None if v is None else int(v) for v in raw]
-    values = [v for v in raw if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    values = [v for v in raw if v is not None and not (isinstance(v, float) and not math.isfinite(v))]
     nan = sum(1 for v in raw if isinstance(v, float) and math.isnan(v))
+    infinite = sum(1 for v in raw if isinstance(v, float) and math.isinf(v))  # its own warning: not a score to scale by
     distinct = sorted(set(values))
     stats: dict[str, Any] = {
         "nulls": column.null_count,
         "nan": nan,
+        "inf": infinite,
         "min": min(values) if values else None,
         "max": max(values) if values else None,
         "distinct": len(distinct),

@@ -9,9 +9,21 @@ import re
 _UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def printable(text: str) -> str:
-    """`text` with control characters and bidi overrides shown as escapes (\\x1b, \\n, \\u202e)."""
-    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+# A message that quotes data (a column name, a list of class names) stays readable: at most this many characters.
+MAX_MESSAGE_CHARS = 600
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """`text` with control characters and bidi overrides shown as escapes (\\x1b, \\n, \\u202e), cut to `limit`."""
+    if limit is None:
+        return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    if len(text) > limit * 4:
+        text = text[: limit * 2]  # escapes grow the text: cut before them, and exactly after them
+    text = _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    if len(text) > limit:
+        hidden = len(text) - limit
+        text = text[: limit - 30] + f"… ({hidden:,}+ more characters)"
+    return text
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -25,10 +37,10 @@ class LossAdvisorError(Exception):
     exit_code = EXIT_USAGE
 
     def __init__(self, message: str, hint: str | None = None) -> None:
-        message = printable(message)
+        message = printable(message, MAX_MESSAGE_CHARS)
         super().__init__(message)
         self.message = message
-        self.hint = printable(hint) if hint else hint
+        self.hint = printable(hint, MAX_MESSAGE_CHARS) if hint else hint
 
 
 class TableError(LossAdvisorError):

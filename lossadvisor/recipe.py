@@ -73,8 +73,15 @@ def lists_sorted(label_lists):
 
 
 def num_labels_from_ids(labels):
-    """Class ids run from 0 to N-1: a batch that lacks the top class still needs its output (at least 2)."""
-    return max(2, int(max(labels)) + 1)
+    """Class ids run from 0 to N-1: a batch that lacks the top class still needs its output (at least 2).
+
+    Values that cannot be ids (negative, fractional, 100,000 or more) are refused: map them to 0..N-1 first.
+    """
+    low, high = min(labels), max(labels)
+    if low < 0 or high >= 100_000 or any(float(value) != int(value) for value in set(labels)):
+        raise ValueError(f"class ids must run from 0 to N-1, but the labels run from {low} to {high}: map them first, "
+                         "e.g. dataset = dataset.class_encode_column('label')")
+    return max(2, int(high) + 1)
 
 
 # --------------------------------------------------------------------------------------------- data facts
@@ -250,11 +257,13 @@ def num_labels_for(rule: str, facts: DataFacts | None) -> tuple[int, bool]:
     """The one num_labels rule: class names count; class ids 0..N-1 need N outputs (max id + 1, at least 2)."""
     if rule != "num_classes":
         return int(rule), True
-    if facts is not None and facts.class_names:
-        return max(2, len(facts.class_names)), True
     ids = facts.class_ids if facts is not None else None
-    if ids is not None and not ids.out_of_range:
-        return num_labels_from_ids([ids.high]), True
+    in_range = ids is not None and not ids.out_of_range
+    if facts is not None and facts.class_names and len(facts.class_names) < MAX_CLASSES:
+        # a label beyond the names still needs its output (what training would otherwise fail on)
+        return max(2, len(facts.class_names), num_labels_from_ids([ids.high]) if in_range else 0), True
+    if in_range:
+        return num_labels_from_ids([ids.low, ids.high]), True
     return 2, False
 
 

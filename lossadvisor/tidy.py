@@ -128,7 +128,10 @@ def _label_steps(steps: _Steps, plan: TidyPlan, score_range: tuple[float, float]
         # range of the whole column, so that no score lands outside [0, 1]
         import pyarrow.compute as pc
 
-        bounds = pc.min_max(steps.table.column(clean.LABEL)).as_py()
+        labels = steps.table.column(clean.LABEL)
+        if pa.types.is_floating(labels.type):  # inf / -inf are dropped later, as their own reason: not a bound
+            labels = pc.filter(labels, pc.is_finite(labels))
+        bounds = pc.min_max(labels).as_py()
         if bounds["min"] is not None and (bounds["min"], bounds["max"]) != tuple(plan.score_range):
             whole = f" (the whole column's range; the sample's was [{plan.score_range[0]}, {plan.score_range[1]}])"
             scale = (float(bounds["min"]), float(bounds["max"]))

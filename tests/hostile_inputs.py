@@ -708,3 +708,198 @@ USER_CODE: tuple[HostileCode, ...] = (
     HostileCode("exit-none-in-forward", "sys.exit() in forward", forward="sys.exit()"),
     HostileCode("raise-systemexit-3", "raise SystemExit(3) at import", module="raise SystemExit(3)"),
 )
+
+
+# --------------------------------------------------------------------------------------------- issue 15: data inputs
+# Small files that claim or decode to a lot, names and links that trap a walk, and values read wrong silently.
+# (A separate block: other classes of issue 15, for output paths, are added above this one.)
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out.append(low | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def write_lying_parquet(path: Path, claim: int = 2**40, n: int = 1234) -> None:
+    """A parquet file whose footer claims `claim` rows (it holds n): the row counts are rewritten in the footer."""
+    import io
+    import struct
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(_pairs(n)), buffer, compression="zstd")
+    data = buffer.getvalue()
+    length = struct.unpack("<I", data[-8:-4])[0]
+    footer = data[-8 - length:-8]
+    old, new = _varint(n << 1), _varint(claim << 1)  # thrift compact protocol: zigzag varints
+    assert footer.count(old) >= 2, "the footer should name the row count twice (file and row group)"
+    footer = footer.replace(old, new)
+    path.write_bytes(data[:-8 - length] + footer + struct.pack("<I", len(footer)) + b"PAR1")
+
+
+def footer_lies_parquet(d: Path) -> str:
+    write_lying_parquet(d / "lies.parquet")
+    return str(d / "lies.parquet")
+
+
+def write_dictionary_bomb(path: Path, rows: int = 1500, cell: int = 1 << 20) -> None:
+    """Texts plus a column whose every row is the same 1 MiB value: a dictionary page of a few bytes, GBs decoded."""
+    pairs = _pairs(rows)
+    pq.write_table(pa.table({
+        "question": [r["question"] for r in pairs],
+        "answer": [r["answer"] for r in pairs],
+        "label": [r["label"] for r in pairs],
+        # built as indices into a one-value dictionary: the generator itself never holds the decoded gigabytes
+        "notes": pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), pa.array(["x" * cell])),
+    }), path, compression="zstd")
+
+
+def dictionary_bomb_parquet(d: Path) -> str:
+    write_dictionary_bomb(d / "bomb.parquet")
+    return str(d / "bomb.parquet")
+
+
+def symlink_loop_glob(d: Path) -> str:
+    """A ** glob over a folder whose subfolder links back to it: following links would never end."""
+    folder = d / "data"
+    (folder / "sub").mkdir(parents=True)
+    _write_csv(folder / "sub" / "pairs.csv", ["question", "answer", "label"], [[r["question"], r["answer"], r["label"]] for r in _pairs(24)])
+    os.symlink("..", folder / "sub" / "loop")
+    os.symlink("../sub", folder / "sub" / "loop2")
+    return str(folder / "**" / "*.csv")
+
+
+def symlink_loop_folder(d: Path) -> str:
+    folder = d / "data"
+    folder.mkdir()
+    _write_jsonl(folder / "pairs.jsonl", _pairs(24))
+    os.symlink(".", folder / "self")
+    return str(folder)
+
+
+def write_late_decode_error(path: Path) -> None:
+    """More than the 4 MiB sampled window of clean UTF-8, then one Latin-1 byte."""
+    rows = [[r["question"], r["answer"], r["label"]] for r in _pairs(60_000)]
+    _write_csv(path, ["question", "answer", "label"], rows)
+    with open(path, "ab") as handle:
+        handle.write("caf\xe9 au lait?,a Latin-1 answer caf\xe9,1\n".encode("latin-1"))
+
+
+def late_decode_error_csv(d: Path) -> str:
+    write_late_decode_error(d / "late.csv")
+    return str(d / "late.csv")
+
+
+def decimal_comma_csv(d: Path) -> str:
+    """Excel's export in many locales: ';'-separated, scores written 0,5."""
+    rng = random.Random(5)
+    scores = ["0", "0,1", "0,2", "0,3", "0,4", "0,5", "0,6", "0,7", "0,8", "0,9", "1"]
+    lines = ["question;answer;score"] + [f"{r['question']};{r['answer']};{rng.choice(scores)}" for r in _pairs(60)]
+    (d / "excel.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(d / "excel.csv")
+
+
+def drifting_shards_parquet(d: Path) -> str:
+    """Two shards whose label is an int in one and a string in the other (after enough rows that a sample stops)."""
+    folder = d / "shards"
+    folder.mkdir()
+    first, second = _pairs(2500), _pairs(2500, seed=1)
+    pq.write_table(pa.Table.from_pylist(first), folder / "part-0.parquet")
+    pq.write_table(pa.Table.from_pylist([dict(r, label=str(r["label"])) for r in second]), folder / "part-1.parquet")
+    return str(folder)
+
+
+def compatible_shards_parquet(d: Path) -> str:
+    """int64 labels in one shard, float64 in the other: unified, not refused."""
+    folder = d / "shards"
+    folder.mkdir()
+    pq.write_table(pa.Table.from_pylist(_pairs(2500)), folder / "part-0.parquet")
+    pq.write_table(pa.Table.from_pylist([dict(r, label=float(r["label"])) for r in _pairs(2500, seed=1)]), folder / "part-1.parquet")
+    return str(folder)
+
+
+def drifting_shards_jsonl(d: Path) -> str:
+    folder = d / "shards"
+    folder.mkdir()
+    _write_jsonl(folder / "a.jsonl", _pairs(30))
+    _write_jsonl(folder / "b.jsonl", [dict(r, label=["no", "yes"][r["label"]]) for r in _pairs(30, seed=1)])
+    return str(folder)
+
+
+def inf_labels(d: Path) -> str:
+    """40 scores of which 24 are inf or -inf: 16 rows are valid."""
+    rows = _pairs(40)
+    scores = [round(i / 40, 3) if i % 5 < 2 else [float("inf"), float("-inf")][i % 2] for i in range(40)]
+    pq.write_table(pa.table({"question": [r["question"] for r in rows], "answer": [r["answer"] for r in rows],
+                             "score": scores}), d / "inf.parquet")
+    return str(d / "inf.parquet")
+
+
+def pretty_json_large(d: Path) -> str:
+    """json.dump(records, indent=2) of more than the 4 MiB window."""
+    (d / "pretty.json").write_text(json.dumps(_pairs(30_000), indent=2), encoding="utf-8")
+    return str(d / "pretty.json")
+
+
+def bracket_name_csv(d: Path) -> str:
+    """A real file named with glob characters: taken literally."""
+    _write_csv(d / "data[1].csv", ["question", "answer", "label"], [[r["question"], r["answer"], r["label"]] for r in _pairs(30)])
+    return str(d / "data[1].csv")
+
+
+def sparse_class_ids(d: Path) -> str:
+    ids = [0, 1, 2, 5_000_000]
+    _write_csv(d / "ids.csv", ["question", "answer", "label"], [[r["question"], r["answer"], ids[i % 4]] for i, r in enumerate(_pairs(40))])
+    return str(d / "ids.csv")
+
+
+def label_beyond_class_names(d: Path) -> str:
+    """A ClassLabel with 3 names over labels that include 7."""
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    features = Features({"question": Value("string"), "answer": Value("string"), "label": ClassLabel(names=["a", "b", "c"])})
+    rows = _pairs(40)
+    data = {"question": [r["question"] for r in rows], "answer": [r["answer"] for r in rows], "label": [i % 3 for i in range(40)]}
+    Dataset.from_dict(data, features=features).save_to_disk(str(d / "saved"))
+    table = pa.table({"question": data["question"], "answer": data["answer"], "label": [7 if i == 5 else i % 3 for i in range(40)]})
+    folder = d / "saved"
+    arrow = next(folder.glob("*.arrow"))
+    schema = table.schema.with_metadata(pa.ipc.open_stream(pa.memory_map(str(arrow))).schema.metadata)
+    with pa.ipc.new_stream(str(arrow), schema) as writer:
+        writer.write_table(table.cast(schema))
+    return str(folder)
+
+
+def million_class_names(d: Path) -> str:
+    """A ClassLabel naming a million classes (in the schema and in dataset_info.json): no message may quote them all."""
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    rows = _pairs(30)
+    features = Features({"question": Value("string"), "answer": Value("string"),
+                         "label": ClassLabel(names=[f"name-{i}" for i in range(1_000_000)])})
+    data = {"question": [r["question"] for r in rows], "answer": [r["answer"] for r in rows], "label": [i % 3 for i in range(30)]}
+    Dataset.from_dict(data, features=features).save_to_disk(str(d / "saved"))
+    return str(d / "saved")
+
+
+INPUTS += (
+    Hostile("footer-lies-parquet", "a 12 kB parquet (1,234 rows) whose footer claims 2^40 rows", footer_lies_parquet, False),
+    Hostile("dictionary-bomb-parquet", "a 14 kB parquet whose dictionary decodes to 1.5 GB", dictionary_bomb_parquet),
+    Hostile("symlink-loop-glob", "a ** glob over folders that link back to themselves", symlink_loop_glob),
+    Hostile("symlink-loop-folder", "a folder holding a link to itself", symlink_loop_folder),
+    Hostile("late-decode-error-csv", "a Latin-1 byte after 4 MiB of UTF-8", late_decode_error_csv),
+    Hostile("decimal-comma-csv", "Excel's ';' file with scores written 0,5", decimal_comma_csv),
+    Hostile("drifting-shards-parquet", "parquet shards: int labels in one, strings in the other", drifting_shards_parquet, False),
+    Hostile("compatible-shards-parquet", "parquet shards: int64 labels in one, float64 in the other", compatible_shards_parquet),
+    Hostile("drifting-shards-jsonl", "JSON Lines shards: int labels in one, strings in the other", drifting_shards_jsonl, False),
+    Hostile("inf-labels", "40 scores, 24 of them inf or -inf", inf_labels),
+    Hostile("pretty-json-large", "json.dump(records, indent=2) over 4 MiB", pretty_json_large),
+    Hostile("bracket-name-csv", "a file named data[1].csv", bracket_name_csv),
+    Hostile("sparse-class-ids", "class ids 0, 1, 2 and 5,000,000", sparse_class_ids),
+    Hostile("label-beyond-class-names", "a ClassLabel of 3 names and a label 7", label_beyond_class_names),
+    Hostile("million-class-names", "a ClassLabel naming 1,000,000 classes", million_class_names),
+)
+BY_NAME = {h.name: h for h in INPUTS}

@@ -120,8 +120,9 @@ def read_corpus(path: Path) -> tuple[str, ...]:
     """--corpus: the lines of a .txt file, or the text column of a data file."""
     from lossadvisor.errors import LossAdvisorError
 
-    if not path.is_file():
-        raise LossAdvisorError(f"--corpus {path}: no such file")
+    if not path.is_file():  # a FIFO or a device would be read forever: refused, not misreported as missing
+        what = "not a regular file" if path.exists() else "no such file"
+        raise LossAdvisorError(f"--corpus {path}: {what}")
     if path.suffix.lower() == ".txt":
         try:
             return tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())

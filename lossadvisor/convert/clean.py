@@ -215,6 +215,10 @@ def drop_null_labels(table: pa.Table, column: str = LABEL) -> StepResult:
     keep = to_numpy_bool(valid)
     dropped: dict[str, int] = {}
     add_count(dropped, "null or NaN label", (~keep).sum())
+    if pa.types.is_floating(labels.type):  # inf / -inf: their own reason, and only those rows
+        infinite = to_numpy_bool(pc.fill_null(pc.is_inf(labels), False))
+        add_count(dropped, "infinite label", infinite.sum())
+        keep = keep & ~infinite
     return _result("drop-null-labels", table if keep.all() else table.filter(pa.array(keep)), table.num_rows, dropped)
 
 

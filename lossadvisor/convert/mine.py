@@ -168,6 +168,7 @@ def _mine_bm25(
     positives_per_anchor = np.bincount(pairs.pair_q, minlength=n_anchors)
     max_positives = int(positives_per_anchor.max(initial=1))
     range_max = options.range_max or _default_range_max(options, num_negatives, max_positives)
+    range_max = min(range_max, len(pairs.corpus))  # no rank beyond the corpus: never a larger candidate matrix
     if num_negatives > range_max - options.range_min:
         raise FitError(
             f"cannot mine {num_negatives} negatives between ranks {options.range_min} and {range_max}",
@@ -345,6 +346,11 @@ def mine(
         raise FitError(
             "the corpus has a single document: there is nothing to mine negatives from",
             "Pass more pairs, or extra documents with --corpus.",
+        )
+    if num_negatives > len(pairs.corpus):  # more than the corpus holds: arrays sized by the flag, not the data
+        raise FitError(
+            f"cannot mine {num_negatives:,} negatives per anchor: the corpus holds {len(pairs.corpus):,} documents",
+            f"Lower --num-negatives (below {len(pairs.corpus):,}), or add documents with --corpus.",
         )
     stats["miner"] = "bm25" if options.uses_bm25 else describe(options.miner)
     stats["corpus_size"] = len(pairs.corpus)

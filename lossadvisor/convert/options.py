@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 BM25 = "bm25"
 DEFAULT_NUM_NEGATIVES = 3  # mine_hard_negatives' own default
+# More negatives per row than any loss batch holds; the data bounds it further (mine.py: candidates in the corpus).
+MAX_NUM_NEGATIVES = 1000
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class ConvertOptions:
     def __post_init__(self) -> None:
         if self.num_negatives is not None and self.num_negatives < 1:
             raise FitError(f"num_negatives must be at least 1, got {self.num_negatives}")
+        if self.num_negatives is not None and self.num_negatives > MAX_NUM_NEGATIVES:
+            raise FitError(f"num_negatives must be at most {MAX_NUM_NEGATIVES:,}, got {self.num_negatives:,}",
+                           "A row of a CrossEncoder loss holds its anchor, positive and negatives: a few to a few dozen.")
         if self.range_min < 0:
             raise FitError(f"range_min must be 0 or more, got {self.range_min}")
         if self.range_max is not None and self.range_max <= self.range_min:

@@ -29,6 +29,7 @@ class TextDialect:
     header: bool
     column_names: tuple[str, ...]
     encoding: str = "utf-8"
+    decimal_comma: tuple[str, ...] = ()  # columns of numbers written with a decimal comma ("0,5"): read as 0.5
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import pyarrow as pa
 from lossadvisor.errors import SourceError
 from lossadvisor.sources.base import Sample, TextDialect, _short
 from lossadvisor.sources.jsonfile import _checked, _records_to_table, _too_deep, flatten_nested
-from lossadvisor.sources.local import _arrow_reader
+from lossadvisor.sources.local import _arrow_reader, _concat, parquet_batches
 from lossadvisor.sources.nested import flatten_fields
 from lossadvisor.sources.schema import conform, rows_to_strings, string_array
 from lossadvisor.sources.text import _parse_rows
@@ -37,16 +37,14 @@ def read_table(sample: Sample) -> pa.Table:
         raise SourceError("hub datasets are read through a local copy: use datasets.load_dataset(...).save_to_disk(PATH)")
     try:
         if kind == "parquet":
-            import pyarrow.parquet as pq
-
-            table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+            table = _concat([_read_parquet_all(f) for f in files], files)
         elif kind in ("arrow", "save_to_disk"):
-            table = pa.concat_tables([_arrow_reader(f).read_all() for f in files], promote_options="permissive")
+            table = _concat([_arrow_reader(f).read_all() for f in files], files)
         elif kind == "json":
-            table = pa.concat_tables([_read_json_all(f, sample.json_field) for f in files], promote_options="permissive")
+            table = _concat([_read_json_all(f, sample.json_field) for f in files], files)
         else:
             assert sample.dialect is not None
-            table = pa.concat_tables([_read_text_all(f, sample.dialect) for f in files])
+            table = _concat([_read_text_all(f, sample.dialect) for f in files], files)
     except (pa.ArrowException, OSError) as exc:
         raise SourceError(f"{sample.spec}: cannot read the whole dataset ({_short(exc)})") from None
     if sample.fields_flattened:
@@ -56,7 +54,14 @@ def read_table(sample: Sample) -> pa.Table:
     return conform(table, sample.table.schema, sample.spec, empty_is_null=kind == "csv")
 
 
+def _read_parquet_all(path: str) -> pa.Table:
+    """Batch by batch (never a table sized by the footer's claim), within a decoded-bytes budget."""
+    schema, batches = parquet_batches(path)
+    return pa.Table.from_batches(list(batches), schema=schema)
+
+
 def _read_json_all(path: str, json_field: str | None) -> pa.Table:
+    _check_utf8(path)
     try:
         return _read_json_whole(path, json_field)
     except RecursionError:
@@ -82,11 +87,57 @@ def _read_json_whole(path: str, json_field: str | None) -> pa.Table:
         return _records_to_table([json.loads(line) for line in text.splitlines() if line.strip()], path)
 
 
+def _check_utf8(path: str) -> None:
+    """Every byte of the file decodes as UTF-8 (read in blocks: never a binary column written as text)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = lines = 0
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 24):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                line = lines + block.count(b"\n", 0, max(0, exc.start)) + 1
+                raise SourceError(f"{path}: not UTF-8 text at line {line:,} (byte {offset + max(0, exc.start):,})",
+                                  f"Re-encode it, e.g. `iconv -f latin1 -t utf-8 {path} > fixed.csv`.") from None
+            offset += len(block)
+            lines += block.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise SourceError(f"{path}: not UTF-8 text at its end (a cut multi-byte character)") from None
+
+
+def _decoded(path: str) -> str:
+    """The whole file as UTF-8 text; a bad byte anywhere (not only in the sampled head) is named by its line."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SourceError(f"{path}: not UTF-8 text at line {line:,} (byte {exc.start:,})",
+                          f"Re-encode it, e.g. `iconv -f latin1 -t utf-8 {path} > fixed.csv`.") from None
+
+
 def _read_text_all(path: str, dialect: TextDialect) -> pa.Table:
-    """Every cell as a string (`conform` then types the columns as the sample did)."""
+    """Every cell as a string (`conform` then types the columns as the sample did); decimal commas made points."""
+    table = _read_text_strings(path, dialect)
+    if dialect.decimal_comma:
+        import pyarrow.compute as pc
+
+        for name in dialect.decimal_comma:
+            index = table.column_names.index(name)
+            table = table.set_column(index, name, pc.replace_substring(table.column(name), ",", "."))
+    return table
+
+
+def _read_text_strings(path: str, dialect: TextDialect) -> pa.Table:
     import pyarrow.csv as pcsv
 
     names = list(dialect.column_names)
+    _check_utf8(path)
     try:
         return pcsv.read_csv(
             path,
@@ -97,8 +148,7 @@ def _read_text_all(path: str, dialect: TextDialect) -> pa.Table:
         )
     except pa.ArrowInvalid:
         # Ragged rows: pyarrow refuses them; the csv module pads them.
-        with open(path, encoding="utf-8", newline="") as handle:
-            text = handle.read().removeprefix("\ufeff")
+        text = _decoded(path)
         rows = _parse_rows(text, dialect.delimiter, dialect.quoting)
         columns = rows_to_strings(rows[1:] if dialect.header else rows, dialect.column_names)
         return pa.table(dict(zip(names, (string_array(values) for values in columns))))

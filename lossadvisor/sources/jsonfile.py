@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from lossadvisor.errors import SourceError
-from lossadvisor.sources.base import _short
+from lossadvisor.sources.base import TEXT_WINDOW_MAX_BYTES, _short
 from lossadvisor.sources.text import _count_lines, _read_window
 
 
@@ -34,6 +34,11 @@ def _json_records(path: str, limit: int) -> tuple[list[Any], int | None, str | N
                 key = lists[0]
                 notes.append(("json-field", f"one JSON document: the records are under the field '{key}' (field=\"{key}\")"))
                 return document[key][:limit], len(document[key]), key, notes
+    if not complete and stripped[0] == "[":  # a JSON array larger than the window (json.dump(records, indent=2))
+        records = _array_head(path, limit)
+        return records, None, None, notes
+    if not complete and stripped[0] == "{" and not _parses(stripped.split("\n", 1)[0]):
+        return _document(path, limit, notes)  # one pretty-printed object, larger than the window
     records, bad = [], 0
     lines = text.splitlines()
     first_bad = None
@@ -58,6 +63,89 @@ def _json_records(path: str, limit: int) -> tuple[list[Any], int | None, str | N
         raise SourceError(f"{path}: JSON values are not objects (found {type(records[0]).__name__})")
     total = len([line for line in lines if line.strip()]) if complete else _count_lines(path)
     return records, total, None, notes
+
+
+# A single JSON document ({"data": [...]}) is parsed whole: up to this size (JSON Lines and arrays are read by their head).
+JSON_DOCUMENT_MAX_BYTES = 512 * 1024 * 1024
+ARRAY_CHUNK_BYTES = 1 << 20
+
+
+def _parses(line: str) -> bool:
+    try:
+        json.loads(line)
+        return True
+    except (ValueError, RecursionError):
+        return False
+
+
+def _array_head(path: str, limit: int) -> list[Any]:
+    """The first `limit` elements of a JSON array, parsed as the file is read (never the whole file for a sample)."""
+    import codecs
+
+    decoder, text_decoder = json.JSONDecoder(), codecs.getincrementaldecoder("utf-8")()
+    records: list[Any] = []
+    buffer, position, done = "", 0, False
+    with open(path, "rb") as handle:
+        def more() -> bool:
+            nonlocal buffer, position
+            chunk = handle.read(ARRAY_CHUNK_BYTES)
+            try:
+                buffer = buffer[position:] + text_decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError:
+                raise SourceError(f"{path}: not UTF-8 text") from None
+            position = 0
+            if len(buffer) > TEXT_WINDOW_MAX_BYTES:
+                raise SourceError(f"{path}: a JSON array element longer than {TEXT_WINDOW_MAX_BYTES // 2**20} MiB",
+                                  "Write it as JSON Lines or parquet.")
+            return bool(chunk)
+
+        more()
+        buffer = buffer.lstrip().removeprefix("\ufeff").lstrip().removeprefix("[")
+        while len(records) < limit and not done:
+            while position < len(buffer) and buffer[position] in " \t\r\n,":
+                position += 1
+            if position >= len(buffer):
+                if not more():
+                    raise SourceError(f"{path}: not JSON (the array is not closed)")
+                continue
+            if buffer[position] == "]":
+                break
+            try:
+                record, end = decoder.raw_decode(buffer, position)
+            except RecursionError:
+                raise _too_deep(path) from None
+            except json.JSONDecodeError as exc:
+                if more():
+                    continue  # the element runs past what was read so far
+                raise SourceError(f"{path}: not JSON or JSON Lines ({_short(exc)})") from None
+            records.append(record)
+            position = end
+    if not records:
+        raise SourceError(f"{path}: an empty JSON array")
+    return records
+
+
+def _document(path: str, limit: int, notes: list[tuple[str, str]]):
+    import os
+
+    size = os.path.getsize(path)
+    if size > JSON_DOCUMENT_MAX_BYTES:
+        raise SourceError(f"{path}: one JSON document of {size / 2**20:,.0f} MiB, more than lossadvisor parses whole",
+                          "Write the records as JSON Lines (one object per line).")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except RecursionError:
+        raise _too_deep(path) from None
+    except (ValueError, OSError) as exc:
+        raise SourceError(f"{path}: not JSON or JSON Lines ({_short(exc)})") from None
+    if isinstance(document, dict):
+        lists = [k for k, v in document.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
+        if len(lists) == 1:
+            key = lists[0]
+            notes.append(("json-field", f"one JSON document: the records are under the field '{key}' (field=\"{key}\")"))
+            return document[key][:limit], len(document[key]), key, notes
+    raise SourceError(f"{path}: one JSON object, not a list of records", "Write the records as JSON Lines.")
 
 
 def _too_deep(path: str) -> SourceError:

@@ -51,14 +51,51 @@ def open_sample(spec: str, split: str | None = None, subset: str | None = None, 
         return _finish(Sample(spec, kind, table, total, tuple(files), "train", ("train",), _class_names_from_schema(schema)))
     if kind == "json":
         records, total, json_field, notes = _json_records(files[0], limit)
+        table = _records_to_table(records, files[0])
         if len(files) > 1:
             total = None
-        table = _records_to_table(records, files[0])
+            _check_json_shards(table.schema, files)
         return _finish(Sample(spec, kind, table, total, tuple(files), "train", ("train",), json_field=json_field,
                               reading_notes=tuple(notes)))
     table, total, dialect, notes = _text_sample(files, limit)
     return _finish(Sample(spec, kind, table, total, tuple(files), "train", ("train",), dialect=dialect,
                           reading_notes=tuple(notes)))
+
+
+# Other JSON Lines files of a folder or glob: the head of each (this many of them) must agree with the sample's types.
+SHARD_HEAD_BYTES = 64 * 1024
+SHARDS_CHECKED = 200
+
+
+def _check_json_shards(schema, files: list[str]) -> None:
+    """Drifting shards (an int label in one file, a string in another) are found by inspect, not by convert later."""
+    from lossadvisor.sources.local import _concat
+
+    schemas, names = [schema], [files[0]]
+    for path in files[1:SHARDS_CHECKED]:
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(SHARD_HEAD_BYTES)
+        except OSError:
+            continue
+        if not head.lstrip().startswith(b"{"):
+            continue  # a whole-JSON document: read with the rest
+        records = []
+        for line in head.split(b"\n")[:-1] if len(head) == SHARD_HEAD_BYTES else head.split(b"\n"):
+            try:
+                record = json.loads(line)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        if records:
+            try:
+                schemas.append(_records_to_table(records, path).schema)
+                names.append(path)
+            except SourceError:
+                continue
+    if len(schemas) > 1:
+        _concat([s.empty_table() for s in schemas], names)
 
 
 def _beir_sample(spec: str, split: str | None, limit: int) -> Sample:

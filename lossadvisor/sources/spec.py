@@ -18,8 +18,8 @@ def resolve_files(spec: str) -> tuple[str, list[str]]:
     layout = beir_layout(spec)
     if layout is not None:  # corpus + queries + qrels: ids joined into texts
         return "beir", [str(layout["corpus"]), str(layout["queries"]), *(str(p) for p in layout["qrels"].values())]
-    if any(ch in spec for ch in "*?["):
-        files = sorted(f for f in globlib.glob(spec, recursive=True) if os.path.isfile(f))
+    if any(ch in spec for ch in "*?[") and not os.path.lexists(spec):  # an existing name is taken literally
+        files = _glob_files(spec)
         if not files:
             raise SourceError(f"no files match '{spec}'")
         return _kind_of(files, spec), files
@@ -30,8 +30,8 @@ def resolve_files(spec: str) -> tuple[str, list[str]]:
         if aligned:  # a.toks, b.toks, sim.txt: one column per file, line by line
             return "parallel", aligned
         files = sorted(
-            str(p) for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES
-            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            f for f in _walk_files(str(path)) if Path(f).suffix.lower() in DATA_SUFFIXES
+            and not any(part.startswith(".") for part in Path(f).relative_to(path).parts)
         )
         if not files:
             raise SourceError(f"{spec}: folder holds no data files (csv, tsv, json, jsonl, parquet, arrow)")
@@ -43,6 +43,47 @@ def resolve_files(spec: str) -> tuple[str, list[str]]:
     if HUB_ID.match(spec) and not spec.startswith((".", "/")):
         return "hub", []
     raise SourceError(f"{spec}: no such file or folder")
+
+
+# A glob or a folder is walked without following links to folders (a link loop would never end), and only so far.
+MAX_WALK_ENTRIES = 200_000
+
+
+def _walk_files(top: str) -> list[str]:
+    """Regular files under `top` (links to files included, links to folders not followed), bounded."""
+    files, seen = [], 0
+    for folder, dirs, names in os.walk(top, followlinks=False):
+        seen += len(dirs) + len(names)
+        if seen > MAX_WALK_ENTRIES:
+            raise SourceError(f"{top}: more than {MAX_WALK_ENTRIES:,} entries under it; point at the data files")
+        files.extend(os.path.join(folder, n) for n in names if os.path.isfile(os.path.join(folder, n)))
+    return files
+
+
+def _glob_files(spec: str) -> list[str]:
+    """The regular files a glob matches; `**` descends folders without following links to folders."""
+    if "**" not in spec:
+        return sorted(f for f in globlib.glob(spec) if os.path.isfile(f))
+    import fnmatch
+
+    parts = spec.split(os.sep)
+    fixed = next(i for i, part in enumerate(parts) if globlib.has_magic(part))
+    top = os.sep.join(parts[:fixed]) or ("/" if spec.startswith(os.sep) else ".")
+    pattern = parts[fixed:]
+
+    def matches(names: list[str], pats: list[str]) -> bool:
+        if not pats:
+            return not names
+        if pats[0] == "**":
+            return any(matches(names[i:], pats[1:]) for i in range(len(names) + 1))
+        return bool(names) and fnmatch.fnmatchcase(names[0], pats[0]) and matches(names[1:], pats[1:])
+
+    found = []
+    for f in _walk_files(top):
+        relative = os.path.relpath(f, top).split(os.sep)
+        if not any(n.startswith(".") for n in relative) and matches(relative, pattern):
+            found.append(f if parts[:fixed] else os.path.relpath(f, "."))
+    return sorted(found)
 
 
 def _kind_of(files: list[str], spec: str) -> str:

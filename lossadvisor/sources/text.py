@@ -178,8 +178,29 @@ def _choose_dialect(path: str, text: str, complete: bool) -> tuple[TextDialect, 
     else:
         names = [f"column_{i + 1}" for i in range(width)]
         notes.append(("no-header", "no header row: columns are named column_1..column_%d by position" % width))
-    dialect = TextDialect(delimiter=delimiter, quoting=quoting, header=header, column_names=tuple(names))
+    commas = _decimal_comma_columns(body, len(names)) if delimiter != "," else []
+    if commas:
+        body = [[cell.replace(",", ".") if i in commas else cell for i, cell in enumerate(row)] for row in body]
+        listed = ", ".join(f"'{names[i]}'" for i in commas)
+        notes.append(("decimal-comma", f"decimal commas in {listed} (0,5 means 0.5, as Excel writes it in many locales): "
+                                       "read as numbers, not as text classes"))
+    dialect = TextDialect(delimiter=delimiter, quoting=quoting, header=header, column_names=tuple(names),
+                          decimal_comma=tuple(names[i] for i in commas))
     return dialect, body, notes
+
+
+DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+(,[0-9]+)?([eE][+-]?[0-9]+)?", re.ASCII)
+
+
+def _decimal_comma_columns(body: list[list[str]], width: int) -> list[int]:
+    """Columns whose every non-empty cell is a number with a decimal comma ('0,5', '-1,25'), at least one with a comma."""
+    found = []
+    for index in range(width):
+        cells = [row[index].strip() for row in body if index < len(row) and row[index].strip()]
+        if cells and any("," in c for c in cells) and all(DECIMAL_COMMA.fullmatch(c) for c in cells) \
+                and not all(re.fullmatch(r"[0-9]{1,3}(,[0-9]{3})+", c) for c in cells if "," in c):  # 1,000: thousands
+            found.append(index)
+    return found
 
 
 def _unique(names: list[str]) -> list[str]:

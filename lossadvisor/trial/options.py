@@ -11,6 +11,8 @@ from lossadvisor.errors import LossAdvisorError
 from lossadvisor.recipe import MODEL_LR, TINY_LR, RecipeParam
 
 Status = Literal["ok", "not-finite", "error"]
+# The most tokens any encoder a CrossEncoder builds on reads (ModernBERT: 8,192 positions).
+MAX_LENGTH = 8192
 
 
 class TrialError(LossAdvisorError):
@@ -42,6 +44,12 @@ class TrialOptions:
     num_labels: int | None = None
     # Run the model's own code (auto_map) and accept pickled weights: only when the user says so.
     trust_remote_code: bool = False
+
+    def __post_init__(self) -> None:
+        # The tiny model is built with max_length + 2 positions: 1e9 would be a 256 GB embedding table.
+        if not 1 <= self.max_length <= MAX_LENGTH:
+            raise LossAdvisorError(f"--max-length {self.max_length:,} is beyond what a CrossEncoder reads (1 to {MAX_LENGTH:,} "
+                                   "tokens)", "Use the model's own limit, e.g. --max-length 512 for BERT-style models.")
 
     @property
     def learning_rate(self) -> float:
