@@ -730,3 +730,18 @@ def test_a_custom_loss_trains_like_a_built_in(custom_file, table):
     assert result.loss_name == "DictLoss" and result.loss_code == "DictLoss(model)"
     with pytest.raises(FitError, match="fails 'forward returns a tensor or a dict of tensors'"):
         run_trial(mrpc_labeled_pairs(), "labeled-pair", load_custom_loss(f"{custom_file}:NoGradient"), table, FAST)
+
+
+def test_num_labels_counts_every_named_class_as_inspect_does():
+    """A ClassLabel with 5 names whose sample uses ids 0..2: 5 outputs in trial, as in inspect and the script."""
+    import pyarrow as pa
+
+    from lossadvisor.table import load_table
+    from lossadvisor.trial.data_checks import infer_num_labels
+    from lossadvisor.trial.loss import advise_loss
+
+    table = pa.table({"a": ["x y z"] * 6, "b": ["u v w"] * 6, "label": [0, 1, 2, 0, 1, 2]})
+    names = ("a", "b", "c", "d", "e")
+    assert infer_num_labels("CrossEntropyLoss", table, load_table(), names) == 5
+    assert advise_loss("CrossEntropyLoss", table, load_table(), class_names=names).num_labels == 5
+    assert infer_num_labels("CrossEntropyLoss", table, load_table()) == 3

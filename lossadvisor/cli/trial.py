@@ -80,7 +80,7 @@ def trial_command(
     options = trial_core.TrialOptions(
         model=model, steps=steps, batch_size=batch_size, lr=lr, max_length=max_length, seed=seed, sample_size=sample_size,
         eval_fraction=eval_fraction, plot=plot, force=force, gradient_checkpointing=gradient_checkpointing, bf16=bf16, fp16=fp16,
-        trust_remote_code=trust_remote_code,
+        trust_remote_code=trust_remote_code, class_names=tuple(prepared.report.classes),
     )
     from lossadvisor.trial.progress import step_printer
 

@@ -244,11 +244,12 @@ def _check_scalar_labels(table: pa.Table, fmt: str, loss_name: str | None, loss_
             f"Rescale them: dataset = dataset.map(lambda row: {{'label': (row['label'] - {low}) / {high - low}}}).",
         )
 
-def infer_num_labels(loss_name: str, table: pa.Table, loss_table: LossTable) -> int:
-    """The recipe's num_labels for this data (class ids 0..N-1 need N outputs); ids that cannot be ids are refused."""
+def infer_num_labels(loss_name: str, table: pa.Table, loss_table: LossTable, class_names: tuple[str, ...] = ()) -> int:
+    """The recipe's num_labels for this data (class ids 0..N-1 need N outputs, and every named class one output, as
+    inspect counts them); ids that cannot be ids are refused."""
     if loss_name not in loss_table.losses:
         return 1
-    facts = data_facts(table)
+    facts = data_facts(table, classes=class_names)
     if loss_table.losses[loss_name].num_labels == "num_classes":
         if LABEL not in table.column_names:
             raise FitError(f"{loss_name} needs a class label column named 'label'", None)

@@ -16,9 +16,10 @@ if TYPE_CHECKING:
     from sentence_transformers.cross_encoder import CrossEncoder
 
 
-def advise_loss(loss_name: str, table: pa.Table, loss_table: LossTable, batch_size: int = 8) -> Recipe:
+def advise_loss(loss_name: str, table: pa.Table, loss_table: LossTable, batch_size: int = 8,
+                class_names: tuple[str, ...] = ()) -> Recipe:
     """The recipe for `loss_name` on this data (the same one explain, inspect and scaffold use). Pure: no torch."""
-    return build_recipe(loss_name, loss_table, data_facts(table, batch_size=batch_size))
+    return build_recipe(loss_name, loss_table, data_facts(table, classes=class_names, batch_size=batch_size))
 
 
 def build_loss(

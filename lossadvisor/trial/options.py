@@ -42,6 +42,8 @@ class TrialOptions:
     fp16: bool = False
     streaming: bool = False
     num_labels: int | None = None
+    # The class names of a class label, in id order (a ClassLabel's names may outnumber the ids in the sample).
+    class_names: tuple[str, ...] = ()
     # Run the model's own code (auto_map) and accept pickled weights: only when the user says so.
     trust_remote_code: bool = False
 

@@ -145,9 +145,9 @@ def _measurable(setup: _Setup, outcome: _Outcome) -> bool:
 def _trial_recipe(table: pa.Table, fmt: str, loss_name: str, custom: type | None, loss_table: LossTable,
                   options: TrialOptions, batch_size: int) -> Recipe:
     if custom is None:
-        recipe = advise_loss(loss_name, table, loss_table, batch_size)
+        recipe = advise_loss(loss_name, table, loss_table, batch_size, options.class_names)
     else:
-        num_labels = infer_num_labels("CrossEntropyLoss", table, loss_table) if fmt == "pair-class" else 1
+        num_labels = infer_num_labels("CrossEntropyLoss", table, loss_table, options.class_names) if fmt == "pair-class" else 1
         recipe = Recipe(loss_name, "", num_labels, str(num_labels), False, "default", ())
     if options.num_labels is not None:
         recipe = replace(recipe, num_labels=options.num_labels)
