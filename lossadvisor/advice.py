@@ -8,6 +8,7 @@ from lossadvisor.checks import _tidy_plan, _warnings, load_code
 from lossadvisor.checks_label import _complete_lists, single_valued
 from lossadvisor.checks_shapes import Question, questions
 from lossadvisor.errors import FitError, SourceError
+from lossadvisor.findings import Reading, TidyPlan, Warning
 from lossadvisor.offers import ConversionOffer, conversion_offers, read_as_hint
 from lossadvisor.profile import ColumnChoice, Profile, build_profile
 from lossadvisor.recipe import DataFacts, Recipe, RecipeParam, build_recipe, data_facts, num_labels_for, recipe_params
@@ -25,17 +26,6 @@ class ColumnReport:
 
 
 @dataclass(frozen=True)
-class Reading:
-    """One way to read the data: a format, and what must be assumed for it."""
-
-    format: str
-    label_kind: str
-    assumption: str | None
-    losses: tuple[str, ...]
-    needs_grouping: bool = False
-
-
-@dataclass(frozen=True)
 class Recommendation:
     loss: str
     reason: str
@@ -44,34 +34,6 @@ class Recommendation:
     params: tuple[dict[str, str], ...]
     construction: str
     distillation: bool = False
-
-
-@dataclass(frozen=True)
-class Warning:
-    code: str  # a checks.WarningCode
-    message: str
-    fix: str
-    severity: str = "warning"  # warning | info
-    fixable: bool = False  # `convert --fix` repairs it (and so does `fix` when it is `datasets` code)
-    columns: tuple[str, ...] = ()  # the columns it is about
-
-
-@dataclass(frozen=True)
-class TidyPlan:
-    """What `convert --fix` (and trial, in memory) applies to reach the format cleanly."""
-
-    inputs: tuple[str, ...]
-    label: str | None
-    label_parts: tuple[str, ...] = ()
-    label_parts_as: str = "scores"  # scores | margins (for label_parts)
-    classes: tuple[str, ...] = ()  # map these label strings to ids, in this order
-    cast_label_numeric: bool = False
-    score_range: tuple[float, float] | None = None
-    drop_label_values: tuple[str, ...] = ()
-    group_by_anchor: bool = False
-    drop_null_texts: bool = True
-    drop_duplicates: bool = True
-    drop_constant_lists: bool = False  # labeled-list: lists whose labels are all equal have nothing to rank
 
 
 @dataclass(frozen=True)

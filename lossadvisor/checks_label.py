@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lossadvisor.checks import INFO, _fix_command, _py, clean_name, warning
-from lossadvisor.checks import WarningCode as C
+from lossadvisor.findings import INFO, _fix_command, _py, clean_name, warning
+from lossadvisor.findings import WarningCode as C
 from lossadvisor.profile import Profile
 
 if TYPE_CHECKING:
-    from lossadvisor.advice import Reading, TidyPlan, Warning
+    from lossadvisor.findings import Reading, TidyPlan, Warning
     from lossadvisor.table import LossTable
 
 
@@ -132,7 +132,7 @@ def _class_id_warnings(profile: Profile, stats: dict, out: list[Warning]) -> Non
 
 def _gain_fix(profile: Profile) -> str:
     """The convert call mapping codes to gains: the inverted Cranfield preset, with how to say otherwise."""
-    from lossadvisor.checks_shapes import GAIN_PRESETS
+    from lossadvisor.findings import GAIN_PRESETS
 
     command = _fix_command(profile, ("--gain", GAIN_PRESETS["cranfield"]))
     return f"{command}  # 1 = best (inverted); higher is better already: --gain clip; your own codes: --gain CODE=GAIN,..."
@@ -266,7 +266,7 @@ def _grouping_command(profile: Profile, fmt: str) -> str:
 
 
 def _tidy_plan(profile: Profile, reading: Reading | None) -> TidyPlan | None:
-    from lossadvisor.advice import TidyPlan
+    from lossadvisor.findings import TidyPlan
 
     if reading is None:
         return None

@@ -10,19 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lossadvisor.checks import INFO, warning
-from lossadvisor.checks import WarningCode as C
 from lossadvisor.commands import convert_command
+from lossadvisor.findings import INFO, warning
+from lossadvisor.findings import WarningCode as C
 from lossadvisor.profile import LABEL_LIKE, Profile, Why
 
 if TYPE_CHECKING:
-    from lossadvisor.advice import Reading, Warning
+    from lossadvisor.findings import Reading, Warning
     from lossadvisor.table import LossTable
 
 # --gain presets: an inverted or coded relevance scale mapped to gains (higher = more relevant, 0 = not relevant).
 # --gain presets: an inverted or coded relevance scale mapped to gains (higher = more relevant, 0 = not relevant);
 # convert/gain.py applies them. Cranfield: 1 = complete answer ... 4 = minimal interest, 5 and -1 = no interest.
-GAIN_PRESETS = {"cranfield": "1=4,2=3,3=2,4=1,5=0,-1=0"}
+from lossadvisor.findings import GAIN_PRESETS as GAIN_PRESETS  # noqa: E402  (re-exported)
 
 
 @dataclass(frozen=True)

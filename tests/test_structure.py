@@ -1,4 +1,4 @@
-"""The package stays readable: small modules and functions."""
+"""The package stays readable: small modules and functions, and no import cycle between its modules."""
 
 from __future__ import annotations
 
@@ -51,3 +51,24 @@ def test_no_function_over_the_limit():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES:
                 long[f"{name}.{node.name}"] = node.end_lineno - node.lineno + 1
     assert long == {}
+
+
+def test_no_import_cycle_between_modules():
+    graph = {name: _runtime_imports(path) - {name} for name, path in MODULES.items()}
+    # a package's __init__ re-exporting its own submodules is not a cycle of ideas
+    graph = {name: {d for d in deps if not d.startswith(name + ".") and not name.startswith(d + ".")} for name, deps in graph.items()}
+    cycles, state = [], {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = "open"
+        for dep in sorted(graph.get(node, ())):
+            if state.get(dep) == "open":
+                cycles.append(stack[stack.index(dep):] + [dep])
+            elif dep not in state:
+                visit(dep, [*stack, dep])
+        state[node] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert cycles == []

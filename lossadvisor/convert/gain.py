@@ -24,7 +24,7 @@ def parse_gain(text: str) -> dict[float, float] | str:
     text = text.strip()
     if text.lower() == CLIP:
         return CLIP
-    from lossadvisor.checks_shapes import GAIN_PRESETS as PRESETS
+    from lossadvisor.findings import GAIN_PRESETS as PRESETS
 
     text = PRESETS.get(text.lower(), text)
     mapping: dict[float, float] = {}

@@ -9,12 +9,6 @@ from lossadvisor.sources.base import Sample, _short
 from lossadvisor.sources.jsonfile import _records_to_table
 
 
-def _finish(sample: Sample) -> Sample:
-    from lossadvisor.sources.sample import _finish as finish
-
-    return finish(sample)
-
-
 def _offline() -> bool:
     return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
 
@@ -47,4 +41,4 @@ def _hub_sample(spec: str, split: str | None, subset: str | None, limit: int) ->
         raise SourceError(f"cannot open hub dataset '{spec}': {_short(exc)}",
                           "Check the id and your network, or point at a local copy.") from None
     table = _records_to_table(records, spec)
-    return _finish(Sample(spec, "hub", table, None, (), split or "train", (split or "train",)))
+    return Sample(spec, "hub", table, None, (), split or "train", (split or "train",))  # open_sample finishes it

@@ -19,7 +19,7 @@ from lossadvisor.sources.text import _text_sample
 def open_sample(spec: str, split: str | None = None, subset: str | None = None, limit: int = SAMPLE_ROWS) -> Sample:
     kind, files = resolve_files(spec)
     if kind == "hub":
-        return _hub_sample(spec, split, subset, limit)
+        return _finish(_hub_sample(spec, split, subset, limit))
     if kind == "beir":
         return _beir_sample(spec, split, limit)
     if kind == "parallel":
