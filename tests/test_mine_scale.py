@@ -303,3 +303,46 @@ def test_pruned_numba_is_exact(k):
     for ids, scores in (plain, pruned):
         np.testing.assert_array_equal(ids, reference[0])
         np.testing.assert_array_equal(scores, reference[1])
+
+
+def test_plain_progress_speaks_only_for_long_steps():
+    import io
+
+    from lossadvisor.convert.progress import plain_progress
+
+    out = io.StringIO()
+    clock = iter([0.0, 0.5, 1.0, 3.0, 4.0, 9.0, 9.5]).__next__
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr("lossadvisor.convert.progress.time.perf_counter", clock)
+    try:
+        report = plain_progress(out)
+        report("quick", 0, 10)          # t=0.0
+        report("quick", 10, 10)         # t=0.5: done before its first line was due
+        report("retrieving", 0, 100)    # t=1.0
+        report("retrieving", 40, 100)   # t=3.0: past 2 s, first line with rate and ETA
+        report("retrieving", 50, 100)   # t=4.0: within 5 s of the last line
+        report("retrieving", 90, 100)   # t=9.0: next line
+        report("retrieving", 100, 100)  # t=9.5: done, after lines were shown
+    finally:
+        monkey.undo()
+    lines = out.getvalue().splitlines()
+    assert [line.split(":")[0].strip() for line in lines] == ["retrieving"] * 3
+    assert "about" in lines[0] and lines[-1].endswith("done")
+
+
+def test_dense_mining_counts_upstream_batches_into_our_task():
+    from lossadvisor.convert.models import tqdm_into
+
+    class Counter:
+        completed = 0
+
+        def advance(self, amount=1):
+            self.completed += amount
+
+    task = Counter()
+    from tqdm import tqdm
+
+    with tqdm_into(task):
+        for _ in tqdm(range(7), desc="Batches"):
+            pass
+    assert task.completed == 7

@@ -745,3 +745,16 @@ def test_num_labels_counts_every_named_class_as_inspect_does():
     assert infer_num_labels("CrossEntropyLoss", table, load_table(), names) == 5
     assert advise_loss("CrossEntropyLoss", table, load_table(), class_names=names).num_labels == 5
     assert infer_num_labels("CrossEntropyLoss", table, load_table()) == 3
+
+
+def test_max_length_is_bounded_by_the_model_positions():
+    from types import SimpleNamespace
+
+    from lossadvisor.errors import LossAdvisorError
+    from lossadvisor.trial.options import TrialOptions
+    from lossadvisor.trial.training import _within_positions
+
+    model = SimpleNamespace(config=SimpleNamespace(max_position_embeddings=512))
+    assert _within_positions(model, TrialOptions(model="some/model", max_length=512)) is model
+    with pytest.raises(LossAdvisorError, match="beyond what some/model reads \\(512 positions\\)"):
+        _within_positions(model, TrialOptions(model="some/model", max_length=4096))

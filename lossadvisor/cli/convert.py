@@ -81,6 +81,7 @@ def convert_command(
     from lossadvisor.convert import ConvertOptions, rich_progress
     from lossadvisor.convert.command import convert_dataset
     from lossadvisor.convert.gain import parse_gain
+    from lossadvisor.convert.progress import plain_progress
 
     options = ConvertOptions(
         seed=seed, positive_class=positive_class, negative_class=negative_class, num_negatives=num_negatives,
@@ -94,13 +95,14 @@ def convert_command(
     kwargs = dict(fix_only=fix, overwrite=overwrite, split=split, choice=column_choice(inputs, label), reading=read_as,
                   score_range=parse_range(score_range), gain=parse_gain(gain) if gain else None,
                   other_inputs=(corpus, context_of(ctx).table))
-    progress = rich_progress() if not json_output and sys.stderr.isatty() else None
+    # a terminal gets bars; a pipe or a log plain lines on stderr for the long steps; --json nothing at all
+    progress = None if json_output else rich_progress() if sys.stderr.isatty() else plain_progress()
     loss_table = context_of(ctx).loss_table()
-    if progress is not None:
+    if hasattr(progress, "__enter__"):  # rich bars live inside their context
         with progress:
             report = convert_dataset(dataset, None if fix else to, output, loss_table, options, progress=progress, **kwargs)
     else:
-        report = convert_dataset(dataset, None if fix else to, output, loss_table, options, **kwargs)
+        report = convert_dataset(dataset, None if fix else to, output, loss_table, options, progress=progress, **kwargs)
     if json_output:
         render.print_json(report)
     else:

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lossadvisor.convert._arrow import LABEL, flat, interleave
-from lossadvisor.convert.models import describe, load_cross_encoder, load_sentence_transformer, no_tqdm
+from lossadvisor.convert.models import describe, load_cross_encoder, load_sentence_transformer, tqdm_into
 from lossadvisor.convert.options import ConvertOptions
 from lossadvisor.convert.progress import Reporter
 
@@ -63,8 +63,8 @@ def mine_dense(
     use_faiss = faiss_available() if options.use_faiss is None else options.use_faiss
     if options.device is not None and hasattr(model, "to"):
         model.to(options.device)
-    task = reporter.task(f"dense mining with {describe(options.miner)}", None)
-    with no_tqdm():
+    task = reporter.task(f"dense mining with {describe(options.miner)} (batches encoded and searched)", None)
+    with tqdm_into(task):
         mined = mine_hard_negatives(
             dataset,
             model,

@@ -62,6 +62,50 @@ def no_tqdm() -> Iterator[None]:
         tqdm_std.tqdm.__init__ = original
 
 
+@contextlib.contextmanager
+def tqdm_into(task: Any) -> Iterator[None]:
+    """Upstream's tqdm bars drawn to nowhere but counted into our own progress task, so that a long upstream step
+    (dense mining's encoding and search) shows it is moving. Counts arrive as tqdm refreshes (every half second)
+    and the rest when a bar closes."""
+    try:
+        import tqdm.std as tqdm_std
+    except ImportError:
+        yield
+        return
+    import os
+
+    cls = tqdm_std.tqdm
+    original = cls.__init__, cls.update, cls.close
+    sink = open(os.devnull, "w")  # noqa: SIM115  (closed below)
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.update(disable=False, file=sink, mininterval=0.5)
+        original[0](self, *args, **kwargs)
+        self._lossadvisor_counted = 0
+
+    def forward(self: Any) -> None:
+        done = int(getattr(self, "n", 0) or 0) - getattr(self, "_lossadvisor_counted", 0)
+        if done > 0:
+            task.advance(done)
+            self._lossadvisor_counted += done
+
+    def update(self: Any, n: float = 1) -> Any:
+        result = original[1](self, n)
+        forward(self)
+        return result
+
+    def close(self: Any) -> Any:
+        forward(self)
+        return original[2](self)
+
+    cls.__init__, cls.update, cls.close = init, update, close
+    try:
+        yield
+    finally:
+        cls.__init__, cls.update, cls.close = original
+        sink.close()
+
+
 def describe(model: Any) -> str:
     if isinstance(model, (str, Path)):
         return str(model)

@@ -85,6 +85,33 @@ def as_reporter(progress: Any) -> Reporter:
     return progress if isinstance(progress, Reporter) else Reporter(progress)
 
 
+def plain_progress(stream: Any = None, first_after: float = 2.0, every: float = 5.0) -> ProgressCallback:
+    """Progress as plain lines (for a pipe or a log): a step that runs past `first_after` seconds gets a line, then
+    one every `every` seconds and one when it completes, with its rate and ETA; quick steps print nothing."""
+    import sys
+
+    out = stream or sys.stderr
+    started: dict[str, float] = {}
+    last: dict[str, float] = {}
+
+    def report(description: str, completed: int, total: int | None) -> None:
+        now = time.perf_counter()
+        began = started.setdefault(description, now)
+        done = total is not None and completed >= total
+        if now - began < first_after or (not done and description in last and now - last[description] < every):
+            return
+        if done and description not in last:
+            return  # finished before its first line was due: nothing to add
+        last[description] = now
+        elapsed = now - began
+        rate = completed / elapsed if elapsed > 0 else 0.0
+        count = f"{completed:,}/{total:,}" if total is not None else f"{completed:,}"
+        eta = f", about {max(total - completed, 0) / rate:.0f}s left" if total is not None and rate and not done else ""
+        print(f"  {description}: {count} ({rate:,.0f}/s{eta}){' done' if done else ''}", file=out, flush=True)
+
+    return report
+
+
 def rich_progress(**kwargs: Any):
     """The bars the CLI shows: on stderr, so that stdout keeps only the result."""
     from rich.console import Console

@@ -102,7 +102,7 @@ def load_model(prepared: Prepared, options: TrialOptions, num_labels: int, ident
     from lossadvisor.tiny_model import load_local_cross_encoder, save_tiny_model
 
     if options.model != "tiny":
-        return _load_named_model(options, num_labels, identity)
+        return _within_positions(_load_named_model(options, num_labels, identity), options)
     folder = prepared.model_folders.get(num_labels)
     if folder is None:
         split = prepared.split
@@ -111,6 +111,18 @@ def load_model(prepared: Prepared, options: TrialOptions, num_labels: int, ident
         prepared.model_folders[num_labels] = folder
     # Every loss of a comparison starts from the same saved weights.
     return load_local_cross_encoder(folder, num_labels, identity, options.max_length)
+
+
+def _within_positions(model: CrossEncoder, options: TrialOptions) -> CrossEncoder:
+    """--max-length no longer than the positions the model was trained with (the tiny model is built to fit it)."""
+    from lossadvisor.errors import LossAdvisorError
+
+    config = getattr(model, "config", None) or getattr(getattr(model, "model", None), "config", None)
+    limit = getattr(config, "max_position_embeddings", None)
+    if isinstance(limit, int) and options.max_length > limit:
+        raise LossAdvisorError(f"--max-length {options.max_length:,} is beyond what {options.model} reads ({limit:,} positions)",
+                               f"Pass --max-length {limit} or less.")
+    return model
 
 
 def _load_named_model(options: TrialOptions, num_labels: int, identity: bool) -> CrossEncoder:
