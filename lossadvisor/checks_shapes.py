@@ -7,6 +7,7 @@ so and names the expansions `convert` performs; ragged lists name the --negative
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,13 @@ from lossadvisor.findings import GAIN_PRESETS as GAIN_PRESETS  # noqa: E402  (re
 @dataclass(frozen=True)
 class Choice:
     answer: str  # what the user picks, in words
-    flag: str  # the command-line flag the answer maps to ("" when the answer is the default)
+    flag: str  # the command-line flag the answer maps to, as printed ("" when the answer is the default)
+    option: tuple[str, ...] = ()  # the same as data: (flag, value), or () for the default
+
+
+def choice(answer: str, *option: str) -> Choice:
+    """A choice whose flag is rendered from its option, so the two never disagree."""
+    return Choice(answer, shlex.join(option), tuple(option))
 
 
 @dataclass(frozen=True)
@@ -87,25 +94,25 @@ def questions(profile: Profile, readings: list[Reading], warnings: list[Warning]
               and c.why in (Why.SECOND_LABEL, Why.SHORT_CODES, Why.SECOND_LIST)]
     if profile.label and (others or codes & {C.COMPETING_LABELS, C.TWO_LABELS}):
         out.append(Question("label", "Which column is the label (the others are metadata)?",
-                            tuple(Choice(name, f"--label {name}") for name in [profile.label, *others])))
+                            tuple(choice(name, "--label", name) for name in [profile.label, *others])))
     kind = readings[0].label_kind if readings else None
     if kind in ("logit", "score", "scaled-score") and profile.label:
         stats = profile.column(profile.label).stats
-        similarity = Choice("a similarity on a bounded scale (BinaryCrossEntropyLoss)",
-                            f"--score-range {stats['min']}:{stats['max']}" if kind != "score" else "")
-        teacher = Choice("a teacher model's scores or logits (MSELoss, distillation)", "--loss MSELoss")
+        similarity = choice("a similarity on a bounded scale (BinaryCrossEntropyLoss)",
+                            *(("--score-range", f"{stats['min']}:{stats['max']}") if kind != "score" else ()))
+        teacher = choice("a teacher model's scores or logits (MSELoss, distillation)", "--loss", "MSELoss")
         out.append(Question("score-reading", f"Are the scores in '{profile.label}' ({stats['min']}..{stats['max']}) a gold"
                             " similarity or a teacher's logits?", (teacher, similarity) if kind == "logit" else (similarity, teacher)))
     if kind == "graded" and profile.label and (profile.column(profile.label).stats["min"] or 0) < 0:
         out.append(Question("gain", f"Is 1 the best grade in '{profile.label}' (an inverted scale such as Cranfield's)?",
-                            (Choice("yes: map the codes to gains", f"--gain {GAIN_PRESETS['cranfield']}"),
-                             Choice("no: higher is more relevant (negative values become 0)", "--gain clip"))))
+                            (choice("yes: map the codes to gains", "--gain", GAIN_PRESETS["cranfield"]),
+                             choice("no: higher is more relevant (negative values become 0)", "--gain", "clip"))))
     if readings and not table.rows_for_format(readings[0].format):
         targets = expansions(profile, readings[0].format, table)
         out.append(Question("expansion", f"Which expansion of the {readings[0].format} data?",
-                            tuple(Choice(t, f"--to {t}") for t in targets)))
+                            tuple(choice(t, "--to", t) for t in targets)))
         if ragged(profile):
             out.append(Question("negatives-policy", "Negative lists differ in length: for an n-tuple, cut them to the shortest,"
                                 " pad the short ones with their own negatives, or drop them?",
-                                tuple(Choice(p, f"--negatives-policy {p}") for p in ("truncate", "pad", "drop"))))
+                                tuple(choice(p, "--negatives-policy", p) for p in ("truncate", "pad", "drop"))))
     return tuple(out)

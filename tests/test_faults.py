@@ -382,7 +382,7 @@ def test_ctrl_c_while_writing(big_input, tmp_path):
 @pytest.mark.slow
 def test_ctrl_c_while_mining(tmp_path):
     data = tmp_path / "pairs.parquet"
-    n = 40_000
+    n = 400_000  # BM25 mining runs at ~12k pairs/s: this keeps it busy for half a minute
     pq.write_table(pa.table({
         "query": [f"question {i} about subject {i % 313} and topic {i % 97}" for i in range(n)],
         "answer": [f"an answer {i} about subject {i % 313} with words {i % 89} {i % 7}" for i in range(n)],
@@ -390,7 +390,7 @@ def test_ctrl_c_while_mining(tmp_path):
     source = tree_digest(data)
     out = tmp_path / "out.parquet"
     process = _popen(["convert", str(data), "--to", "triplet", "-o", str(out)], tmp_path)
-    time.sleep(6)  # reading and fixing take ~2 s; bm25 over 40k pairs takes far longer
+    time.sleep(8)  # reading and fixing take a few seconds; mining 400k pairs takes far longer
     assert process.poll() is None, "the conversion ended before the interrupt"
     code, _, stderr = _interrupt(process)
     _assert_interrupted(code, stderr)

@@ -54,7 +54,7 @@ COLUMN = {"name": str, "dtype": str, "role": str, "reason": str, "label_kind": N
 TIDY = {"inputs": [str], "label": Null(str), "label_parts": [str], "label_parts_as": str, "classes": [str],
         "cast_label_numeric": bool, "score_range": Null([Number]), "drop_label_values": [str], "group_by_anchor": bool,
         "drop_null_texts": bool, "drop_duplicates": bool, "drop_constant_lists": bool}
-QUESTION = {"topic": str, "ask": str, "choices": [{"answer": str, "flag": str}], "default": int}
+QUESTION = {"topic": str, "ask": str, "choices": [{"answer": str, "flag": str, "option": [str]}], "default": int}
 INSPECT = {
     "dataset": str, "source_kind": str, "split": Null(str), "splits": [str], "num_rows": Null(int), "sample_rows": int,
     "format": Null(str), "format_description": Null(str), "needs_fixing": bool, "num_labels": Null(int),

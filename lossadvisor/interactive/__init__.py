@@ -21,7 +21,7 @@ from lossadvisor.interactive.checks import check_dataset, fresh_path, goal_of, o
 from lossadvisor.interactive.columns import confirm_columns, open_dataset, settle_readings
 from lossadvisor.interactive.goal import choose_goal, recommend
 from lossadvisor.interactive.prompts import DefaultsPrompter, Option, Prompter, QuestionaryPrompter
-from lossadvisor.interactive.session import Session, SessionActions, Step
+from lossadvisor.interactive.session import Session, SessionActions, Step, summary
 from lossadvisor.interactive.shapes import ask_shape_questions
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def run_session(dataset: str | None, prompter: Prompter, console: Console, *, sp
     recommend(s, s.current().report)
     for phase in (_actions.fix, _actions.convert, _actions.trial, _actions.scaffold):
         phase(s)
-    s.summary()
+    summary(s)
     failed = [step.code for step in s.steps if step.status == "failed" and step.code]
     return failed[0] if failed else 0
 

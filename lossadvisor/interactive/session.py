@@ -155,16 +155,18 @@ class Session:
         """`lossadvisor [globals] NAME SPEC OPTIONS…`."""
         return CommandLine(name, spec, tuple(options), self.actions.global_options)
 
-    def summary(self) -> None:
-        self.heading("Equivalent commands (repeat this session without questions)")
-        origin = Data(self.origin, self.current().report, True)
-        lines = [self.command("inspect", self.origin, *self.flags(origin)).render()]
-        for step in self.steps:
-            line = step.command.render()
-            if step.status == "skipped":
-                line = f"# skipped: {line}"
-            elif step.status == "failed":
-                line = f"{line}  # failed with exit code {step.code}"
-            lines.append(line)
-        for line in lines:
-            self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+def summary(s: Session) -> None:
+    """The command lines that repeat the session without questions (skipped and failed steps marked)."""
+    s.heading("Equivalent commands (repeat this session without questions)")
+    origin = Data(s.origin, s.current().report, True)
+    lines = [s.command("inspect", s.origin, *s.flags(origin)).render()]
+    for step in s.steps:
+        line = step.command.render()
+        if step.status == "skipped":
+            line = f"# skipped: {line}"
+        elif step.status == "failed":
+            line = f"{line}  # failed with exit code {step.code}"
+        lines.append(line)
+    for line in lines:
+        s.console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -8,7 +8,6 @@ assumptions) and keeps the answer as the flag it stands for, so the commands it 
 
 from __future__ import annotations
 
-import shlex
 from typing import TYPE_CHECKING
 
 from lossadvisor.interactive.columns import model_inputs
@@ -40,7 +39,7 @@ def ask_shape_questions(s: Session) -> None:
         if not options:
             continue
         picked = s.ask.choose(question.ask, options, question.default, HELP.get(question.topic, ""))
-        _apply(s, question, shlex.split(question.choices[picked].flag))
+        _apply(s, question, list(question.choices[picked].option))
 
 
 def _apply(s: Session, question: Question, words: list[str]) -> None:
