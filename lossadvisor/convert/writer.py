@@ -261,9 +261,18 @@ def write_output(
                 f"{kind.upper()} cannot hold the list column(s) {', '.join(nested)}",
                 "Write .parquet, .jsonl or a dataset folder instead.",
             )
+    written_metadata, size, replaced = _publish(out, overwrite, lambda temporary: _write(kind, table, temporary, metadata))
+    rows = sum(t.num_rows for t in table.values()) if isinstance(table, dict) else table.num_rows
+    return WriteResult(out, kind, rows, size, replaced, written_metadata)
+
+
+def _publish(out: Path, overwrite: bool, produce: Callable[[Path], Any]) -> tuple[Any, int, bool]:
+    """`produce(temporary)` writes a hidden sibling of OUT, which is then synced and renamed into place; on an error or
+    Ctrl-C the sibling is removed and OUT is left as it was. Returns what produce returned, the size, and whether
+    an existing OUT was replaced."""
     temporary = _sibling(out, "tmp")
     try:
-        written_metadata = _write(kind, table, temporary, metadata)
+        produced = produce(temporary)
         _fsync(temporary)
         size = _size(temporary)
         replaced = _move_into_place(temporary, out, overwrite)
@@ -274,8 +283,7 @@ def write_output(
     except BaseException:
         _remove(temporary)
         raise
-    rows = sum(t.num_rows for t in table.values()) if isinstance(table, dict) else table.num_rows
-    return WriteResult(out, kind, rows, size, replaced, written_metadata)
+    return produced, size, replaced
 
 
 def write_streamed(write: Callable[[Path, str], int], out: str | Path, overwrite: bool = False,
@@ -285,17 +293,5 @@ def write_streamed(write: Callable[[Path, str], int], out: str | Path, overwrite
     _clean_stale(Path(out).expanduser())
     out = check_output(out, overwrite, protect)
     kind = output_kind(out)
-    temporary = _sibling(out, "tmp")
-    try:
-        rows = write(temporary, kind)
-        _fsync(temporary)
-        size = _size(temporary)
-        replaced = _move_into_place(temporary, out, overwrite)
-        _fsync_dir(out.absolute().parent)
-    except OSError as exc:
-        _remove(temporary)
-        raise outputs.os_error(out, exc) from None
-    except BaseException:
-        _remove(temporary)
-        raise
+    rows, size, replaced = _publish(out, overwrite, lambda temporary: write(temporary, kind))
     return WriteResult(out, kind, rows, size, replaced, bool(metadata) and kind in ("parquet", DATASET_FOLDER))
