@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,24 @@ import pyarrow.parquet as pq
 HUB_ID = "no-such-org/no-such-dataset"
 # Anything at least this large is a "multi-megabyte" cell: above sources.TEXT_WINDOW_BYTES (4 MiB).
 HUGE_CELL_BYTES = 5 * 1024 * 1024
+
+
+class Hang(BaseException):
+    """Raised by the alarm: a BaseException, so that no `except Exception` inside the command swallows it."""
+
+
+@contextmanager
+def time_limit(seconds: int):
+    def on_alarm(signum, frame):
+        raise Hang(f"no result after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
 import stat
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +33,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 import hostile_inputs  # noqa: E402
-from hostile_inputs import INPUTS, TARGETS, USER_CODE  # noqa: E402
+from hostile_inputs import INPUTS, TARGETS, USER_CODE, time_limit  # noqa: E402
 
 from lossadvisor.cli import app  # noqa: E402
 
@@ -72,24 +70,6 @@ def tree_digest(path: Path) -> str:
                 while chunk := handle.read(1 << 20):
                     digest.update(chunk)
     return digest.hexdigest()
-
-
-class Hang(BaseException):
-    """Raised by the alarm: a BaseException, so that no `except Exception` inside the command swallows it."""
-
-
-@contextmanager
-def time_limit(seconds: int):
-    def on_alarm(signum, frame):
-        raise Hang(f"no result after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass

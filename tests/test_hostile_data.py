@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -49,24 +47,6 @@ def one_line_error(result, *parts: str) -> str:
     for part in parts:
         assert part in lines[0], (part, lines[0])
     return lines[0]
-
-
-class Hang(BaseException):
-    pass
-
-
-@contextmanager
-def time_limit(seconds: int):
-    def on_alarm(signum, frame):
-        raise Hang(f"no result after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def peak_rss_mib(args: list[str], cwd: Path) -> tuple[int, float, str]:
@@ -154,7 +134,7 @@ def test_mining_ranks_are_bounded_by_the_corpus(tmp_path):
     pairs = tmp_path / "pairs.csv"
     h._write_csv(pairs, ["question", "answer"], [[r["question"], r["answer"]] for r in h._pairs(40)])
     out = tmp_path / "t.parquet"
-    with time_limit(60):
+    with h.time_limit(60):
         result = cli("convert", str(pairs), "--to", "triplet", "--range-max", "1000000000", "-o", str(out), "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["rows_out"] >= 1
@@ -168,7 +148,7 @@ def test_trial_max_length_is_bounded(tmp_path):
     assert TrialOptions(max_length=MAX_LENGTH).max_length == MAX_LENGTH
     data = tmp_path / "pairs.csv"
     h._write_csv(data, ["question", "answer", "label"], [[r["question"], r["answer"], r["label"]] for r in h._pairs(20)])
-    with time_limit(60):
+    with h.time_limit(60):
         result = cli("trial", str(data), "--loss", "BinaryCrossEntropyLoss", "--steps", "1", "--max-length", "1000000000")
     one_line_error(result, "--max-length 1,000,000,000")
 
@@ -180,10 +160,10 @@ def test_a_glob_over_a_link_loop_returns(tmp_path):
     spec = h.symlink_loop_glob(tmp_path)
     from lossadvisor.sources.spec import resolve_files
 
-    with time_limit(20):
+    with h.time_limit(20):
         kind, files = resolve_files(spec)
     assert kind == "csv" and [Path(f).name for f in files] == ["pairs.csv"]
-    with time_limit(30):
+    with h.time_limit(30):
         assert cli("inspect", spec).exit_code == 0
 
 
@@ -191,7 +171,7 @@ def test_a_folder_holding_a_link_to_itself_is_read_once(tmp_path):
     spec = h.symlink_loop_folder(tmp_path)
     from lossadvisor.sources.spec import resolve_files
 
-    with time_limit(20):
+    with h.time_limit(20):
         kind, files = resolve_files(spec)
     assert [Path(f).name for f in files] == ["pairs.jsonl"]
 
@@ -201,7 +181,7 @@ def test_corpus_fifo_is_refused_not_called_missing(tmp_path):
 
     fifo = tmp_path / "corpus.txt"
     os.mkfifo(fifo)
-    with time_limit(10), pytest.raises(LossAdvisorError, match="not a regular file"):
+    with h.time_limit(10), pytest.raises(LossAdvisorError, match="not a regular file"):
         read_corpus(fifo)
     with pytest.raises(LossAdvisorError, match="no such file"):
         read_corpus(tmp_path / "absent.txt")
