@@ -186,7 +186,7 @@ def check_output(
     return out
 
 
-def _fsync(path: Path) -> None:
+def fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -196,7 +196,7 @@ def _fsync(path: Path) -> None:
 
 def fsync_folder(path: Path) -> None:
     with contextlib.suppress(OSError):  # not every file system lets a folder be opened for fsync
-        _fsync(path)
+        fsync_file(path)
 
 
 def publish(temporary: Path, out: Path, overwrite: bool) -> bool:
@@ -252,7 +252,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], overwri
     temporary = Path(name)
     try:
         write(temporary)
-        _fsync(temporary)
+        fsync_file(temporary)
         if mode is not None:
             # mkstemp creates 0600; give the file the mode a plain open() would.
             umask = os.umask(0)

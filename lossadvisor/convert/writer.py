@@ -119,22 +119,12 @@ def _remove(path: Path) -> None:
 
 
 def _fsync(path: Path) -> None:
-    files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
-    for file in files:
-        fd = os.open(file, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    """Every file of an output (a folder's files, or the file itself) on disk before it is renamed into place."""
+    for file in ([p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]):
+        outputs.fsync_file(file)
 
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):  # not every file system lets a folder be opened for fsync
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+_fsync_dir = outputs.fsync_folder
 
 
 def _size(path: Path) -> int:
