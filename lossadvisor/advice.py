@@ -79,7 +79,8 @@ def _label_length_fits(fmt: Format, profile: Profile, n_texts: int) -> bool:
     return lengths == {expected}
 
 
-def readings_for(profile: Profile, table: LossTable) -> list[Reading]:
+def readings_for(profile: Profile, table: LossTable, asked: str | None = None) -> list[Reading]:
+    """The formats the data reads as, best first; an `explicit` format only when `asked` names it."""
     text_inputs = [n for n in profile.inputs if profile.column(n).kind == "text"]
     n_texts = len(text_inputs)
     kind = profile.label_kind or "none"
@@ -88,6 +89,8 @@ def readings_for(profile: Profile, table: LossTable) -> list[Reading]:
     exact: list[tuple[int, int, Reading]] = []
     long_form: list[tuple[int, int, Reading]] = []
     for order, fmt in enumerate(table.formats):
+        if fmt.explicit and fmt.name != asked:
+            continue
         losses = tuple(loss for row in table.rows_for_format(fmt.name) for loss in row.losses)
         lists_fit = fmt.text_list == profile.text_list and (not fmt.text_list or fmt.list_inputs == profile.text_lists)
         if lists_fit and fmt.texts.admits(n_texts) and kind in fmt.labels:
@@ -144,9 +147,9 @@ def advise(profile: Profile, table: LossTable, reading: str | None = None) -> Re
             f"{sample.spec}: no text columns found (columns: {names})",
             "CrossEncoder losses need text inputs: point at the columns holding the texts (--inputs).",
         )
-    readings = readings_for(profile, table)
-    if reading is not None:
-        wanted = table.resolve_format(reading)
+    wanted = table.resolve_format(reading) if reading is not None else None
+    readings = readings_for(profile, table, wanted)
+    if wanted is not None:
         chosen = [r for r in readings if r.format == wanted]
         if not chosen:
             raise FitError(f"the data cannot be read as {wanted} (possible readings: "
@@ -285,7 +288,7 @@ def explain_loss(table: LossTable, name: str) -> LossExplanation:
     )
     into = tuple(
         {"from": c.from_format, "to": c.to_format, "summary": c.summary, "needs": [n for n in c.needs if n != "miner"]}  # BM25 mines by default: nothing to supply
-        for c in table.model.conversions if c.to_format in formats
+        for c in table.conversions if c.to_format in formats
     )
     recipe = build_recipe(loss_name, table)
     activation = "Identity (set activation_fn=torch.nn.Identity())" if recipe.identity_activation else "the default"

@@ -54,7 +54,7 @@ def read_as_hint(profile: Profile, readings: list[Reading], wanted: str, table: 
                 line, why = _convert_line(profile, wanted, {n for step in path for n in step.needs}), None
             route = " -> ".join([reading.format] + [s.to_format for s in path])
             return f"Convert it ({why or route}): `{line.render()}`"
-    sources = [c.from_format for c in table.model.conversions if c.to_format == wanted]
+    sources = [c.from_format for c in table.conversions if c.to_format == wanted]
     made = f"{wanted} is made only from {', '.join(sources)}" if sources else f"no conversion makes {wanted}"
     return (f"No conversion leads from this data to {wanted}: {made}. "
             "Name the columns with --inputs and --label, or read it as one of the possible readings with --as.")

@@ -82,8 +82,8 @@ def render_table(loss_table, format_filter: str | None, console: Console) -> Non
     view = Table(title="CrossEncoder loss overview (data_formats.yaml)", show_lines=False, box=_box(console))
     for header in ("format", "inputs", "labels", "num_labels", "losses"):
         view.add_column(header, overflow="fold")
-    common = {(f, c.loss) for c in loss_table.model.common for f in c.formats if c.loss}
-    rows = [row for row in loss_table.model.rows if not format_filter or row.format == format_filter]
+    common = {(f, c.loss) for c in loss_table.common for f in c.formats if c.loss}
+    rows = [row for row in loss_table.rows if not format_filter or row.format == format_filter]
     cells = []
     for row in rows:
         losses = [f"[bold]{loss}[/bold]*" if (row.format, loss) in common else loss for loss in row.losses]
@@ -97,7 +97,7 @@ def render_table(loss_table, format_filter: str | None, console: Console) -> Non
     # Prose, wrapped to the width even when piped (soft_wrap=False), so the whole view fits the columns it was given.
     console.print("[dim]* commonly used. Convert between formats with `lossadvisor convert DATASET --to FORMAT`.[/dim]",
                   soft_wrap=False)
-    for advice in loss_table.model.common:
+    for advice in loss_table.common:
         if format_filter and format_filter not in advice.formats:
             continue
         console.print(f"  • {', '.join(advice.formats)}: {escape(advice.advice)}", soft_wrap=False)

@@ -1,207 +1,57 @@
-"""data_formats.yaml: load, validate (in this one place), and look things up in it."""
+"""data_formats.yaml: load it (validated by table_schema), and look things up in it, one model family at a time.
+
+A `LossTable` is the whole table seen through one family: `rows`, `common` and `losses` are that family's, the
+formats and conversions are shared. `for_family` gives the same table through another family.
+"""
 
 from __future__ import annotations
 
 import difflib
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-import msgspec
-from msgspec import Meta, Struct, field
 
 from lossadvisor import __version__
 from lossadvisor.errors import FitError, TableError
 from lossadvisor.table_cache import CACHE_ENV as CACHE_ENV  # re-exported: where the cache lives is part of the table API
 from lossadvisor.table_cache import TABLE_MAX_BYTES, cache_file, read_cache, read_regular_file, write_cache
-
-LabelKind = Literal["none", "binary", "class", "score", "scaled-score", "logit", "margin", "graded", "number-list"]
-LabelLength = Literal["docs", "negatives", "texts-1"]
-Activation = Literal["default", "identity"]
-Positive = Annotated[int, Meta(ge=1)]
-# msgspec rather than pydantic: validating the table must not cost `inspect` a tenth of a second at start-up
-# (pydantic's import and schema building measured ~0.1 s here; msgspec ~5 ms).
-
-
-class _Strict(Struct, frozen=True, forbid_unknown_fields=True):
-    """Frozen, and unknown keys are errors; subclasses repeat kw_only (msgspec does not inherit it)."""
-
-    def _num_labels_as_text(self) -> None:
-        """num_labels cells are text ('1', 'num_classes'); a bare YAML 1 means the same."""
-        msgspec.structs.force_setattr(self, "num_labels", str(self.num_labels))
-
-
-class TextCount(_Strict, kw_only=True):
-    min: Positive
-    max: Positive | None = None
-
-    def admits(self, count: int) -> bool:
-        return count >= self.min and (self.max is None or count <= self.max)
-
-
-class Format(_Strict, kw_only=True):
-    name: str
-    description: str
-    texts: TextCount
-    text_list: bool = False
-    text_lists: int | None = None  # how many list-of-texts inputs (default: 1 with text_list, else 0)
-    labels: Annotated[list[LabelKind], Meta(min_length=1)]
-    label_length: LabelLength | None = None
-    long_form: list[LabelKind] = []
-    distillation: bool = False
-    example: dict[str, Any]
-
-    @property
-    def list_inputs(self) -> int:
-        return self.text_lists if self.text_lists is not None else int(self.text_list)
-
-    def __post_init__(self) -> None:
-        if ("number-list" in self.labels) != (self.label_length is not None):
-            raise ValueError("label_length is required exactly when labels include number-list")
-
-
-class Row(_Strict, kw_only=True):
-    inputs: str
-    labels: str
-    num_labels: str | int
-    format: str
-    losses: Annotated[list[str], Meta(min_length=1)]
-    distillation: bool = False
-
-    def __post_init__(self) -> None:
-        self._num_labels_as_text()
-
-
-class CommonAdvice(_Strict, kw_only=True):
-    formats: Annotated[list[str], Meta(min_length=1)]
-    advice: str
-    loss: str | None = None
-    via: list[str] = []
-
-
-class LossParam(_Strict, kw_only=True):
-    name: str
-    value: str
-    why: str
-
-
-class DocstringRow(_Strict, kw_only=True):
-    inputs: str
-    labels: str
-    num_labels: str | int
-
-    def __post_init__(self) -> None:
-        self._num_labels_as_text()
-
-
-class Loss(_Strict, kw_only=True):
-    import_path: str = field(name="import")
-    num_labels: str | int
-    activation: Activation
-    loss_activation: bool = False
-    summary: str
-    params: list[LossParam]
-    docstring_rows: Annotated[list[DocstringRow], Meta(min_length=1)]
-
-    def __post_init__(self) -> None:
-        self._num_labels_as_text()
-
-    @property
-    def class_name(self) -> str:
-        return self.import_path.rsplit(".", 1)[1]
-
-
-class Conversion(_Strict, kw_only=True):
-    from_format: str = field(name="from")
-    to_format: str = field(name="to")
-    method: str
-    needs: list[Literal["positive-class", "miner", "teacher"]]
-    summary: str
-
-
-class TableModel(_Strict, kw_only=True):
-    version: Literal[1]
-    formats: Annotated[list[Format], Meta(min_length=1)]
-    rows: Annotated[list[Row], Meta(min_length=1)]
-    common: list[CommonAdvice]
-    losses: Annotated[dict[str, Loss], Meta(min_length=1)]
-    conversions: list[Conversion]
-
-
-def as_plain_data(entry: Struct) -> dict:
-    """A table entry as JSON-ready builtins, under the YAML's own key names."""
-    return msgspec.to_builtins(entry)
-
-
-_FIELD_PROBLEMS = (
-    ("Object contains unknown field `", "unknown field, not permitted here"),
-    ("Object missing required field `", "required field is missing"),
+from lossadvisor.table_schema import (  # re-exported: the table's entry types are part of its API
+    CommonAdvice as CommonAdvice,
+)
+from lossadvisor.table_schema import (
+    Conversion as Conversion,
+)
+from lossadvisor.table_schema import (
+    DocstringRow as DocstringRow,
+)
+from lossadvisor.table_schema import (
+    Family as Family,
+)
+from lossadvisor.table_schema import (
+    Format as Format,
+)
+from lossadvisor.table_schema import (
+    Loss as Loss,
+)
+from lossadvisor.table_schema import (
+    LossParam as LossParam,
+)
+from lossadvisor.table_schema import (
+    Row as Row,
+)
+from lossadvisor.table_schema import (
+    TableModel,
+    cross_reference_problems,
+    validate,
+)
+from lossadvisor.table_schema import (
+    as_plain_data as as_plain_data,
 )
 
-
-def _validation_message(error: msgspec.ValidationError, prefix: str = "") -> str:
-    """'Expected `int`, got `str` - at `$.formats[4].texts.min`' as 'formats[4].texts.min: expected `int`, got `str`'."""
-    text, _, location = str(error).partition(" - at `$")
-    location = prefix + location.rstrip("`")
-    for opening, problem in _FIELD_PROBLEMS:
-        if text.startswith(opening):
-            location, text = f"{location}.{text[len(opening):].rstrip('`')}", problem
-    location = location.lstrip(".") or "(top level)"
-    return f"{location}: {text[:1].lower()}{text[1:]}"
-
-
-def _validate(raw: dict, table_path: Path) -> TableModel:
-    """The table as typed entries; the first problem is reported with the file and its entry path."""
-    losses = raw.get("losses")
-    if isinstance(losses, dict):
-        # msgspec places a dict value at `losses[...]`: validating each loss on its own keeps its name
-        for name, loss in losses.items():
-            try:
-                msgspec.convert(loss, Loss, strict=True)
-            except msgspec.ValidationError as exc:
-                raise TableError(f"{table_path}: {_validation_message(exc, f'.losses.{name}')}") from None
-    try:
-        return msgspec.convert(raw, TableModel, strict=True)
-    except msgspec.ValidationError as exc:
-        raise TableError(f"{table_path}: {_validation_message(exc)}") from None
-
-
-def _cross_reference_problems(model: TableModel) -> list[str]:
-    """Names that must refer to something declared elsewhere in the table."""
-    problems: list[str] = []
-    format_names = [f.name for f in model.formats]
-    for index, name in enumerate(format_names):
-        if format_names.index(name) != index:
-            problems.append(f"formats[{index}].name: duplicate format '{name}'")
-    known_formats = set(format_names)
-    for name, loss in model.losses.items():
-        if loss.class_name != name:
-            problems.append(f"losses.{name}.import: names class '{loss.class_name}', not '{name}'")
-    for index, row in enumerate(model.rows):
-        if row.format not in known_formats:
-            problems.append(f"rows[{index}].format: unknown format '{row.format}'")
-        for position, loss in enumerate(row.losses):
-            if loss not in model.losses:
-                problems.append(f"rows[{index}].losses[{position}]: unknown loss '{loss}'")
-    for index, advice in enumerate(model.common):
-        for key, names in (("formats", advice.formats), ("via", advice.via)):
-            for position, name in enumerate(names):
-                if name not in known_formats:
-                    problems.append(f"common[{index}].{key}[{position}]: unknown format '{name}'")
-        if advice.loss is not None and advice.loss not in model.losses:
-            problems.append(f"common[{index}].loss: unknown loss '{advice.loss}'")
-    for index, conversion in enumerate(model.conversions):
-        for key, name in (("from", conversion.from_format), ("to", conversion.to_format)):
-            if name not in known_formats:
-                problems.append(f"conversions[{index}].{key}: unknown format '{name}'")
-    used = {loss for row in model.rows for loss in row.losses}
-    for name in model.losses:
-        if name not in used:
-            problems.append(f"losses.{name}: appears in no row")
-    return problems
+# The family a command reads the table through when none is named: the seed table, rerankers.
+DEFAULT_FAMILY = "cross-encoder"
 
 
 def default_table_path() -> Path:
@@ -218,14 +68,53 @@ class LossTable:
 
     model: TableModel
     path: Path
+    family_name: str = DEFAULT_FAMILY
+
+    @property
+    def family(self) -> Family:
+        return self.model.families[self.family_name]
+
+    @property
+    def family_names(self) -> list[str]:
+        return list(self.model.families)
+
+    def for_family(self, name: str | None) -> LossTable:
+        """The same table through another family (None: the default); aliases and typos are handled."""
+        resolved = self.resolve_family(name) if name is not None else DEFAULT_FAMILY
+        return self if resolved == self.family_name else replace(self, family_name=resolved)
+
+    def resolve_family(self, name: str) -> str:
+        key = re.sub(r"[\s_]+", "-", name.strip().lower())
+        names = {alias: family for family, entry in self.model.families.items() for alias in [family, *entry.aliases]}
+        for candidate in (key, key.removesuffix("s")):
+            if candidate in names:
+                return names[candidate]
+        close = difflib.get_close_matches(key, list(names), n=1)
+        hint = f"Did you mean '{names[close[0]]}'?" if close else None
+        raise FitError(f"unknown model family '{name}' (known: {', '.join(self.model.families)})", hint)
+
+    def families_with_loss(self, loss: str) -> list[str]:
+        return [name for name, family in self.model.families.items() if loss in family.losses]
 
     @property
     def formats(self) -> list[Format]:
         return list(self.model.formats)
 
     @property
+    def rows(self) -> list[Row]:
+        return list(self.family.rows)
+
+    @property
+    def common(self) -> list[CommonAdvice]:
+        return list(self.family.common)
+
+    @property
+    def conversions(self) -> list[Conversion]:
+        return list(self.model.conversions)
+
+    @property
     def losses(self) -> dict[str, Loss]:
-        return dict(self.model.losses)
+        return dict(self.family.losses)
 
     @cached_property
     def _formats_by_name(self) -> dict[str, Format]:
@@ -255,22 +144,27 @@ class LossTable:
 
     def resolve_loss(self, name: str) -> str:
         """Exact class name for a user-typed loss, with 'did you mean' on a typo."""
-        if name in self.model.losses:
+        if name in self.family.losses:
             return name
-        by_lower = {n.lower(): n for n in self.model.losses}
+        by_lower = {n.lower(): n for n in self.family.losses}
         stripped = name.strip().rsplit(".", 1)[-1].lower()
         for candidate in (stripped, stripped + "loss"):
             if candidate in by_lower:
                 return by_lower[candidate]
+        elsewhere = [family for family in self.family_names
+                     if any(stripped in (n.lower(), n.lower().removesuffix("loss")) for n in self.model.families[family].losses)]
+        if elsewhere:
+            raise FitError(f"{name} is not a {self.family.title} loss: it is in the {', '.join(elsewhere)} table",
+                           f"Pass --family {elsewhere[0]}.")
         close = difflib.get_close_matches(stripped, list(by_lower), n=1, cutoff=0.5)
         hint = f"Did you mean '{by_lower[close[0]]}'?" if close else "Run `lossadvisor table` for the known losses."
         raise FitError(f"unknown loss '{name}'", hint)
 
     def rows_for_format(self, name: str) -> list[Row]:
-        return [row for row in self.model.rows if row.format == name]
+        return [row for row in self.family.rows if row.format == name]
 
     def rows_for_loss(self, loss: str) -> list[Row]:
-        return [row for row in self.model.rows if loss in row.losses]
+        return [row for row in self.family.rows if loss in row.losses]
 
     def formats_for_loss(self, loss: str) -> list[str]:
         seen: list[str] = []
@@ -280,7 +174,7 @@ class LossTable:
         return seen
 
     def common_for_format(self, name: str) -> list[CommonAdvice]:
-        return [advice for advice in self.model.common if name in advice.formats]
+        return [advice for advice in self.family.common if name in advice.formats]
 
     def conversions_from(self, name: str) -> list[Conversion]:
         return [c for c in self.model.conversions if c.from_format == name]
@@ -324,8 +218,8 @@ def load_table(path: str | Path | None = None) -> LossTable:
     digest = hashlib.blake2b(data + __version__.encode(), digest_size=32).digest()
     cache = cache_file(table_path)
     cached = read_cache(cache, digest, TableModel)
-    model = cached or _validate(_parse_yaml(data, table_path), table_path)
-    problems = _cross_reference_problems(model)
+    model = cached or validate(_parse_yaml(data, table_path), table_path)
+    problems = cross_reference_problems(model)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise TableError(f"{table_path}: {problems[0]}{more}")

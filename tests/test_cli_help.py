@@ -168,7 +168,7 @@ def test_a_folder_that_cannot_be_read_is_the_users_error(tmp_path):
 
 
 def loss_names() -> set[str]:
-    return {loss for row in load_table(None).model.rows for loss in row.losses}
+    return {loss for row in load_table(None).rows for loss in row.losses}
 
 
 @pytest.mark.parametrize("width", [60, 80, 100, 110, 120, 130, 140, 160, 200])

@@ -127,8 +127,8 @@ FIXES = {  # what the trial had to fix in memory before training
 
 def test_the_cases_cover_every_row_of_the_table():
     table = load_table()
-    rows = {(row.format, bool(row.distillation)): row.losses for row in table.model.rows}
-    assert len(rows) == len(table.model.rows) == len(ROWS)
+    rows = {(row.format, bool(row.distillation)): row.losses for row in table.rows}
+    assert len(rows) == len(table.rows) == len(ROWS)
     for fmt, distillation, _, loss in ROWS:
         assert loss in rows[(fmt, distillation)]
 

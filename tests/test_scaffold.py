@@ -27,7 +27,7 @@ def table():
 
 def _cases():
     table = load_table()
-    return [(row.format, loss) for row in table.model.rows for loss in row.losses]
+    return [(row.format, loss) for row in table.rows for loss in row.losses]
 
 
 @pytest.mark.parametrize("format_name, loss_name", _cases())

@@ -19,6 +19,9 @@ CANONICAL_FORMATS = {
 }
 # shapes data is published in, which no loss takes as they are: convert expands them (issue 11)
 PUBLISHED_SHAPES = {"list-negatives", "pos-neg-lists", "pos-neg-lists-scores"}
+# The SentenceTransformer table's own formats (no CrossEncoder row trains on them).
+EMBEDDER_FORMATS = {"single-class", "single", "anchor-anchor", "damaged-original", "input-embeddings"}
+FAMILIES = {"cross-encoder", "sentence-transformer", "sparse-encoder", "multi-vector"}
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +55,10 @@ def table_error(path: Path) -> str:
 
 def test_packaged_table_loads(table):
     assert table.path.is_file()
-    assert len(table.model.rows) >= 12
-    assert {f.name for f in table.formats} == CANONICAL_FORMATS | PUBLISHED_SHAPES
+    assert len(table.rows) >= 12
+    assert {f.name for f in table.formats} == CANONICAL_FORMATS | PUBLISHED_SHAPES | EMBEDDER_FORMATS
     assert {f.name for f in table.formats if table.rows_for_format(f.name)} == CANONICAL_FORMATS
-    for row in table.model.rows:
+    for row in table.rows:
         assert row.format in CANONICAL_FORMATS
         assert all(loss in table.losses for loss in row.losses)
     for name, loss in table.losses.items():
@@ -63,10 +66,61 @@ def test_packaged_table_loads(table):
         assert table.rows_for_loss(name), f"{name} is in no row"
 
 
+def test_every_family_has_its_table(table):
+    assert set(table.family_names) == FAMILIES
+    for name in FAMILIES:
+        family = table.for_family(name)
+        assert family.family_name == name and family.rows and family.losses
+        for row in family.rows:
+            assert all(loss in family.losses for loss in row.losses)
+        # every loss is a row's answer, or a wrapper, modifier, regularizer or component the family declares
+        for loss in family.losses:
+            assert family.rows_for_loss(loss) or loss in family.family.helpers, f"{name}: {loss} is in no row"
+    embedder = table.for_family("sentence-transformer")
+    assert {f for f in EMBEDDER_FORMATS if embedder.rows_for_format(f)} == EMBEDDER_FORMATS
+    assert "MultipleNegativesRankingLoss" in embedder.rows_for_format("pair")[0].losses
+    assert table.for_family("sparse-encoder").family.wrappers[0] == "SpladeLoss"
+
+
+@pytest.mark.parametrize(("typed", "family"), [
+    ("embedder", "sentence-transformer"), ("Sentence_Transformers", "sentence-transformer"), ("splade", "sparse-encoder"),
+    ("colbert", "multi-vector"), ("reranker", "cross-encoder"), ("cross-encoders", "cross-encoder"),
+])
+def test_family_names_resolve(table, typed, family):
+    assert table.for_family(typed).family_name == family
+
+
+def test_unknown_family_suggests_the_closest(table):
+    with pytest.raises(FitError) as caught:
+        table.for_family("sentence-transformr")
+    assert "unknown model family 'sentence-transformr'" in caught.value.message
+    assert "sentence-transformer" in (caught.value.hint or "")
+
+
+def test_a_loss_of_another_family_names_that_family(table):
+    with pytest.raises(FitError) as caught:
+        table.resolve_loss("CoSENTLoss")
+    assert "not a CrossEncoder loss" in caught.value.message and "--family sentence-transformer" in caught.value.hint
+    assert table.for_family("embedder").resolve_loss("cosent") == "CoSENTLoss"
+
+
+def test_a_wrong_loss_in_another_family_is_reported_with_the_family(tmp_path, raw):
+    raw["families"]["sparse-encoder"]["rows"][0]["losses"][0] = "SparseNopeLoss"
+    message = table_error(write(tmp_path, raw))
+    assert "families.sparse-encoder.rows[0].losses[0]: unknown loss 'SparseNopeLoss'" in message
+
+
+def test_a_version_1_table_is_refused_with_the_way_to_upgrade(tmp_path, raw):
+    raw = {"version": 1, "formats": raw["formats"], "conversions": raw["conversions"],
+           **{key: raw["families"]["cross-encoder"][key] for key in ("rows", "common", "losses")}}
+    message = table_error(write(tmp_path, raw))
+    assert "version 1 table" in message and "families.cross-encoder" in message
+
+
 def test_distillation_rows_are_marked(table):
-    distillation = {row.format for row in table.model.rows if row.distillation}
+    distillation = {row.format for row in table.rows if row.distillation}
     assert {"triplet-margin", "n-tuple-margin", "triplet-scores", "n-tuple-scores"} <= distillation
-    assert "MSELoss" in {loss for row in table.model.rows if row.distillation for loss in row.losses}
+    assert "MSELoss" in {loss for row in table.rows if row.distillation for loss in row.losses}
     assert all(table.format(name).distillation for name in distillation if name != "pair-score")
 
 
@@ -74,27 +128,27 @@ def test_distillation_rows_are_marked(table):
 
 
 def test_unknown_loss_in_a_row(tmp_path, raw):
-    raw["rows"][3]["losses"][0] = "BinaryCrossEntropyLos"
+    raw["families"]["cross-encoder"]["rows"][3]["losses"][0] = "BinaryCrossEntropyLos"
     message = table_error(write(tmp_path, raw))
     assert "rows[3].losses[0]" in message
     assert "unknown loss 'BinaryCrossEntropyLos'" in message
 
 
 def test_unknown_format_in_a_row(tmp_path, raw):
-    raw["rows"][1]["format"] = "pairs-of-things"
+    raw["families"]["cross-encoder"]["rows"][1]["format"] = "pairs-of-things"
     message = table_error(write(tmp_path, raw))
     assert "rows[1].format: unknown format 'pairs-of-things'" in message
 
 
 def test_missing_field(tmp_path, raw):
-    del raw["rows"][2]["num_labels"]
+    del raw["families"]["cross-encoder"]["rows"][2]["num_labels"]
     message = table_error(write(tmp_path, raw))
     assert "rows[2].num_labels" in message
     assert "required" in message.lower()
 
 
 def test_missing_field_in_a_loss(tmp_path, raw):
-    del raw["losses"]["LambdaLoss"]["import"]
+    del raw["families"]["cross-encoder"]["losses"]["LambdaLoss"]["import"]
     message = table_error(write(tmp_path, raw))
     assert "losses.LambdaLoss.import" in message
 
@@ -113,7 +167,7 @@ def test_wrong_type(tmp_path, raw):
 
 
 def test_bad_value_for_a_literal(tmp_path, raw):
-    raw["losses"]["MSELoss"]["activation"] = "tanh"
+    raw["families"]["cross-encoder"]["losses"]["MSELoss"]["activation"] = "tanh"
     message = table_error(write(tmp_path, raw))
     assert "losses.MSELoss.activation" in message
 
@@ -132,7 +186,7 @@ def test_non_mapping_top_level(tmp_path, text, found):
 
 
 def test_loss_in_no_row(tmp_path, raw):
-    for row in raw["rows"]:
+    for row in raw["families"]["cross-encoder"]["rows"]:
         row["losses"] = [loss for loss in row["losses"] if loss != "ADRMSELoss"]
     message = table_error(write(tmp_path, raw))
     assert "losses.ADRMSELoss: appears in no row" in message
@@ -145,7 +199,7 @@ def test_conversion_to_unknown_format(tmp_path, raw):
 
 
 def test_common_advice_with_unknown_format(tmp_path, raw):
-    raw["common"][1]["via"][1] = "labelled-pair"
+    raw["families"]["cross-encoder"]["common"][1]["via"][1] = "labelled-pair"
     message = table_error(write(tmp_path, raw))
     assert "common[1].via[1]: unknown format 'labelled-pair'" in message
 
@@ -157,14 +211,14 @@ def test_duplicate_format(tmp_path, raw):
 
 
 def test_import_path_names_another_class(tmp_path, raw):
-    raw["losses"]["MSELoss"]["import"] = "sentence_transformers.cross_encoder.losses.MarginMSELoss"
+    raw["families"]["cross-encoder"]["losses"]["MSELoss"]["import"] = "sentence_transformers.cross_encoder.losses.MarginMSELoss"
     message = table_error(write(tmp_path, raw))
     assert "losses.MSELoss.import" in message
 
 
 def test_several_problems_are_counted(tmp_path, raw):
-    raw["rows"][0]["losses"][0] = "Nope1"
-    raw["rows"][1]["losses"][0] = "Nope2"
+    raw["families"]["cross-encoder"]["rows"][0]["losses"][0] = "Nope1"
+    raw["families"]["cross-encoder"]["rows"][1]["losses"][0] = "Nope2"
     message = table_error(write(tmp_path, raw))
     assert "rows[0].losses[0]" in message and "more)" in message
 
@@ -178,7 +232,7 @@ def test_unreadable_table(tmp_path):
 
 
 def test_cli_broken_table_exits_2_with_one_error_line(tmp_path, raw):
-    raw["rows"][3]["losses"][0] = "NoSuchLoss"
+    raw["families"]["cross-encoder"]["rows"][3]["losses"][0] = "NoSuchLoss"
     path = write(tmp_path, raw)
     result = CliRunner().invoke(app, ["--table", str(path), "table"])
     assert result.exit_code == 2
@@ -212,7 +266,7 @@ def test_cache_round_trip_gives_the_same_table(own_cache, tmp_path, raw):
     assert len(cached) == 1
     second = load_table(path)
     assert second.model == first.model
-    assert second.losses["LambdaLoss"].class_name == "LambdaLoss" and second.model.rows[0].num_labels == first.model.rows[0].num_labels
+    assert second.losses["LambdaLoss"].class_name == "LambdaLoss" and second.rows[0].num_labels == first.rows[0].num_labels
 
 
 def test_cache_hit_skips_the_yaml_parse(own_cache, tmp_path, raw, monkeypatch):
@@ -224,16 +278,16 @@ def test_cache_hit_skips_the_yaml_parse(own_cache, tmp_path, raw, monkeypatch):
         raise AssertionError("parsed the YAML although the cache holds it")
 
     monkeypatch.setattr(table_module, "_parse_yaml", no_parse)
-    assert load_table(path).model.rows
+    assert load_table(path).rows
 
 
 def test_an_edited_table_is_read_again(own_cache, tmp_path, raw):
     path = write(tmp_path, raw)
     load_table(path)
-    raw["rows"][0]["inputs"] = "(sentence_A, sentence_B) pairs, edited"
+    raw["families"]["cross-encoder"]["rows"][0]["inputs"] = "(sentence_A, sentence_B) pairs, edited"
     write(tmp_path, raw)
-    assert load_table(path).model.rows[0].inputs.endswith("edited")
-    raw["rows"][3]["losses"][0] = "NoSuchLoss"  # a cached copy must not hide a new error
+    assert load_table(path).rows[0].inputs.endswith("edited")
+    raw["families"]["cross-encoder"]["rows"][3]["losses"][0] = "NoSuchLoss"  # a cached copy must not hide a new error
     write(tmp_path, raw)
     assert "rows[3].losses[0]" in table_error(path)
 
@@ -255,7 +309,7 @@ def test_an_unwritable_cache_costs_nothing_but_the_parse(tmp_path, raw, monkeypa
     blocker.write_text("a file where the cache folder would go")
     monkeypatch.setenv(CACHE_ENV, str(blocker / "cache"))
     path = write(tmp_path, raw)
-    assert load_table(path).model.rows and load_table(path).model.rows
+    assert load_table(path).rows and load_table(path).rows
     assert blocker.read_text() == "a file where the cache folder would go"
 
 
@@ -368,7 +422,7 @@ def test_new_format_and_row_need_no_code(tmp_path, raw):
         "labels": ["score"],
         "example": {"query": "q", "doc_1": "a", "doc_2": "b", "doc_3": "c", "label": 0.5},
     })
-    raw["rows"].append({
+    raw["families"]["cross-encoder"]["rows"].append({
         "inputs": "(query, doc_1, doc_2, doc_3)", "labels": "float score", "num_labels": "1",
         "format": "quadruplet-score", "losses": ["MSELoss"],
     })
@@ -414,12 +468,26 @@ def drift():
 def test_drift_check_passes_on_the_installed_library(drift, table):
     report = drift(table)
     assert report.ok, report.differences
-    assert sorted(report.checked) == sorted(table.losses)
+    every_family = [loss for name in table.family_names for loss in table.for_family(name).losses]
+    assert sorted(report.checked) == sorted(every_family) and len(every_family) >= 58
     assert report.library_version
 
 
+def test_drift_detects_a_changed_docstring_row_in_another_family(drift, tmp_path, raw):
+    embedder = raw["families"]["sentence-transformer"]["losses"]
+    embedder["CoSENTLoss"]["docstring_rows"][0]["labels"] = "float similarity score between 0 and 5"
+    del embedder["TripletLoss"]
+    for row in raw["families"]["sentence-transformer"]["rows"]:
+        row["losses"] = [loss for loss in row["losses"] if loss != "TripletLoss"]
+    report = drift(load_table(write(tmp_path, raw)))
+    joined = "\n".join(report.differences)
+    assert ("sentence-transformer: CoSENTLoss: table row (input_A, input_B) pairs | float similarity score between 0 and 5"
+            " is not in the docstring") in joined
+    assert "sentence-transformer: TripletLoss: in sentence_transformers.sentence_transformer.losses but not in the table" in joined
+
+
 def test_drift_detects_a_changed_docstring_row(drift, tmp_path, raw):
-    raw["losses"]["BinaryCrossEntropyLoss"]["docstring_rows"][1]["labels"] = "float similarity score between 0 and 5"
+    raw["families"]["cross-encoder"]["losses"]["BinaryCrossEntropyLoss"]["docstring_rows"][1]["labels"] = "float similarity score between 0 and 5"
     report = drift(load_table(write(tmp_path, raw)))
     assert not report.ok
     joined = "\n".join(report.differences)
@@ -428,31 +496,31 @@ def test_drift_detects_a_changed_docstring_row(drift, tmp_path, raw):
 
 
 def test_drift_detects_a_changed_num_labels(drift, tmp_path, raw):
-    raw["losses"]["LambdaLoss"]["num_labels"] = "2"
+    raw["families"]["cross-encoder"]["losses"]["LambdaLoss"]["num_labels"] = "2"
     report = drift(load_table(write(tmp_path, raw)))
     assert any(d.startswith("LambdaLoss: num_labels is '2' in the table") for d in report.differences)
 
 
 def test_drift_detects_a_removed_loss(drift, tmp_path, raw):
-    del raw["losses"]["RankNetLoss"]
-    for row in raw["rows"]:
+    del raw["families"]["cross-encoder"]["losses"]["RankNetLoss"]
+    for row in raw["families"]["cross-encoder"]["rows"]:
         row["losses"] = [loss for loss in row["losses"] if loss != "RankNetLoss"]
     report = drift(load_table(write(tmp_path, raw)))
     assert "RankNetLoss: in sentence_transformers.cross_encoder.losses but not in the table" in report.differences
 
 
 def test_drift_detects_a_fake_loss(drift, tmp_path, raw):
-    raw["losses"]["FakeLoss"] = copy.deepcopy(raw["losses"]["ListNetLoss"])
-    raw["losses"]["FakeLoss"]["import"] = "sentence_transformers.cross_encoder.losses.FakeLoss"
-    raw["rows"][6]["losses"].append("FakeLoss")
+    raw["families"]["cross-encoder"]["losses"]["FakeLoss"] = copy.deepcopy(raw["families"]["cross-encoder"]["losses"]["ListNetLoss"])
+    raw["families"]["cross-encoder"]["losses"]["FakeLoss"]["import"] = "sentence_transformers.cross_encoder.losses.FakeLoss"
+    raw["families"]["cross-encoder"]["rows"][6]["losses"].append("FakeLoss")
     report = drift(load_table(write(tmp_path, raw)))
     assert "FakeLoss: not found as sentence_transformers.cross_encoder.losses.FakeLoss" in report.differences
     assert "FakeLoss" not in report.checked
 
 
 def test_drift_detects_a_wrong_loss_activation(drift, tmp_path, raw):
-    raw["losses"]["ListNetLoss"]["loss_activation"] = True  # ListNetLoss's activation_fn defaults to Identity
-    raw["losses"]["MultipleNegativesRankingLoss"]["loss_activation"] = False  # ...and MNRL's to Sigmoid
+    raw["families"]["cross-encoder"]["losses"]["ListNetLoss"]["loss_activation"] = True  # ListNetLoss's activation_fn defaults to Identity
+    raw["families"]["cross-encoder"]["losses"]["MultipleNegativesRankingLoss"]["loss_activation"] = False  # ...and MNRL's to Sigmoid
     report = drift(load_table(write(tmp_path, raw)))
     assert "ListNetLoss: loss_activation is true in the table, but the class's activation_fn defaults to Identity" in report.differences
     assert "MultipleNegativesRankingLoss: loss_activation is false in the table, but the class's activation_fn defaults to Sigmoid" in report.differences
@@ -489,7 +557,7 @@ def test_cli_table_check_ok(drift):
 
 
 def test_cli_table_check_fails_on_a_drifted_copy(drift, tmp_path, raw):
-    raw["losses"]["MarginMSELoss"]["docstring_rows"].pop()
+    raw["families"]["cross-encoder"]["losses"]["MarginMSELoss"]["docstring_rows"].pop()
     path = write(tmp_path, raw)
     result = CliRunner().invoke(app, ["--table", str(path), "table", "--check"])
     assert result.exit_code == 1
@@ -502,7 +570,7 @@ def test_cli_table_check_fails_on_a_drifted_copy(drift, tmp_path, raw):
 
 
 def test_common_advice_with_unknown_loss(tmp_path, raw):
-    raw["common"][0]["loss"] = "BinaryCrossEntropyLos"
+    raw["families"]["cross-encoder"]["common"][0]["loss"] = "BinaryCrossEntropyLos"
     message = table_error(write(tmp_path, raw))
     assert "common[0].loss: unknown loss 'BinaryCrossEntropyLos'" in message
 

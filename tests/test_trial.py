@@ -179,7 +179,7 @@ ROW_CASES = [
 
 def test_row_cases_cover_every_row_of_the_table(table):
     covered = {(fmt, loss) for fmt, loss in ROW_CASES}
-    for index, row in enumerate(table.model.rows):
+    for index, row in enumerate(table.rows):
         assert any((row.format, loss) in covered for loss in row.losses), f"rows[{index}] has no trial test"
 
 
@@ -194,7 +194,7 @@ def test_real_slices_pass_the_data_check(table, format_name):
 
 @pytest.mark.parametrize("row_index", range(12))
 def test_check_fit_accepts_every_documented_row(table, row_index):
-    row = table.model.rows[row_index]
+    row = table.rows[row_index]
     for loss in row.losses:
         check_fit(row.format, loss, table)
 

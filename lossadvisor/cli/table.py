@@ -29,8 +29,8 @@ def table_command(
         return
     name = loss_table.resolve_format(format) if format else None
     if json_output:
-        rows = [r for r in loss_table.model.rows if name is None or r.format == name]
-        render.print_json({"rows": [as_plain_data(r) for r in rows], "common": [as_plain_data(c) for c in loss_table.model.common]})
+        rows = [r for r in loss_table.rows if name is None or r.format == name]
+        render.print_json({"rows": [as_plain_data(r) for r in rows], "common": [as_plain_data(c) for c in loss_table.common]})
     else:
         render.render_table(loss_table, name, out())
 

@@ -54,7 +54,7 @@ def plan_conversion(
     path = loss_table.conversion_path(source, target)
     if path is None:
         reachable = _reachable(loss_table, source)
-        makers = [f"{c.from_format} ({c.method})" for c in loss_table.model.conversions if c.to_format == target]
+        makers = [f"{c.from_format} ({c.method})" for c in loss_table.conversions if c.to_format == target]
         can = (
             f"From {source} lossadvisor can make {', '.join(reachable)}." if reachable else f"Nothing is converted from {source}."
         )
