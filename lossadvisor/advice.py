@@ -8,12 +8,13 @@ from lossadvisor.checks import _tidy_plan, _warnings, load_code
 from lossadvisor.checks_label import _complete_lists, single_valued
 from lossadvisor.checks_shapes import Question, questions
 from lossadvisor.errors import FitError, SourceError
+from lossadvisor.families import FamilyPick, family_picks
 from lossadvisor.findings import Reading, TidyPlan, Warning
 from lossadvisor.offers import ConversionOffer, conversion_offers, read_as_hint
 from lossadvisor.profile import ColumnChoice, Profile, build_profile
-from lossadvisor.recipe import DataFacts, Recipe, RecipeParam, build_recipe, data_facts, num_labels_for, recipe_params
+from lossadvisor.recipe import DataFacts, build_recipe, data_facts
 from lossadvisor.sources import open_sample
-from lossadvisor.table import Format, LossTable
+from lossadvisor.table import DEFAULT_FAMILY, Format, LossTable
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,12 @@ class ColumnReport:
 class Recommendation:
     loss: str
     reason: str
-    num_labels: int | str
-    activation: str
+    num_labels: int | str | None  # None: the family's model has no num_labels head
+    activation: str | None
     params: tuple[dict[str, str], ...]
     construction: str
     distillation: bool = False
+    wrapper: str | None = None  # the family's wrapper the loss trains inside (SpladeLoss)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,9 @@ class Report:
     classes: tuple[str, ...] = ()
     load_code: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+    family: str = DEFAULT_FAMILY  # the model family the recommendations are for (--family)
+    family_title: str = "CrossEncoder"
+    families: tuple[FamilyPick, ...] = ()  # the top pick of every family, this one first
     questions: tuple[Question, ...] = ()  # what `advise` asks where the data is ambiguous, each answer a flag
 
 
@@ -191,11 +196,10 @@ def advise(profile: Profile, table: LossTable, reading: str | None = None) -> Re
         classes=profile.classes,
         load_code=load_code(sample),
         questions=questions(profile, readings, warnings, table),
+        family=table.family_name,
+        family_title=table.family.title,
+        families=family_picks(primary.format, table, sample.spec) if primary else (),
     )
-
-
-def _num_labels(rule: str, facts: DataFacts) -> int:
-    return num_labels_for(rule, facts)[0]
 
 
 def _facts(profile: Profile) -> DataFacts:
@@ -220,7 +224,7 @@ def _recommendations(profile: Profile, reading: Reading, table: LossTable) -> tu
     facts = _facts(profile)  # read once: every loss's num_labels and parameters come from the same facts
     for loss_name, distillation in ordered:
         loss = table.losses[loss_name]
-        num_labels = _num_labels(loss.num_labels, facts)
+        recipe = build_recipe(loss_name, table, facts)
         reason = loss.summary
         for advice in common:
             if advice.loss == loss_name:
@@ -233,11 +237,10 @@ def _recommendations(profile: Profile, reading: Reading, table: LossTable) -> tu
             reason = f"{loss.summary}; only for a bounded similarity rescaled with --score-range (not logits)"
         if loss_name in ("PListMLELoss", "ListMLELoss") and _lists_unsorted(profile):
             reason += "; your lists are not sorted by relevance: set respect_input_order=False"
-        params = tuple(_advised_params(loss_name, loss.params, facts))
-        activation = "Identity" if loss.activation == "identity" else ("Sigmoid (default)" if num_labels == 1 else "default")
+        params = tuple(param.as_dict() for param in recipe.params + (recipe.wrapper.params if recipe.wrapper else ()))
         results.append(Recommendation(
-            loss=loss_name, reason=reason, num_labels=num_labels, activation=activation, params=params,
-            construction=_construction(loss_name, num_labels, loss.activation, params), distillation=distillation,
+            loss=loss_name, reason=reason, num_labels=recipe.num_labels, activation=recipe.activation, params=params,
+            construction=recipe.render(), distillation=distillation, wrapper=recipe.wrapper.loss if recipe.wrapper else None,
         ))
     return tuple(results)
 
@@ -249,33 +252,23 @@ def _lists_unsorted(profile: Profile) -> bool:
     return any(v and list(v) != sorted(v, reverse=True) for v in values)
 
 
-def _advised_params(loss_name: str, params, facts: DataFacts):
-    # The table lists activation_fn exactly for the losses whose own default (Sigmoid) must be replaced.
-    loss_identity = any(param.name == "activation_fn" for param in params)
-    chosen, _ = recipe_params(loss_name, params, facts, loss_identity)
-    return [param.as_dict() for param in chosen]
-
-
-def _construction(loss_name: str, num_labels: int, activation: str, params) -> str:
-    chosen = tuple(RecipeParam(p["name"], p["value"], None, p["why"]) for p in params)
-    recipe = Recipe(loss_name, f"sentence_transformers.cross_encoder.losses.{loss_name}", num_labels, str(num_labels),
-                    activation == "identity", activation, chosen)
-    return recipe.render()
-
-
 @dataclass(frozen=True)
 class LossExplanation:
     loss: str
     import_path: str
     summary: str
-    num_labels: int
-    num_labels_rule: str
-    activation: str
+    num_labels: int | None  # None: the family's model has no num_labels head
+    num_labels_rule: str | None
+    activation: str | None
     rows: tuple[dict[str, str], ...]
     params: tuple[dict[str, str], ...]
     options: tuple[dict[str, str], ...]
     convertible_from: tuple[dict[str, object], ...]
     construction: str
+    family: str = DEFAULT_FAMILY
+    family_title: str = "CrossEncoder"
+    role: str = "loss"  # loss | wrapper | modifier | regularizer | component
+    wrapper: str | None = None  # the family's wrapper it trains inside (SpladeLoss)
 
 
 def explain_loss(table: LossTable, name: str) -> LossExplanation:
@@ -291,8 +284,14 @@ def explain_loss(table: LossTable, name: str) -> LossExplanation:
         for c in table.conversions if c.to_format in formats
     )
     recipe = build_recipe(loss_name, table)
-    activation = "Identity (set activation_fn=torch.nn.Identity())" if recipe.identity_activation else "the default"
+    activation = None
+    if recipe.has_head:
+        activation = "Identity (set activation_fn=torch.nn.Identity())" if recipe.identity_activation else "the default"
     rule = "the number of classes (class ids 0..N-1)" if loss.num_labels == "num_classes" else loss.num_labels
+    family = table.family
+    role = next((key.removesuffix("s") for key in ("wrappers", "modifiers", "regularizers", "components")
+                 if loss_name in getattr(family, key)), "loss")
     return LossExplanation(loss_name, loss.import_path, loss.summary, recipe.num_labels, rule, activation, rows,
                            tuple(p.as_dict() for p in recipe.params), tuple(p.as_dict() for p in recipe.options),
-                           into, recipe.render())
+                           into, recipe.render(), table.family_name, family.title, role,
+                           recipe.wrapper.loss if recipe.wrapper else None)

@@ -11,7 +11,8 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lossadvisor.commands import convert_command
+from lossadvisor.commands import CommandLine, convert_command
+from lossadvisor.fit import fitting_losses
 from lossadvisor.findings import INFO, warning
 from lossadvisor.findings import WarningCode as C
 from lossadvisor.profile import LABEL_LIKE, Profile, Why
@@ -76,6 +77,9 @@ def shape_warnings(profile: Profile, reading: Reading, table: LossTable, out: li
         return
     targets = expansions(profile, reading.format, table)
     negatives = [n for n in profile.inputs if profile.column(n).kind == "text-list"]
+    if not negatives:
+        out.append(_other_family(profile, reading, table, targets))
+        return
     span = ragged(profile)
     lengths = f"; the negative lists run from {span[0]} to {span[1]} long (--negatives-policy truncate|pad|drop)" if span else ""
     out.append(warning(
@@ -84,6 +88,23 @@ def shape_warnings(profile: Profile, reading: Reading, table: LossTable, out: li
         f" convert expands them: {', '.join(targets)}",
         convert_command(profile.sample.spec, targets[0], None, *((("--negatives-policy", "truncate"),) if span else ())).render(),
         INFO, columns=negatives))
+
+
+def _other_family(profile: Profile, reading: Reading, table: LossTable, targets: list[str]) -> Warning:
+    """A format this family has no loss for (single texts for a CrossEncoder): the families that train on it."""
+    owners = [name for name in table.family_names if table.for_family(name).rows_for_format(reading.format)]
+    trained = "; ".join(f"{table.for_family(name).family.title}: {', '.join(fitting_losses(reading.format, table.for_family(name)))}"
+                        for name in owners)
+    message = f"{reading.format}: no {table.family.title} loss trains on {reading.format} data" + (
+        f"; {trained}" if trained else "")
+    if targets:
+        message += f". convert reaches {', '.join(targets)}"
+        fix = convert_command(profile.sample.spec, targets[0], None).render()
+    elif owners:
+        fix = CommandLine("inspect", profile.sample.spec, (("--family", owners[0]),)).render()
+    else:
+        fix = "See `lossadvisor table` for the formats each family trains on."
+    return warning(C.OTHER_FAMILY, message, fix, INFO if owners or targets else "warning")
 
 
 def questions(profile: Profile, readings: list[Reading], warnings: list[Warning], table: LossTable) -> tuple[Question, ...]:

@@ -103,6 +103,7 @@ class WarningCode(str, Enum):
     NO_FORMAT = "no-format"
     PANDAS_INDEX = "pandas-index"
     LIST_NEGATIVES = "list-negatives"
+    OTHER_FAMILY = "other-family"
     NESTED_FIELDS = "nested-fields"
     BEIR_FOLDER = "beir-folder"
     PARALLEL_FILES = "parallel-files"

@@ -79,21 +79,25 @@ def render_table(loss_table, format_filter: str | None, console: Console) -> Non
     """The loss table; below the width its longest words need, one block per row, so no loss name is ever cut."""
     from rich.table import Table
 
-    view = Table(title="CrossEncoder loss overview (data_formats.yaml)", show_lines=False, box=_box(console))
+    family = loss_table.family
+    title = f"{family.title} loss overview (data_formats.yaml)"
+    view = Table(title=title, show_lines=False, box=_box(console))
     for header in ("format", "inputs", "labels", "num_labels", "losses"):
-        view.add_column(header, overflow="fold")
+        if header != "num_labels" or family.num_labels:
+            view.add_column(header, overflow="fold")
     common = {(f, c.loss) for c in loss_table.common for f in c.formats if c.loss}
     rows = [row for row in loss_table.rows if not format_filter or row.format == format_filter]
     cells = []
     for row in rows:
         losses = [f"[bold]{loss}[/bold]*" if (row.format, loss) in common else loss for loss in row.losses]
         fmt = row.format + (" [dim](distillation)[/dim]" if row.distillation else "")
-        cells.append((fmt, escape(row.inputs), escape(row.labels), str(row.num_labels), losses))
-        view.add_row(*cells[-1][:4], "\n".join(losses))
+        head = (str(row.num_labels),) if family.num_labels else ()
+        cells.append((fmt, escape(row.inputs), escape(row.labels), *head, losses))
+        view.add_row(*cells[-1][:-1], "\n".join(losses))
     if _fit_columns(view, console):
         console.print(view)
     else:
-        _stacked(cells, console)
+        _stacked(title, view, cells, console)
     # Prose, wrapped to the width even when piped (soft_wrap=False), so the whole view fits the columns it was given.
     console.print("[dim]* commonly used. Convert between formats with `lossadvisor convert DATASET --to FORMAT`.[/dim]",
                   soft_wrap=False)
@@ -101,6 +105,12 @@ def render_table(loss_table, format_filter: str | None, console: Console) -> Non
         if format_filter and format_filter not in advice.formats:
             continue
         console.print(f"  • {', '.join(advice.formats)}: {escape(advice.advice)}", soft_wrap=False)
+    for key, what in (("wrappers", "every loss above trains inside one of these wrappers"),
+                      ("modifiers", "wrap any loss above"), ("regularizers", "add beside the main loss")):
+        if getattr(family, key):
+            console.print(f"  {key}: {', '.join(getattr(family, key))} [dim]({what})[/dim]", soft_wrap=False)
+    others = [name for name in loss_table.family_names if name != loss_table.family_name]
+    console.print(f"[dim]Other families: {', '.join(others)} (lossadvisor table --family NAME).[/dim]", soft_wrap=False)
 
 
 def _fit_columns(view, console: Console) -> bool:
@@ -124,12 +134,13 @@ def _fit_columns(view, console: Console) -> bool:
     return True
 
 
-def _stacked(cells, console: Console) -> None:
+def _stacked(title: str, view, cells, console: Console) -> None:
     """The table as blocks (format, then its fields), for a terminal too narrow for the columns."""
-    console.print("[bold]CrossEncoder loss overview (data_formats.yaml)[/bold]")
-    for fmt, inputs, labels, num_labels, losses in cells:
+    console.print(f"[bold]{title}[/bold]")
+    headers = [column.header for column in view.columns]
+    for fmt, *fields, losses in cells:
         console.print(f"\n[bold]{fmt}[/bold]")
-        console.print(f"  inputs: {inputs}\n  labels: {labels}\n  num_labels: {num_labels}", soft_wrap=False)
+        console.print("\n".join(f"  {header}: {value}" for header, value in zip(headers[1:], fields)), soft_wrap=False)
         console.print("  losses: " + ", ".join(losses), soft_wrap=False)
 
 
@@ -137,8 +148,11 @@ def render_explain(info: dict[str, Any], console: Console) -> None:
     from rich.table import Table
 
     console.print(f"[bold]{info['loss']}[/bold]  [dim]{info['import']}[/dim]")
-    console.print(f"  {escape(info['summary'])}")
-    console.print(f"  num_labels: {escape(info['num_labels_rule'])}   activation: {info['activation']}")
+    console.print(f"  {info['family_title']} {info['role']}: {escape(info['summary'])}")
+    if info["num_labels_rule"] is not None:
+        console.print(f"  num_labels: {escape(info['num_labels_rule'])}   activation: {info['activation']}")
+    if info["wrapper"]:
+        console.print(f"  trains inside {info['wrapper']} (the family's wrapper; the construction below has it)")
     view = Table(title="data it wants", show_header=True, box=_box(console))
     view.add_column("format")
     view.add_column("inputs")
@@ -182,8 +196,9 @@ def render_report(report, console: Console) -> None:
         for reading in report.readings[1:]:
             console.print(f"  [dim]other reading:[/dim] {reading.format}: {escape(reading.assumption or '')}")
     if report.recommendations:
-        console.print(f"[bold]CrossEncoder:[/bold] num_labels={report.num_labels}, activation={report.activation}")
-        console.print("[bold]recommended losses[/bold] (best first)")
+        if report.num_labels is not None:
+            console.print(f"[bold]{report.family_title}:[/bold] num_labels={report.num_labels}, activation={report.activation}")
+        console.print(f"[bold]recommended {report.family_title} losses[/bold] (best first)")
         for index, rec in enumerate(report.recommendations, 1):
             console.print(f"  {index}. [bold]{rec.loss}[/bold]: {escape(rec.reason)}")
             for p in rec.params:
@@ -203,7 +218,20 @@ def render_report(report, console: Console) -> None:
         console.print("[bold]notes[/bold]")
         for w in notes:
             console.print(f"  [dim]i[/dim] \\[{w.code}] {escape(w.message)}\n      [dim]{escape(w.fix)}[/dim]")
+    _render_family_picks(report, console)
     console.print(f"[dim]load it with: {escape(report.load_code)}[/dim]")
+
+
+def _render_family_picks(report, console: Console) -> None:
+    """Every family's top pick for this data, in one line each: what an embedder and a reranker would train with."""
+    if len(report.families) < 2:
+        return
+    console.print("[bold]top pick per model family[/bold]")
+    for pick in report.families:
+        mark = " [dim](above)[/dim]" if pick.family == report.family else ""
+        console.print(f"  {pick.title}, {escape(pick.role)}: [bold]{escape(pick.summary)}[/bold]{mark}", soft_wrap=False)
+        if pick.family != report.family and pick.loss is not None:
+            console.print(f"    [cyan]{escape(pick.command)}[/cyan]", soft_wrap=True)
 
 
 def render_trials(results, applied, plot, console: Console) -> None:

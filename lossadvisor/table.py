@@ -93,6 +93,13 @@ class LossTable:
         hint = f"Did you mean '{names[close[0]]}'?" if close else None
         raise FitError(f"unknown model family '{name}' (known: {', '.join(self.model.families)})", hint)
 
+    def for_loss(self, name: str) -> LossTable:
+        """This family when it has the loss `name` (typos forgiven); else the one family that has it."""
+        stripped = name.strip().rsplit(".", 1)[-1].lower()
+        owners = [family for family in self.family_names
+                  if any(stripped in (n.lower(), n.lower().removesuffix("loss")) for n in self.model.families[family].losses)]
+        return self if not owners or self.family_name in owners else self.for_family(owners[0])
+
     def families_with_loss(self, loss: str) -> list[str]:
         return [name for name, family in self.model.families.items() if loss in family.losses]
 

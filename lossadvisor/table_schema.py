@@ -80,6 +80,7 @@ class LossParam(_Strict, kw_only=True):
     name: str
     value: str
     why: str
+    set: bool = False  # the recipe always sets it (upstream's documented setting); otherwise a listed option
 
 
 class DocstringRow(_Strict, kw_only=True):

@@ -46,8 +46,10 @@ OPTION = [Null(str)]  # a (flag, value) pair: the value is null for a bare switc
 COMMAND_LINE = {"command": str, "dataset": Null(str), "options": [OPTION], "global_options": [OPTION]}
 PARAM = {"name": str, "value": str, "why": str}
 READING = {"format": str, "label_kind": str, "assumption": Null(str), "losses": [str], "needs_grouping": bool}
-RECOMMENDATION = {"loss": str, "reason": str, "num_labels": int, "activation": str, "params": [PARAM],
-                  "construction": str, "distillation": bool}
+RECOMMENDATION = {"loss": str, "reason": str, "num_labels": Null(int), "activation": Null(str), "params": [PARAM],
+                  "construction": str, "distillation": bool, "wrapper": Null(str)}
+FAMILY_PICK = {"family": str, "title": str, "role": str, "loss": Null(str), "format": Null(str), "via": [str],
+               "needs": [str], "command": str}
 OFFER = {"to": str, "command": str, "unlocks": [str], "needs": [str], "summary": str, "args": COMMAND_LINE, "mines": bool}
 WARNING = {"code": str, "message": str, "fix": str, "severity": str, "fixable": bool, "columns": [str]}
 COLUMN = {"name": str, "dtype": str, "role": str, "reason": str, "label_kind": Null(str)}
@@ -60,14 +62,18 @@ INSPECT = {
     "format": Null(str), "format_description": Null(str), "needs_fixing": bool, "num_labels": Null(int),
     "activation": Null(str), "columns": [COLUMN], "readings": [READING], "recommendations": [RECOMMENDATION],
     "conversions": [OFFER], "warnings": [WARNING], "tidy": Null(TIDY), "classes": [str], "load_code": str, "extra": {}, "questions": [QUESTION],
+    "family": str, "family_title": str, "families": [FAMILY_PICK],
 }
-TABLE_ROW = {"inputs": str, "labels": str, "num_labels": str, "format": str, "losses": [str], "distillation": bool}
-TABLE = {"rows": [TABLE_ROW], "common": [{"formats": [str], "advice": str, "loss": Null(str), "via": [str]}]}
+TABLE_ROW = {"inputs": str, "labels": str, "num_labels": Null(str), "format": str, "losses": [str], "distillation": bool}
+TABLE = {"family": str, "model": str, "rows": [TABLE_ROW],
+         "common": [{"formats": [str], "advice": str, "loss": Null(str), "via": [str]}],
+         "wrappers": [str], "modifiers": [str], "regularizers": [str]}
 # explain has no data: num_labels is the count where the loss fixes it, null where it is the data's number of classes.
 EXPLAIN = {
-    "loss": str, "import_path": str, "summary": str, "num_labels": Null(int), "num_labels_rule": str, "activation": str,
-    "rows": [{"format": str, "inputs": str, "labels": str, "num_labels": str}], "params": [PARAM], "options": [PARAM],
-    "convertible_from": [{"from": str, "to": str, "summary": str, "needs": [str]}], "construction": str,
+    "loss": str, "import_path": str, "summary": str, "num_labels": Null(int), "num_labels_rule": Null(str),
+    "activation": Null(str), "rows": [{"format": str, "inputs": str, "labels": str, "num_labels": Null(str)}],
+    "params": [PARAM], "options": [PARAM], "convertible_from": [{"from": str, "to": str, "summary": str, "needs": [str]}],
+    "construction": str, "family": str, "family_title": str, "role": str, "wrapper": Null(str),
 }
 SCALAR = AnyOf((str, int, float, bool, type(None)))
 CONVERT = {
@@ -147,15 +153,23 @@ def test_inspect_json(dataset):
     assert problems(run_json("inspect", str(dataset)), INSPECT) == []
 
 
-def test_table_json():
-    assert problems(run_json("table"), TABLE) == []
+FAMILIES = ("cross-encoder", "sentence-transformer", "sparse-encoder", "multi-vector")
 
 
-def test_explain_json_for_every_loss():
+@pytest.mark.parametrize("family", FAMILIES)
+def test_table_json(family):
+    table = run_json("table", "--family", family)
+    assert problems(table, TABLE) == [] and table["family"] == family
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_explain_json_for_every_loss(family):
     from lossadvisor.table import load_table
 
-    for loss in load_table(None).losses:
-        assert problems(run_json("explain", loss), EXPLAIN) == [], loss
+    for loss in load_table(None).for_family(family).losses:
+        explained = run_json("explain", loss, "--family", family)
+        assert problems(explained, EXPLAIN) == [], loss
+        assert explained["family"] == family
 
 
 @needs_real

@@ -123,6 +123,9 @@ FORMAT_CASES = {
          "label": [list(t) for t in zip(scores(7), scores(8), scores(9))]},
         "n-tuple-scores", ["MarginMSELoss"], 1,
     ),
+    # the SentenceTransformer table's formats: no CrossEncoder loss trains on them
+    "single-class": ({"text": texts(), "label": [i % 4 for i in range(N)]}, "single-class", [], None),
+    "single": ({"text": texts()}, "single", [], None),
     # shapes as published, which no loss takes as they are (convert expands them)
     "list-negatives": (
         {"query": queries(), "positive": texts(), "negatives": [[sentence(200 + i * 3 + j) for j in range(1 + i % 3)] for i in range(N)]},
@@ -150,7 +153,20 @@ def test_format_inference(tmp_path, table, case):
 
 def test_every_format_of_the_table_is_covered(table):
     covered = {case[1] for case in FORMAT_CASES.values()} | {"pos-neg-lists-scores"}  # tests/test_shapes.py
-    assert covered == {f.name for f in table.formats}
+    covered |= {"input-embeddings"}  # tests/test_families.py
+    explicit = {f.name for f in table.formats if f.explicit}  # never inferred from the shape: see test_explicit_formats
+    assert covered | explicit == {f.name for f in table.formats} and not covered & explicit
+
+
+def test_explicit_formats_are_read_only_when_asked(tmp_path, table):
+    columns = {"anchor": texts(), "anchor_copy": texts()}
+    report = inspect_columns(tmp_path, table, columns)
+    assert report.format == "pair" and "anchor-anchor" not in {r.format for r in report.readings}
+    path = tmp_path / "asked.parquet"
+    pq.write_table(pa.table(columns), path)
+    asked = inspect_dataset(str(path), table.for_family("sentence-transformer"), reading="anchor-anchor")
+    assert asked.format == "anchor-anchor"
+    assert [r.loss for r in asked.recommendations] == ["ContrastiveTensionLossInBatchNegatives"]
 
 
 def test_string_classes(tmp_path, table):

@@ -29,10 +29,12 @@ class CliContext:
     table: Path | None = None
     debug: bool = False
 
-    def loss_table(self) -> LossTable:
+    def loss_table(self, family: str | None = None, loss: str | None = None) -> LossTable:
+        """The table through `family` (None: the default), or, without one, through the family that has `loss`."""
         from lossadvisor.table import load_table
 
-        return load_table(self.table)
+        table = load_table(self.table)
+        return table.for_loss(loss) if family is None and loss is not None else table.for_family(family)
 
     def global_options(self) -> tuple[tuple[str, str | None], ...]:
         """The global options as they are written before a command (for the command lines the session prints)."""

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from lossadvisor.cli.context import context_of, handles_errors, out
-from lossadvisor.cli.options import AsOpt, InputsOpt, LabelOpt, SplitOpt, column_choice
+from lossadvisor.cli.options import AsOpt, FamilyOpt, InputsOpt, LabelOpt, SplitOpt, column_choice
 
 
 @handles_errors
@@ -21,14 +21,18 @@ def inspect_command(
     inputs: InputsOpt = None,
     label: LabelOpt = None,
     read_as: AsOpt = None,
+    family: FamilyOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Infer the training format, recommend losses, and flag the traps (with fixes).
+
+    The losses are for --family (CrossEncoder rerankers by default); a compact table gives the top pick of every
+    model family for the same data.
     """
     from lossadvisor import render
     from lossadvisor.advice import inspect_dataset
 
-    report = inspect_dataset(dataset, context_of(ctx).loss_table(), split=split, subset=subset,
+    report = inspect_dataset(dataset, context_of(ctx).loss_table(family), split=split, subset=subset,
                              choice=column_choice(inputs, label), reading=read_as)
     if json_output:
         render.print_json(report)

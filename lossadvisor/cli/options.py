@@ -49,6 +49,10 @@ def seed_value(value: int) -> int:
     return value
 
 
+FAMILIES = ("cross-encoder", "sentence-transformer", "sparse-encoder", "multi-vector")
+FAMILY_HELP = ("The model family to advise for: cross-encoder (reranker; the default), sentence-transformer (embedder), "
+               "sparse-encoder (SPLADE) or multi-vector (ColBERT). Aliases such as embedder, reranker, splade work.")
+FamilyOpt = Annotated[Optional[str], typer.Option("--family", help=FAMILY_HELP)]
 AS_HELP = formats_help("Read the data as this format where it is ambiguous (e.g. pair-class for 0/1 labels).")
 
 

@@ -1,0 +1,74 @@
+"""The top pick of every model family for one data format: `inspect`'s "embedder: MNRL; reranker: BCE after mining".
+
+Pure rules over the table: a family whose own table lists the format picks its common choice there; otherwise the
+shortest declared conversion into a format the family trains on, and the pick there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lossadvisor.commands import CommandLine, convert_command
+from lossadvisor.fit import fitting_losses
+from lossadvisor.table import DEFAULT_FAMILY, LossTable
+
+
+@dataclass(frozen=True)
+class FamilyPick:
+    family: str  # the name --family takes
+    title: str  # the model class
+    role: str
+    loss: str | None  # None: no declared conversion reaches a format this family trains on
+    format: str | None  # the format the loss trains on
+    via: tuple[str, ...] = ()  # the conversions on the way there, by target format
+    needs: tuple[str, ...] = ()  # what those conversions need (a teacher, a positive class)
+    command: str = ""  # the command that goes on: inspect with --family, or the convert that gets there
+
+    @property
+    def summary(self) -> str:
+        if self.loss is None:
+            return "no loss of this family reaches this data"
+        after = f" after convert --to {self.via[-1]}" if self.via else ""
+        return f"{self.loss} ({self.format}{after})"
+
+
+def family_picks(format_name: str, table: LossTable, dataset: str) -> tuple[FamilyPick, ...]:
+    """One pick per family of the table, the family `table` is seen through first."""
+    names = [table.family_name] + [name for name in table.family_names if name != table.family_name]
+    return tuple(_pick(format_name, table.for_family(name), dataset) for name in names)
+
+
+def _pick(format_name: str, view: LossTable, dataset: str) -> FamilyPick:
+    """The family's common choice on this data if it has one; else a common choice that conversions needing nothing
+    (no teacher, no positive class) reach; else any fitting loss here; else one reached with what is needed."""
+    family = view.family
+    common = dict(family_name=view.family_name, title=family.title, role=family.role)
+    inspect = CommandLine("inspect", dataset, (() if view.family_name == DEFAULT_FAMILY
+                                              else (("--family", view.family_name),)))
+    candidates = []  # (rank, path length, target, path, needs)
+    for fmt in view.formats:
+        if not view.rows_for_format(fmt.name):
+            continue
+        path = view.conversion_path(format_name, fmt.name)
+        if path is None:
+            continue
+        needs = tuple(sorted({need for step in path for need in step.needs} - {"miner"}))
+        is_common = fitting_losses(fmt.name, view)[0] in _common_losses(view, fmt.name)
+        rank = (0 if not path else 1) if is_common and not needs else (2 if not path else 3)
+        candidates.append((rank, len(path), fmt.name, path, needs))
+    if not candidates:
+        return _made(common, None, None, command=inspect.render())
+    _, _, target, path, needs = min(candidates, key=lambda candidate: candidate[:2])
+    loss = fitting_losses(target, view)[0]
+    if not path:
+        return _made(common, loss, target, command=inspect.render())
+    command = convert_command(dataset, target, None).render()
+    return _made(common, loss, target, tuple(step.to_format for step in path), needs, command)
+
+
+def _common_losses(view: LossTable, format_name: str) -> set[str]:
+    return {advice.loss for advice in view.common_for_format(format_name) if advice.loss}
+
+
+def _made(common: dict, loss, fmt, via=(), needs=(), command="") -> FamilyPick:
+    return FamilyPick(common["family_name"], common["title"], common["role"], loss, fmt, via, needs, command)
