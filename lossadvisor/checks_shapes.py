@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lossadvisor.commands import CommandLine, convert_command
-from lossadvisor.fit import fitting_losses
 from lossadvisor.findings import INFO, warning
 from lossadvisor.findings import WarningCode as C
+from lossadvisor.fit import fitting_losses
 from lossadvisor.profile import LABEL_LIKE, Profile, Why
 
 if TYPE_CHECKING:
