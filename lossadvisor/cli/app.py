@@ -24,7 +24,7 @@ from lossadvisor.errors import EXIT_INTERRUPTED
 app = typer.Typer(
     name="lossadvisor",
     cls=LossAdvisorGroup,
-    help="Which sentence-transformers CrossEncoder loss fits your data; reshape the data; prove it with a real smoke-train.",
+    help="Which sentence-transformers loss fits your data (rerankers, embedders, sparse and multi-vector models); reshape the data; prove it with a real smoke-train.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=True,
