@@ -95,10 +95,14 @@ class LossTable:
 
     def for_loss(self, name: str) -> LossTable:
         """This family when it has the loss `name` (typos forgiven); else the one family that has it."""
-        stripped = name.strip().rsplit(".", 1)[-1].lower()
-        owners = [family for family in self.family_names
-                  if any(stripped in (n.lower(), n.lower().removesuffix("loss")) for n in self.model.families[family].losses)]
+        owners = self._families_naming(name)
         return self if not owners or self.family_name in owners else self.for_family(owners[0])
+
+    def _families_naming(self, name: str) -> list[str]:
+        """The families with a loss `name` names: case, a module prefix and the 'Loss' suffix are forgiven."""
+        stripped = name.strip().rsplit(".", 1)[-1].lower()
+        return [family for family in self.family_names
+                if any(stripped in (n.lower(), n.lower().removesuffix("loss")) for n in self.model.families[family].losses)]
 
     def families_with_loss(self, loss: str) -> list[str]:
         return [name for name, family in self.model.families.items() if loss in family.losses]
@@ -158,8 +162,7 @@ class LossTable:
         for candidate in (stripped, stripped + "loss"):
             if candidate in by_lower:
                 return by_lower[candidate]
-        elsewhere = [family for family in self.family_names
-                     if any(stripped in (n.lower(), n.lower().removesuffix("loss")) for n in self.model.families[family].losses)]
+        elsewhere = self._families_naming(name)
         if elsewhere:
             raise FitError(f"{name} is not a {self.family.title} loss: it is in the {', '.join(elsewhere)} table",
                            f"Pass --family {elsewhere[0]}.")
