@@ -103,7 +103,7 @@ def apply_plan(table: pa.Table, plan: TidyPlan, fmt: str, drop_duplicates: bool 
         from lossadvisor.convert.options import ConvertOptions
         from lossadvisor.convert.reshape import group
 
-        steps.run(group(steps.table, fmt, ConvertOptions()))
+        steps.run(group(steps.table, fmt, ConvertOptions(keep_constant_lists=True)))  # plan.drop_constant_lists decides
         steps.applied.append(f"grouped rows by '{steps.table.column_names[0]}' into lists")
     if plan.drop_constant_lists and clean.LABEL in steps.table.column_names:
         steps.run(clean.drop_constant_lists(steps.table))

@@ -170,7 +170,7 @@ def _streamer(spec: str, wanted: str | None, out: Path, loss_table, options, spl
     if report.classes and options.class_names is None:
         options = replace(options, class_names=tuple(report.classes))
     plan = plan_conversion(loss_table, source, target, options)  # fails before any slow work
-    keep_constant = wanted is not None and wanted != "labeled-list"
+    keep_constant = (wanted is not None and wanted != "labeled-list") or options.keep_constant_lists
     blocker = stream_blocker(sample, report, [c.method for c in plan], output_kind(out), score_range=score_range,
                              gain=gain, keep_constant_lists=keep_constant)
     if blocker is not None:
@@ -260,7 +260,8 @@ def _convert_one(spec: str, wanted: str | None, loss_table, options, split: str 
     prepared = load_canonical(spec, loss_table, split=split, subset=subset, score_range=score_range,
                               choice=choice, reading=reading, gain=gain,
                               # lists with nothing to rank are dropped for the listwise losses only
-                              keep_constant_lists=wanted is not None and wanted != "labeled-list")
+                              keep_constant_lists=(wanted is not None and wanted != "labeled-list")
+                              or options.keep_constant_lists)
     source = prepared.format
     wanted = wanted or source
     if prepared.report.classes and options.class_names is None:

@@ -1,0 +1,93 @@
+"""Data as people actually have it (issue 11), the leftovers: ids that point into a separate corpus (resolved by
+joining the files that hold the texts), parallel files named by --inputs/--label, BEIR titles, lists with nothing to
+rank dropped by `convert --to labeled-list`, and rank numbers given where the listwise losses want relevance.
+
+Data: tests/data/shapes (written by tests/data/make_shapes.py from ../shared/data/real; see tests/data/PROVENANCE.md).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+
+import pyarrow.parquet as pq
+import pytest
+from real_data import REAL
+from test_shapes import SHAPES, TRIAL, convert_json, lines, one_torch_thread, run  # noqa: F401 - the fixture
+
+WIKIQA = REAL / "wikiqa" / "WikiQA-test.tsv"
+
+
+@pytest.fixture(scope="module")
+def table():
+    from lossadvisor.table import load_table
+
+    return load_table()
+
+
+def wikiqa_lists() -> dict[str, list[int]]:
+    """WikiQA-test.tsv's labels per question (exact duplicate rows once), read with the csv module."""
+    seen, labels = set(), defaultdict(list)
+    with open(WIKIQA, encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+            key = (row["Question"], row["Sentence"], row["Label"])  # the columns the conversion keeps
+            if key not in seen:
+                seen.add(key)
+                labels[row["Question"]].append(int(row["Label"]))
+    return labels
+
+
+# --- lists with nothing to rank: dropped by --to labeled-list, counted, kept on request -------------------------------
+
+
+def test_grouping_drops_lists_with_nothing_to_rank(tmp_path):
+    lists = wikiqa_lists()
+    constant = {q for q, labels in lists.items() if len(set(labels)) == 1}
+    assert len(constant) > 300  # WikiQA: most questions have no correct sentence
+    out = tmp_path / "lists.parquet"
+    report = convert_json(WIKIQA, "labeled-list", out)
+    assert report["rows_out"] == len(lists) - len(constant)
+    assert report["stats"]["constant_lists_dropped"] == len(constant)
+    dropped_rows = sum(len(lists[q]) for q in constant)
+    assert report["dropped"]["list with nothing to rank (every label equal)"] == dropped_rows
+    assert any(f"dropped {len(constant)} lists with nothing to rank" in note and "--keep-constant-lists" in note
+               for note in report["notes"])
+    assert report["verdict"]["format"] == "labeled-list"
+    assert "constant-lists" not in report["verdict"]["warnings"]  # the output does not trip its own verdict
+    written = pq.read_table(out).to_pylist()
+    assert all(len(set(row["label"])) > 1 for row in written)
+    assert {row["Question"] for row in written} == set(lists) - constant
+
+
+def test_keep_constant_lists_keeps_them(tmp_path):
+    report = convert_json(WIKIQA, "labeled-list", tmp_path / "lists.parquet", "--keep-constant-lists")
+    assert report["rows_out"] == len(wikiqa_lists())
+    assert report["verdict"]["warnings"] == ["constant-lists"]
+
+
+def test_graded_pairs_keep_every_list_for_pointwise_targets(tmp_path):
+    """Grouping inside --fix (graded qrels) leaves the dropping to the plan: --to labeled-pair keeps every judgment."""
+    folder = SHAPES / "beir_cranfield"
+    judgments = len((folder / "qrels" / "test.tsv").read_text().splitlines()) - 1
+    report = convert_json(folder, "labeled-pair", tmp_path / "pairs.parquet", "--gain", "cranfield")
+    assert report["rows_out"] + sum(report["dropped"].values()) == judgments
+    assert not any("nothing to rank" in reason for reason in report["dropped"])
+
+
+def test_positives_only_lists_dropped_from_list_negatives():
+    """The expansion itself (convert's fix step already drops rows whose negative list is empty)."""
+    import pyarrow as pa
+
+    from lossadvisor.convert.lists import lists_to_labeled_list
+    from lossadvisor.convert.options import ConvertOptions
+
+    rows = lines("flag_query_pos_neg.jsonl")
+    emptied = {r["query"] for r in rows[::4]}
+    data = pa.Table.from_pylist([{**r, "neg": [] if r["query"] in emptied else r["neg"]} for r in rows])
+    step = lists_to_labeled_list(data, "labeled-list", ConvertOptions())
+    assert step.table.num_rows == len(rows) - len(emptied)
+    assert step.dropped == {"list with nothing to rank (every label equal)": len(emptied)}
+    assert step.rows_used + sum(step.dropped.values()) == len(rows)
+    assert all(len(set(labels)) == 2 for labels in step.table.column("label").to_pylist())
+    kept = lists_to_labeled_list(data, "labeled-list", ConvertOptions(keep_constant_lists=True))
+    assert kept.table.num_rows == len(rows) and not kept.dropped
