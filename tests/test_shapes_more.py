@@ -8,6 +8,7 @@ Data: tests/data/shapes (written by tests/data/make_shapes.py from ../shared/dat
 from __future__ import annotations
 
 import csv
+import json
 from collections import defaultdict
 
 import pyarrow.parquet as pq
@@ -91,3 +92,59 @@ def test_positives_only_lists_dropped_from_list_negatives():
     assert all(len(set(labels)) == 2 for labels in step.table.column("label").to_pylist())
     kept = lists_to_labeled_list(data, "labeled-list", ConvertOptions(keep_constant_lists=True))
     assert kept.table.num_rows == len(rows) and not kept.dropped
+
+
+# --- BEIR: the title before the text, as BEIR feeds its models -------------------------------------------------------
+
+
+def beir_documents(folder) -> dict[str, dict]:
+    return {d["_id"]: d for d in map(json.loads, (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines())}
+
+
+def test_beir_passages_carry_their_title(table):
+    from lossadvisor.advice import inspect_dataset
+    from lossadvisor.sources import open_sample
+
+    folder = SHAPES / "beir_wikiqa"
+    docs = beir_documents(folder)
+    judged = [line.split("\t")[1] for line in (folder / "qrels" / "train.tsv").read_text().splitlines()[1:]]
+    passages = open_sample(str(folder)).table.column("passage").to_pylist()
+    assert len(passages) == len(judged)
+    titled = 0
+    for doc_id, passage in zip(judged, passages):
+        title, text = docs[doc_id]["title"], docs[doc_id]["text"]
+        assert passage.endswith(text)
+        if text.startswith(title):  # WikiQA's first sentences often begin with the title: not repeated
+            assert passage == text
+        else:
+            assert passage == f"{title} {text}"
+            titled += 1
+    assert 0 < titled < len(judged)
+    (note,) = [w for w in inspect_dataset(str(folder), table).warnings if w.code == "beir-folder"]
+    assert "title prepended" in note.message
+
+
+def test_beir_load_code_reads_the_same_passages(table):
+    from datasets import Dataset, load_dataset
+
+    from lossadvisor.advice import inspect_dataset
+    from lossadvisor.sources import open_sample
+
+    folder = SHAPES / "beir_wikiqa"
+    code = inspect_dataset(str(folder), table).load_code
+    dataset = eval(code, {"Dataset": Dataset, "load_dataset": load_dataset})  # noqa: S307 - the code the tool prints
+    assert dataset["passage"] == open_sample(str(folder)).table.column("passage").to_pylist()
+
+
+def test_beir_mined_negatives_carry_titles_too(tmp_path):
+    """Negatives mined from corpus.jsonl read like the positives ('title text'): no title-shaped shortcut."""
+    folder = SHAPES / "beir_wikiqa"
+    out = tmp_path / "lists.parquet"
+    convert_json(folder, "labeled-list", out, "--corpus", str(folder / "corpus.jsonl"))
+    from lossadvisor.sources.beir import with_title
+
+    readable = {with_title(d["title"], d["text"])[0] for d in beir_documents(folder).values()}
+    texts_only = {d["text"] for d in beir_documents(folder).values()} - readable
+    written = pq.read_table(out).to_pylist()
+    docs = [doc for row in written for doc in row["docs"]]
+    assert set(docs) <= readable and not set(docs) & texts_only

@@ -137,7 +137,12 @@ def read_corpus(path: Path) -> tuple[str, ...]:
 
     from lossadvisor.sources import open_sample, read_table
 
+    from lossadvisor.sources.beir import titled_texts
+
     table = read_table(open_sample(str(path)))
+    titled = titled_texts(table)  # a BEIR corpus: 'title text', as the joined positives read
+    if titled is not None:
+        return tuple(v for v in titled if v.strip())
     texts = [n for n in table.column_names if pa.types.is_string(table.column(n).type) or pa.types.is_large_string(table.column(n).type)]
     if not texts:
         raise LossAdvisorError(f"--corpus {path}: no text column")

@@ -109,6 +109,8 @@ def _beir_sample(spec: str, split: str | None, limit: int) -> Sample:
     message = (f"a BEIR/MTEB retrieval layout: {layout['corpus'].name} + {layout['queries'].name} + qrels"
                f" ({', '.join(splits)}); joined qrels '{chosen}': {counts['joined']} judgments of {counts['queries']} queries"
                + (f", {dropped} dropped (query or document not found)" if dropped else "")
+               + (f"; title prepended to the text ('title text', as BEIR does) for {counts['titled']:,} of"
+                  f" {counts['documents']:,} documents" if counts["titled"] else "")
                + ("; graded scores kept as the label" if "label" in table.column_names else
                   "; every judgment is a positive: (query, positive) pairs, negatives to mine from the corpus"))
     files = (str(layout["corpus"]), str(layout["queries"]), str(layout["qrels"][chosen]))
