@@ -136,7 +136,6 @@ def read_corpus(path: Path) -> tuple[str, ...]:
     import pyarrow as pa
 
     from lossadvisor.sources import open_sample, read_table
-
     from lossadvisor.sources.beir import titled_texts
 
     table = read_table(open_sample(str(path)))
