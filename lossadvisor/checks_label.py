@@ -216,6 +216,12 @@ def _list_value_warnings(profile: Profile, labels: list[list], out: list[Warning
     if flat and not flat <= {0, 1}:
         out.append(warning(C.GRADED_LISTS, f"graded labels ({min(flat)}..{max(flat)}), not binary: LambdaLoss and ListNetLoss use"
                            " the grades", "Nothing to do.", INFO))
+    from lossadvisor.checks_shapes import rank_numbers, ranks_fix
+
+    ranks = rank_numbers(labels)
+    if ranks:
+        out.append(warning(C.RANK_LABELS, f"the labels look inverted: {ranks}. The listwise losses read a higher label as"
+                           " more relevant", ranks_fix(name), columns=[profile.label]))
     constant = sum(1 for row in labels if row and len(set(row)) == 1)
     if constant:
         out.append(warning(C.CONSTANT_LISTS, f"{constant} list(s) have all-equal labels: nothing to rank there",

@@ -92,6 +92,7 @@ class WarningCode(str, Enum):
     GRADED_LISTS = "graded-lists"
     CONSTANT_LISTS = "constant-lists"
     UNSORTED_LISTS = "unsorted-lists"
+    RANK_LABELS = "rank-labels"
     LIST_LABEL = "list-label"
     NULL_TEXTS = "null-texts"
     DUPLICATES = "duplicates"

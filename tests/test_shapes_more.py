@@ -148,3 +148,59 @@ def test_beir_mined_negatives_carry_titles_too(tmp_path):
     written = pq.read_table(out).to_pylist()
     docs = [doc for row in written for doc in row["docs"]]
     assert set(docs) <= readable and not set(docs) & texts_only
+
+
+# --- rank numbers (1 = best) where the listwise losses want relevance (higher = better) -------------------------------
+
+
+def cranfield_lists() -> list[dict]:
+    from datasets import load_from_disk
+
+    return load_from_disk(str(REAL / "cranfield" / "cranfield_labeled_list_hf")).to_list()
+
+
+def test_rank_labels_detected():
+    from lossadvisor.checks_shapes import rank_numbers
+
+    ranks = [row["label"] for row in lines("cranfield_rank_labels.jsonl")]
+    assert "1..n" in rank_numbers(ranks)
+    # the same documents stored best first, tied gains sharing a rank (1, 1, 3, ...): rising along the list
+    tied = []
+    for row in cranfield_lists():
+        gains = sorted(row["labels"], reverse=True)
+        tied.append([gains.index(g) + 1 for g in gains])
+    assert "rise along the list" in rank_numbers(tied)
+    assert rank_numbers([row["labels"] for row in cranfield_lists()]) is None  # gains 0-4: relevance, as wanted
+    assert rank_numbers([labels for labels in wikiqa_lists().values()]) is None  # 0/1 judgments
+
+
+def test_inspect_warns_of_rank_labels(table):
+    from lossadvisor.advice import inspect_dataset
+
+    report = inspect_dataset(str(SHAPES / "cranfield_rank_labels.jsonl"), table)
+    (found,) = [w for w in report.warnings if w.code == "rank-labels"]
+    assert found.severity == "warning" and "max(row['label']) - r" in found.fix
+    plain = inspect_dataset(str(REAL / "cranfield" / "cranfield_labeled_list_hf"), table)
+    assert "rank-labels" not in {w.code for w in plain.warnings}
+
+
+def test_trial_notes_rank_labels(table):
+    """The note the trial adds, on the table it trains (no training needed to check the data)."""
+    import pyarrow as pa
+
+    from lossadvisor.trial.data_checks import data_notes
+
+    ranks = pa.Table.from_pylist(lines("cranfield_rank_labels.jsonl"))
+    (note,) = data_notes(ranks, "labeled-list", "LambdaLoss")
+    assert note.startswith("the labels look inverted") and "LambdaLoss" in note and "max(row['label']) - r" in note
+    gains = pa.Table.from_pylist([{"query": r["query"], "docs": r["docs"], "label": r["labels"]} for r in cranfield_lists()])
+    assert data_notes(gains, "labeled-list", "LambdaLoss") == []
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+def test_trial_warns_of_rank_labels():
+    result = run("trial", SHAPES / "cranfield_rank_labels.jsonl", "--loss", "ListNetLoss", *TRIAL)
+    assert result.exit_code == 0, (result.stdout[-2000:], result.stderr[-2000:])
+    (trial,) = json.loads(result.stdout)["results"]
+    assert any(note.startswith("the labels look inverted") for note in trial["notes"])

@@ -180,6 +180,18 @@ def id_named_text(groups: list[dict]) -> None:
         for g in groups[:QUERIES] for _, _, text, label in g["docs"]])
 
 
+def rank_lists() -> None:
+    """Cranfield's graded lists as a ranking exported with positions: label = rank (1 = best), not a gain."""
+    from datasets import load_from_disk
+
+    rows = []
+    for row in load_from_disk(str(REAL / "cranfield/cranfield_labeled_list_hf")):
+        order = sorted(range(len(row["labels"])), key=lambda i: -row["labels"][i])  # best gain first, ties in order
+        rank = {doc: position + 1 for position, doc in enumerate(order)}
+        rows.append({"query": row["query"], "docs": row["docs"], "label": [rank[i] for i in range(len(row["docs"]))]})
+    write_jsonl(OUT / "cranfield_rank_labels.jsonl", rows)
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     groups = wikiqa_groups()
@@ -192,6 +204,7 @@ def main() -> None:
     dataset_dict()
     parallel_files()
     id_named_text(groups)
+    rank_lists()
 
 
 if __name__ == "__main__":
