@@ -205,7 +205,7 @@ def _list_label_warnings(profile: Profile, out: list[Warning]) -> None:
 def _list_value_warnings(profile: Profile, labels: list[list], out: list[Warning]) -> None:
     name = clean_name(profile.label)
     flat = {v for row in labels if row for v in row}
-    if flat and min(flat) < 0:
+    if flat and min(flat) < 0 and all(float(v).is_integer() for v in flat):  # graded codes; float scores are a teacher's
         # The same trap as a scalar graded label, one level down: a long-format file grouped by
         # `convert --to labeled-list` keeps its codes, so the re-inspection must still flag them.
         out.append(warning(C.GRADED_NEGATIVE,

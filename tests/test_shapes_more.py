@@ -204,3 +204,142 @@ def test_trial_warns_of_rank_labels():
     assert result.exit_code == 0, (result.stdout[-2000:], result.stderr[-2000:])
     (trial,) = json.loads(result.stdout)["results"]
     assert any(note.startswith("the labels look inverted") for note in trial["notes"])
+
+
+# --- ids that point into a separate corpus (sentence-transformers' resolve_ids pattern) --------------------------------
+
+LIGHTON, FLAG_IDS, TRIPLES = SHAPES / "ids_lightonai", SHAPES / "ids_flag", SHAPES / "ids_msmarco_triples"
+
+
+def tsv_lookup(path) -> dict[str, str]:
+    return dict(line.split("\t", 1) for line in path.read_text(encoding="utf-8").splitlines())
+
+
+@pytest.mark.parametrize("path, columns, lookups", [
+    (LIGHTON / "train.jsonl", ["query_id", "document_ids"], ["queries.parquet", "documents.parquet"]),
+    (FLAG_IDS / "train.jsonl", ["query_id", "pos_ids", "neg_ids"], ["queries.jsonl", "corpus.jsonl"]),
+    (TRIPLES / "qidpidtriples.tsv", ["column_1", "column_2", "column_3"], ["queries.tsv", "collection.tsv"]),
+])
+def test_ids_alone_are_explained(table, path, columns, lookups):
+    from lossadvisor.advice import inspect_dataset
+    from lossadvisor.errors import SourceError
+
+    with pytest.raises(SourceError) as caught:
+        inspect_dataset(str(path), table)
+    assert "ids, not text" in caught.value.message and all(c in caught.value.message for c in columns)
+    spec = ",".join(str(p) for p in (path, *(path.parent / name for name in lookups)))
+    assert f"lossadvisor inspect {spec} " in caught.value.hint  # the command, with the files found beside it
+    assert "resolve_ids({" in caught.value.hint and all(repr(c) in caught.value.hint for c in columns)
+    result = run("inspect", path)
+    assert result.exit_code == 2 and result.stderr.startswith(f"Error: {path}: ids, not text")
+
+
+def test_resolve_ids_hint_matches_upstream():
+    """The hint's resolve_ids call, run with sentence-transformers, reads the texts lossadvisor reads."""
+    from datasets import load_dataset
+    from sentence_transformers.util import resolve_ids
+
+    from lossadvisor.sources import open_sample
+
+    train = load_dataset("json", data_files=str(LIGHTON / "train.jsonl"), split="train")
+    queries = load_dataset("parquet", data_files=str(LIGHTON / "queries.parquet"), split="train")
+    corpus = load_dataset("parquet", data_files=str(LIGHTON / "documents.parquet"), split="train")
+    known = set(corpus["document_id"])
+    train = train.filter(lambda r: all(i in known for i in r["document_ids"]))  # upstream raises on an unknown id
+    ours = open_sample(str(LIGHTON)).table
+    theirs = train.map(resolve_ids({"query_id": queries, "document_ids": corpus}, output_format="lists"), batched=True,
+                       remove_columns=["query_id", "document_ids"])
+    assert sorted(theirs.column_names) == sorted(ours.column_names) == ["documents", "query", "scores"]
+    assert theirs.to_dict() == {name: ours.column(name).to_pylist() for name in theirs.column_names}
+
+
+def test_ids_resolved_from_tsv_lookups(table):
+    """MS MARCO as published: headerless qidpidtriples, queries.tsv and collection.tsv (qids and pids overlap)."""
+    from lossadvisor.advice import inspect_dataset
+    from lossadvisor.sources import open_sample
+
+    queries, collection = tsv_lookup(TRIPLES / "queries.tsv"), tsv_lookup(TRIPLES / "collection.tsv")
+    triples = [line.split("\t") for line in (TRIPLES / "qidpidtriples.tsv").read_text().splitlines()]
+    assert set(queries) & set(collection)  # the same numbers are queries and passages: names and places decide
+    resolved = open_sample(str(TRIPLES)).table
+    assert resolved.column_names == ["query", "positive", "negative"]
+    assert resolved.to_pylist() == [{"query": queries[q], "positive": collection[p], "negative": collection[n]}
+                                    for q, p, n in triples]
+    report = inspect_dataset(str(TRIPLES), table)
+    assert report.source_kind == "ids" and report.format == "triplet"
+    assert report.recommendations[0].loss == "MultipleNegativesRankingLoss"
+
+
+def test_ids_resolved_with_a_row_dropped(table, tmp_path):
+    from lossadvisor.advice import inspect_dataset
+
+    rows = lines("ids_lightonai/train.jsonl")
+    documents = {r["document_id"]: r["text"] for r in pq.read_table(LIGHTON / "documents.parquet").to_pylist()}
+    unknown = [r for r in rows if not all(i in documents for i in r["document_ids"])]
+    assert len(unknown) == 1
+    report = inspect_dataset(str(LIGHTON), table)
+    assert report.format == "labeled-list" and report.num_rows == len(rows) - 1
+    (note,) = [w for w in report.warnings if w.code == "resolved-ids"]
+    assert f"1 of {len(rows)} rows dropped" in note.message and "document_ids → documents" in note.message
+    assert "graded-negative" not in {w.code for w in report.warnings}  # a teacher's float scores are not graded codes
+    out = tmp_path / "lists.parquet"
+    converted = convert_json(LIGHTON, "labeled-list", out)
+    assert converted["rows_out"] == len(rows) - 1 and any("1 of 60 rows dropped" in n for n in converted["notes"])
+    assert converted["verdict"]["format"] == "labeled-list" and not converted["verdict"]["warnings"]
+    written = pq.read_table(out).to_pylist()
+    known = [r for r in rows if r not in unknown]
+    assert [w["documents"] for w in written] == [[documents[i] for i in r["document_ids"]] for r in known]
+    assert [w["label"] for w in written] == [r["scores"] for r in known]
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 0, 1), (1, 2, 0)])
+def test_ids_files_named_together(table, order):
+    """The three files comma-separated, in any order; a BEIR corpus/queries pair with an ids file is not a qrels join."""
+    from lossadvisor.advice import inspect_dataset
+
+    files = [FLAG_IDS / "train.jsonl", FLAG_IDS / "queries.jsonl", FLAG_IDS / "corpus.jsonl"]
+    report = inspect_dataset(",".join(str(files[i]) for i in order), table)
+    assert report.source_kind == "ids" and report.format == "pos-neg-lists"
+    corpus = {d["_id"]: d for d in map(json.loads, (FLAG_IDS / "corpus.jsonl").read_text().splitlines())}
+    first = lines("ids_flag/train.jsonl")[0]
+    from lossadvisor.sources import open_sample
+
+    row = open_sample(str(FLAG_IDS)).table.slice(0, 1).to_pylist()[0]
+    doc = corpus[first["pos_ids"][0]]
+    assert row["pos"][0].endswith(doc["text"]) and doc["title"] in row["pos"][0]  # BEIR-style: title before text
+
+
+def test_ids_read_whole_beyond_the_sample():
+    from lossadvisor.sources import open_sample, read_table
+
+    sample = open_sample(str(TRIPLES), limit=25)
+    assert sample.table.num_rows == 25 and not sample.exhaustive
+    whole = read_table(sample)
+    assert whole.num_rows == len((TRIPLES / "qidpidtriples.tsv").read_text().splitlines())
+    assert whole.slice(0, 25).equals(sample.table)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("source, target, loss", [
+    (LIGHTON, "labeled-list", "ListNetLoss"),
+    (FLAG_IDS, "n-tuple", "MultipleNegativesRankingLoss"),
+])
+def test_trial_on_resolved_ids(tmp_path, source, target, loss):
+    out = tmp_path / "out.parquet"
+    convert_json(source, target, out)
+    result = run("trial", out, "--loss", loss, *TRIAL)
+    assert result.exit_code == 0, (result.stdout[-2000:], result.stderr[-2000:])
+    assert [(r["loss_name"], r["status"]) for r in json.loads(result.stdout)["results"]] == [(loss, "ok")]
+
+
+@pytest.mark.parametrize("folder", [LIGHTON, FLAG_IDS, TRIPLES], ids=lambda p: p.name)
+def test_ids_load_code_reads_the_same_rows(table, folder):
+    from datasets import Dataset, load_dataset
+
+    from lossadvisor.advice import inspect_dataset
+    from lossadvisor.sources import open_sample
+
+    code = inspect_dataset(str(folder), table).load_code
+    dataset = eval(code, {"Dataset": Dataset, "load_dataset": load_dataset})  # noqa: S307 - the code the tool prints
+    assert dataset.to_list() == open_sample(str(folder)).table.to_pylist()

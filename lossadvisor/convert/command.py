@@ -268,7 +268,8 @@ def _convert_one(spec: str, wanted: str | None, loss_table, options, split: str 
         options = replace(options, class_names=tuple(prepared.report.classes))
     plan = plan_conversion(loss_table, source, wanted, options)  # fails before any slow work
     dropped = {f"fix: {reason}": count for reason, count in prepared.result.dropped.items()}
-    notes: list[str] = []
+    # what joining the source's files left out (ids or judgments whose text is not there) is said with the rows
+    notes: list[str] = [w.message for w in prepared.report.warnings if w.code in ("resolved-ids", "beir-folder")]
     stats: dict[str, Any] = {}
     steps = ["fix"]
     table = prepared.table

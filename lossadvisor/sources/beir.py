@@ -41,7 +41,7 @@ def beir_layout(spec: str) -> dict | None:
         corpus = [p for p in paths if p.stem.lower().startswith("corpus")]
         queries = [p for p in paths if p.stem.lower().startswith("queries")]
         qrels = [p for p in paths if p not in corpus + queries]
-        if len(corpus) == 1 and len(queries) == 1 and qrels:
+        if len(corpus) == 1 and len(queries) == 1 and qrels and all(looks_like_qrels(p) for p in qrels):
             return {"corpus": corpus[0], "queries": queries[0], "qrels": {p.stem: p for p in qrels}}
         return None
     folder = Path(spec).expanduser()
@@ -51,6 +51,27 @@ def beir_layout(spec: str) -> dict | None:
     if not qrels:
         return None
     return {"corpus": folder / "corpus.jsonl", "queries": folder / "queries.jsonl", "qrels": qrels}
+
+
+def looks_like_qrels(path: Path) -> bool:
+    """Judgments (query-id corpus-id score, or TREC's four fields), not rows of ids to resolve (sources/ids.py):
+    named so, headed so, or a last field of a few small grades."""
+    if "qrel" in path.name.lower() or path.parent.name.lower() == "qrels":
+        return True
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = [line.split() for _, line in zip(range(50), handle) if line.strip()]
+    except OSError:
+        return False
+    if not lines or lines[0][:2] == ["query-id", "corpus-id"]:
+        return bool(lines)
+    if not all(len(cells) in (3, 4) for cells in lines):
+        return False
+    try:
+        grades = {float(cells[-1]) for cells in lines}
+    except ValueError:
+        return False
+    return all(len(cells) == 4 for cells in lines) or (len(grades) <= 5 and all(abs(g) <= 10 for g in grades))
 
 
 def choose_split(layout: dict, split: str | None) -> tuple[str, tuple[str, ...]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from lossadvisor.errors import SourceError
 from lossadvisor.sources.base import DATA_SUFFIXES, HUB_ID, TREC_SUFFIXES
 from lossadvisor.sources.beir import beir_layout
+from lossadvisor.sources.ids import ids_layout
 from lossadvisor.sources.parallel import parallel_files
 
 
@@ -18,6 +19,9 @@ def resolve_files(spec: str) -> tuple[str, list[str]]:
     layout = beir_layout(spec)
     if layout is not None:  # corpus + queries + qrels: ids joined into texts
         return "beir", [str(layout["corpus"]), str(layout["queries"]), *(str(p) for p in layout["qrels"].values())]
+    resolved = ids_layout(spec)
+    if resolved is not None:  # rows of ids + queries + corpus: resolved into texts (resolve_ids)
+        return "ids", [str(resolved["ids"]), str(resolved["queries"]), str(resolved["corpus"])]
     if any(ch in spec for ch in "*?[") and not os.path.lexists(spec):  # an existing name is taken literally
         files = _glob_files(spec)
         if not files:
