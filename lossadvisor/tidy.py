@@ -175,7 +175,9 @@ def load_canonical(spec: str, loss_table, split: str | None = None, subset: str 
     from lossadvisor.advice import advise
     from lossadvisor.profile import build_profile
     from lossadvisor.sources import open_sample, read_table
+    from lossadvisor.sources.parallel import files_as_columns
 
+    spec, choice = files_as_columns(spec, choice)  # --inputs a.toks,b.toks --label sim.txt: files as columns
     sample = open_sample(spec, split=split, subset=subset)
     if sample.table.num_rows == 0:
         raise FitError(f"{spec}: the dataset is empty (no rows)")

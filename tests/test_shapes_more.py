@@ -343,3 +343,77 @@ def test_ids_load_code_reads_the_same_rows(table, folder):
     code = inspect_dataset(str(folder), table).load_code
     dataset = eval(code, {"Dataset": Dataset, "load_dataset": load_dataset})  # noqa: S307 - the code the tool prints
     assert dataset.to_list() == open_sample(str(folder)).table.to_pylist()
+
+
+# --- parallel files named as columns: --inputs a.txt,b.txt --label sim.txt -------------------------------------------
+
+
+@pytest.fixture
+def sick_layout(tmp_path):
+    """The Tree-LSTM SICK/STS folder as published: a.txt, b.txt, sim.txt, id.txt (all .txt) and a README."""
+    folder = tmp_path / "sts"
+    folder.mkdir()
+    source = SHAPES / "sts_parallel"
+    for name, target in (("a.toks", "a.txt"), ("b.toks", "b.txt"), ("sim.txt", "sim.txt")):
+        (folder / target).write_bytes((source / name).read_bytes())
+    lines_in = len((source / "sim.txt").read_text().splitlines())
+    (folder / "id.txt").write_text("".join(f"{i}\n" for i in range(1, lines_in + 1)))
+    (folder / "README.md").write_text("SICK, Tree-LSTM layout\n")
+    return folder
+
+
+def stsb_rows() -> list[dict]:
+    with open(REAL / "stsb" / "stsb_train_sample.csv", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))[:300]
+
+
+def test_aligned_txt_folder_is_explained(sick_layout):
+    result = run("inspect", sick_layout)
+    assert result.exit_code == 2
+    assert "line-aligned columns" in result.stderr and "a.txt, b.txt, id.txt, sim.txt hold 300 lines each" in result.stderr
+    assert f"lossadvisor inspect {sick_layout} --inputs a.txt,b.txt --label sim.txt" in result.stderr
+
+
+def test_inputs_and_label_name_files(sick_layout, table):
+    from lossadvisor.advice import inspect_dataset
+    from lossadvisor.profile import ColumnChoice
+
+    report = inspect_dataset(str(sick_layout), table, choice=ColumnChoice(inputs=("a.txt", "b.txt"), label="sim.txt"))
+    assert report.source_kind == "parallel" and report.format == "pair-score"
+    assert [(c.name, c.role) for c in report.columns] == [("a", "input"), ("b", "input"), ("sim", "label")]
+    assert report.recommendations[0].loss == "BinaryCrossEntropyLoss"
+
+
+@pytest.mark.parametrize("how", ["flags", "comma"])
+def test_named_parallel_files_convert(sick_layout, tmp_path, how):
+    out = tmp_path / "pairs.parquet"
+    if how == "flags":
+        report = convert_json(sick_layout, "pair-score", out, "--inputs", "a.txt,b.txt", "--label", "sim.txt")
+    else:
+        report = convert_json(",".join(str(sick_layout / n) for n in ("a.txt", "b.txt", "sim.txt")), "pair-score", out)
+    rows = stsb_rows()
+    assert report["rows_in"] == len(rows) and report["verdict"]["format"] == "pair-score"
+    written = pq.read_table(out).to_pylist()
+    assert report["rows_out"] == len(written)
+    first = written[0]
+    assert (first["a"], first["b"]) == (rows[0]["sentence1"], rows[0]["sentence2"])
+    assert first["label"] == pytest.approx(float(rows[0]["score"]) / 5)
+
+
+def test_files_as_columns_leaves_column_names_alone(table):
+    from lossadvisor.profile import ColumnChoice
+    from lossadvisor.sources.parallel import files_as_columns
+
+    choice = ColumnChoice(inputs=("a", "b"), label="sim")
+    assert files_as_columns(str(SHAPES / "sts_parallel"), choice) == (str(SHAPES / "sts_parallel"), choice)
+    spec, renamed = files_as_columns(str(SHAPES / "sts_parallel"), ColumnChoice(inputs=("b.toks", "a.toks"), label="sim.txt"))
+    assert spec.split(",") == [str(SHAPES / "sts_parallel" / n) for n in ("b.toks", "a.toks", "sim.txt")]
+    assert renamed == ColumnChoice(inputs=("b", "a"), label="sim")
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
+def test_trial_on_named_parallel_files(sick_layout):
+    result = run("trial", sick_layout, "--inputs", "a.txt,b.txt", "--label", "sim.txt", "--loss", "BinaryCrossEntropyLoss", *TRIAL)
+    assert result.exit_code == 0, (result.stdout[-2000:], result.stderr[-2000:])
+    assert json.loads(result.stdout)["results"][0]["status"] == "ok"

@@ -91,6 +91,9 @@ def convert_dataset(
     from lossadvisor.convert.writer import DATASET_FOLDER
 
     started = time.perf_counter()
+    from lossadvisor.sources.parallel import files_as_columns
+
+    spec, choice = files_as_columns(spec, choice)  # --inputs a.toks,b.toks --label sim.txt: files as columns
     if target is None and not fix_only:
         raise FitError("say what to convert to: --to FORMAT (or --fix to tidy the data in its own format)")
     wanted = loss_table.resolve_format(target) if target else None

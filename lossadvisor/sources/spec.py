@@ -10,7 +10,7 @@ from lossadvisor.errors import SourceError
 from lossadvisor.sources.base import DATA_SUFFIXES, HUB_ID, TREC_SUFFIXES
 from lossadvisor.sources.beir import beir_layout
 from lossadvisor.sources.ids import ids_layout
-from lossadvisor.sources.parallel import parallel_files
+from lossadvisor.sources.parallel import aligned_error, named_parallel_files, parallel_files
 
 
 def resolve_files(spec: str) -> tuple[str, list[str]]:
@@ -22,6 +22,9 @@ def resolve_files(spec: str) -> tuple[str, list[str]]:
     resolved = ids_layout(spec)
     if resolved is not None:  # rows of ids + queries + corpus: resolved into texts (resolve_ids)
         return "ids", [str(resolved["ids"]), str(resolved["queries"]), str(resolved["corpus"])]
+    named = named_parallel_files(spec)
+    if named:  # a.txt,b.txt,sim.txt: one column per file, line by line
+        return "parallel", named
     if any(ch in spec for ch in "*?[") and not os.path.lexists(spec):  # an existing name is taken literally
         files = _glob_files(spec)
         if not files:
@@ -33,6 +36,9 @@ def resolve_files(spec: str) -> tuple[str, list[str]]:
         aligned = parallel_files(path)
         if aligned:  # a.toks, b.toks, sim.txt: one column per file, line by line
             return "parallel", aligned
+        misread = aligned_error(path)  # a.txt, b.txt, sim.txt, id.txt: columns, not one table
+        if misread is not None:
+            raise misread
         files = sorted(
             f for f in _walk_files(str(path)) if Path(f).suffix.lower() in DATA_SUFFIXES
             and not any(part.startswith(".") for part in Path(f).relative_to(path).parts)
