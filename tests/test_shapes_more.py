@@ -417,3 +417,13 @@ def test_trial_on_named_parallel_files(sick_layout):
     result = run("trial", sick_layout, "--inputs", "a.txt,b.txt", "--label", "sim.txt", "--loss", "BinaryCrossEntropyLoss", *TRIAL)
     assert result.exit_code == 0, (result.stdout[-2000:], result.stderr[-2000:])
     assert json.loads(result.stdout)["results"][0]["status"] == "ok"
+
+
+def test_no_grouping_offered_where_no_list_would_rank_anything(table):
+    """MRPC's sentence1 never repeats: grouped lists would hold one pair each and all be dropped, so none is offered."""
+    from lossadvisor.advice import inspect_dataset
+
+    mrpc = inspect_dataset(str(REAL / "mrpc" / "mrpc_train_hf"), table)
+    assert mrpc.format == "labeled-pair" and "labeled-list" not in {c.to for c in mrpc.conversions}
+    wikiqa = inspect_dataset(str(WIKIQA), table)
+    assert "labeled-list" in {c.to for c in wikiqa.conversions}

@@ -185,8 +185,8 @@ def read_lookup(path: Path, kind: str, wanted: set[str], fields: dict | None = N
         handle = pq.ParquetFile(path)
         names = handle.schema_arrow.names
         key, text = _pick(names, kind)
-        fields.update(id=key, text=text)
         title = next((n for n in names if n.lower() == "title"), None) if kind == "corpus" else None
+        fields.update(id=key, text=text, title=title)
         for batch in handle.iter_batches(columns=[key, text] + ([title] if title else [])):
             rows = batch.to_pydict()
             for i, value in enumerate(rows[key]):
@@ -208,7 +208,7 @@ def read_lookup(path: Path, kind: str, wanted: set[str], fields: dict | None = N
                     raise SourceError(f"{path}: line {number} is not JSON") from None
                 if key is None:
                     key, text = _pick(list(record), kind)
-                    fields.update(id=key, text=text)
+                    fields.update(id=key, text=text, title="title" if kind == "corpus" and "title" in record else None)
                 value = str(record.get(key, ""))
                 if value in wanted:
                     found[value], added = with_title(record.get("title") if kind == "corpus" else None, record.get(text))
@@ -345,7 +345,7 @@ def ids_load_code(layout: dict, counts: dict, ids_load: str) -> str:
         source = f"load_dataset({kind_of!r}, data_files={str(path)!r}, split='train')"
         key, text = field["id"], field["text"]
         value = f"d[{text!r}]"
-        if kind == "corpus":
+        if field.get("title"):
             value = (f"(d['title'].strip() + ' ' + d[{text!r}]).strip() if d.get('title') and not "
                      f"d[{text!r}].lstrip().startswith(d['title'].strip()) else d[{text!r}]")
         return f"{{str(d[{key!r}]): {value} for d in {source}}}"
