@@ -50,7 +50,7 @@ def files_as_columns(spec: str, choice):
     inputs = list(getattr(choice, "inputs", None) or ())
     label = getattr(choice, "label", None)
     named = inputs + ([label] if label not in (None, "none") else [])
-    if not named or any(not Path(n).suffix and not Path(n).name for n in named):
+    if not named or any(not Path(n).suffix for n in named):  # a.toks, sim.txt: a file name, never a column's
         return spec, choice
     base = Path(spec).expanduser()
     folders = [base] if base.is_dir() else [base.parent] if base.is_file() else []
