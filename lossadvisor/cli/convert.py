@@ -26,6 +26,7 @@ from lossadvisor.cli.options import (
 )
 
 Float = Optional[float]
+KEEP_CONSTANT_HELP = "Keep the lists whose labels are all equal (nothing to rank), which --to labeled-list and --fix drop."
 
 
 @handles_errors
@@ -50,8 +51,7 @@ def convert_command(
         "Map graded labels to gains: CODE=GAIN,... (e.g. 1=4,2=3,3=2,4=1,-1=0), or a preset: cranfield, clip."))] = None,
     negatives_policy: Annotated[NegativesPolicy, typer.Option("--negatives-policy", help=(
         "Ragged negative lists into n-tuples: truncate to the shortest, pad by repeating, or drop short rows."))] = NegativesPolicy.truncate,
-    keep_constant_lists: Annotated[bool, typer.Option("--keep-constant-lists", help=(
-        "Keep the lists whose labels are all equal (nothing to rank), which --to labeled-list and --fix drop."))] = False,
+    keep_constant_lists: Annotated[bool, typer.Option("--keep-constant-lists", help=KEEP_CONSTANT_HELP)] = False,
     range_min: Annotated[int, typer.Option("--range-min", min=0, help="Skip the closest N candidates when mining.")] = 0,
     range_max: Annotated[Optional[int], typer.Option("--range-max", min=1, show_default="range-min + num-negatives + positives (x10 negatives with a threshold)",
                                                        help="Consider at most N candidates when mining.")] = None,

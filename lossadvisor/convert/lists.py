@@ -29,8 +29,7 @@ import pyarrow as pa
 
 from lossadvisor.convert._arrow import LABEL, unique_name
 from lossadvisor.convert.options import ConvertOptions, StepResult
-from lossadvisor.convert.reshape import CONSTANT_LIST, constant_lists_note
-from lossadvisor.convert.steps import _step
+from lossadvisor.convert.steps import CONSTANT_LIST, _step, constant_lists_note
 from lossadvisor.errors import FitError
 
 POLICIES = ("truncate", "pad", "drop")

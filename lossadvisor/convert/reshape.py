@@ -32,7 +32,7 @@ from lossadvisor.convert._arrow import (
 from lossadvisor.convert.classes import split_classes
 from lossadvisor.convert.options import ConvertOptions, StepResult
 from lossadvisor.convert.progress import as_reporter
-from lossadvisor.convert.steps import _mean, _step
+from lossadvisor.convert.steps import _mean, _step, drop_constant_lists
 from lossadvisor.errors import FitError
 
 EMPTY_TEXT = "null or empty text"
@@ -231,38 +231,19 @@ def group(table: pa.Table, target_format: str, options: ConvertOptions, *, progr
     values = label.to_numpy(zero_copy_only=False).astype(np.float64) if len(label) else np.zeros(0)
     best, worst = np.full(len(uniques), -np.inf), np.full(len(uniques), np.inf)
     if len(values):
-        np.maximum.at(best, ids, values)
-        np.minimum.at(worst, ids, values)
+        np.maximum.at(best, ids, values), np.minimum.at(worst, ids, values)
     stats = {
-        "lists": len(uniques),
-        "docs_per_list_min": int(counts.min()) if len(counts) else 0,
-        "docs_per_list_mean": _mean(counts),
-        "docs_per_list_max": int(counts.max()) if len(counts) else 0,
-        "lists_without_positive": int((best <= 0).sum()),
-        "single_doc_lists": int((counts == 1).sum()),
+        "lists": len(uniques), "docs_per_list_min": int(counts.min()) if len(counts) else 0,
+        "docs_per_list_mean": _mean(counts), "docs_per_list_max": int(counts.max()) if len(counts) else 0,
+        "lists_without_positive": int((best <= 0).sum()), "single_doc_lists": int((counts == 1).sum()),
     }
-    notes = []
-    used = int(keep.sum())
-    constant = best == worst  # every label of the list equal: no positive, or nothing but positives
+    notes, used, constant = [], int(keep.sum()), best == worst  # every label of a list equal: nothing to rank
     if target_format == "labeled-list" and not options.keep_constant_lists and constant.any():
-        out, rows = out.filter(pa.array(~constant)), int(counts[constant].sum())
-        add_count(dropped, CONSTANT_LIST, rows)
+        out, rows = drop_constant_lists(out, constant, counts, constant & (best <= 0), dropped, notes, stats)
         used -= rows
-        notes.append(constant_lists_note(int(constant.sum()), int((constant & (best <= 0)).sum()), rows))
-        stats["constant_lists_dropped"] = int(constant.sum())
     elif stats["lists_without_positive"]:
         notes.append(f"{stats['lists_without_positive']} lists have no positive label: ranking losses learn nothing from them")
     return _step("group", target_format, out, table.num_rows, used, dropped, notes, stats)
-
-
-CONSTANT_LIST = "list with nothing to rank (every label equal)"
-
-
-def constant_lists_note(lists: int, without_positive: int, rows: int | None = None) -> str:
-    """What dropping the lists with nothing to rank did, and the flag that keeps them."""
-    of_rows = f", {rows:,} rows" if rows is not None else ""
-    return (f"dropped {lists:,} lists with nothing to rank ({without_positive:,} without a positive{of_rows}): every label"
-            " of each is equal, so a listwise loss learns nothing from them (--keep-constant-lists keeps them)")
 
 
 def explode(table: pa.Table, target_format: str, options: ConvertOptions, *, progress: Any = None) -> StepResult:
