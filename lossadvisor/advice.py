@@ -134,6 +134,9 @@ def _assumption(format_name: str, kind: str, profile: Profile) -> str | None:
 
 def inspect_dataset(spec: str, table: LossTable, split: str | None = None, subset: str | None = None,
                     choice: ColumnChoice | None = None, reading: str | None = None) -> Report:
+    from lossadvisor.sources.parallel import files_as_columns
+
+    spec, choice = files_as_columns(spec, choice)  # --inputs a.toks,b.toks --label sim.txt: files as columns
     sample = open_sample(spec, split=split, subset=subset)
     if sample.table.num_rows == 0:
         raise SourceError(f"{spec}: the dataset is empty (no rows)")

@@ -75,12 +75,13 @@ def _reading_warnings(profile: Profile, out: list[Warning]) -> None:
         C.NESTED_FIELDS: _nested_fields_code(sample),
         C.BEIR_FOLDER: _beir_command(profile),
         C.PARALLEL_FILES: load,
+        C.RESOLVED_IDS: load,
         C.NESTED_RECORDS: _flatten_code(sample) + f"  # or: {_fix_command(profile)}",
     }
     for code, message in sample.reading_notes:
         code = WarningCode(code)
         severity = INFO if code in (C.CRLF, C.MISLEADING_EXTENSION, C.JSON_FIELD, C.PANDAS_INDEX, C.NESTED_FIELDS, C.BEIR_FOLDER,
-                                   C.PARALLEL_FILES) else "warning"
+                                   C.PARALLEL_FILES, C.RESOLVED_IDS) else "warning"
         out.append(warning(code, message, fixes.get(code, _fix_command(profile)), severity))
 
 
@@ -238,6 +239,10 @@ def load_code(sample: Sample) -> str:
         from lossadvisor.sources.beir import beir_layout, beir_load_code
 
         return beir_load_code(beir_layout(sample.spec), sample.split, "label" in sample.table.column_names)
+    if sample.kind == "ids":
+        from lossadvisor.sources.ids import sample_load_code
+
+        return sample_load_code(sample)
     if sample.kind == "hub":
         return f"load_dataset({sample.spec!r}, split={(sample.split or 'train')!r})"
     if sample.kind in ("parquet", "arrow"):

@@ -205,7 +205,7 @@ def _list_label_warnings(profile: Profile, out: list[Warning]) -> None:
 def _list_value_warnings(profile: Profile, labels: list[list], out: list[Warning]) -> None:
     name = clean_name(profile.label)
     flat = {v for row in labels if row for v in row}
-    if flat and min(flat) < 0:
+    if flat and min(flat) < 0 and all(float(v).is_integer() for v in flat):  # graded codes; float scores are a teacher's
         # The same trap as a scalar graded label, one level down: a long-format file grouped by
         # `convert --to labeled-list` keeps its codes, so the re-inspection must still flag them.
         out.append(warning(C.GRADED_NEGATIVE,
@@ -216,6 +216,12 @@ def _list_value_warnings(profile: Profile, labels: list[list], out: list[Warning
     if flat and not flat <= {0, 1}:
         out.append(warning(C.GRADED_LISTS, f"graded labels ({min(flat)}..{max(flat)}), not binary: LambdaLoss and ListNetLoss use"
                            " the grades", "Nothing to do.", INFO))
+    from lossadvisor.checks_shapes import rank_numbers, ranks_fix
+
+    ranks = rank_numbers(labels)
+    if ranks:
+        out.append(warning(C.RANK_LABELS, f"the labels look inverted: {ranks}. The listwise losses read a higher label as"
+                           " more relevant", ranks_fix(name), columns=[profile.label]))
     constant = sum(1 for row in labels if row and len(set(row)) == 1)
     if constant:
         out.append(warning(C.CONSTANT_LISTS, f"{constant} list(s) have all-equal labels: nothing to rank there",

@@ -49,6 +49,39 @@ class Question:
     default: int = 0  # index of the choice inspect assumed
 
 
+# Rank numbers (1 = best) given where the listwise losses want relevance (higher = better): this share of the lists
+# of three or more documents must look like ranks, and at least this many such lists must be there.
+RANK_SHARE = 0.9
+RANK_MIN_LISTS = 2
+RANKS_TO_GAINS = "dataset = dataset.map(lambda row: {{{name!r}: [max(row[{name!r}]) - r for r in row[{name!r}]]}})"
+
+
+def rank_numbers(labels) -> str | None:
+    """Why the label lists look like rank positions (1 = best) rather than relevance, or None.
+
+    Ranks show as a permutation of 1..n in every list, or as numbers that start at 1 and rise along the list (the
+    documents stored best first, each with its rank). Relevance grades rarely do either: they start at 0, repeat,
+    and fall along a list stored best first. Only lists of three or more integers count.
+    """
+    lists = [list(row) for row in labels if row is not None and len(row) >= 3]
+    if len(lists) < RANK_MIN_LISTS:
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer() for row in lists for v in row):
+        return None
+    permutations = sum(1 for row in lists if sorted(row) == list(range(1, len(row) + 1)))
+    rising = sum(1 for row in lists if row[0] == 1 and all(a <= b for a, b in zip(row, row[1:])) and row[-1] > row[0])
+    if permutations >= RANK_SHARE * len(lists):
+        return f"{permutations} of {len(lists)} lists hold the numbers 1..n, each once: rank positions, where 1 is the best"
+    if rising >= RANK_SHARE * len(lists):
+        return (f"{rising} of {len(lists)} lists start at 1 and rise along the list: rank positions of documents stored"
+                " best first")
+    return None
+
+
+def ranks_fix(name: str) -> str:
+    return RANKS_TO_GAINS.format(name=name) + "  # rank 1 (best) gets the highest gain, the last 0"
+
+
 def list_lengths(profile: Profile, name: str) -> list[int]:
     return [len(v) for v in profile.sample.table.column(name).to_pylist() if v]
 

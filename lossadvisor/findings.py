@@ -92,6 +92,7 @@ class WarningCode(str, Enum):
     GRADED_LISTS = "graded-lists"
     CONSTANT_LISTS = "constant-lists"
     UNSORTED_LISTS = "unsorted-lists"
+    RANK_LABELS = "rank-labels"
     LIST_LABEL = "list-label"
     NULL_TEXTS = "null-texts"
     DUPLICATES = "duplicates"
@@ -107,6 +108,7 @@ class WarningCode(str, Enum):
     NESTED_FIELDS = "nested-fields"
     BEIR_FOLDER = "beir-folder"
     PARALLEL_FILES = "parallel-files"
+    RESOLVED_IDS = "resolved-ids"
 
 
 C = WarningCode
@@ -119,7 +121,7 @@ FIXABLE = frozenset({
 # The order the fixes run in (see the module docstring); codes not listed keep their place after these.
 PHASES = (
     (C.MISLEADING_EXTENSION, C.LITERAL_QUOTES, C.RAGGED_ROWS, C.NO_HEADER, C.PANDAS_INDEX, C.CRLF, C.DECIMAL_COMMA, C.JSON_FIELD, C.NESTED_FIELDS,
-     C.NESTED_RECORDS, C.PARALLEL_FILES, C.BEIR_FOLDER),
+     C.NESTED_RECORDS, C.PARALLEL_FILES, C.BEIR_FOLDER, C.RESOLVED_IDS),
     (C.BOM_IN_HEADER, C.RESERVED_COLUMN),
     (C.SPLIT_COLUMN, C.NO_CONSENSUS_LABELS, C.NULL_LABELS, C.INFINITE_LABELS, C.NULL_TEXTS, C.LIST_LENGTH_MISMATCH, C.CONSTANT_LISTS),
     (C.EXTRA_COLUMNS, C.INPUT_ORDER, C.TWO_LABELS, C.COMPETING_LABELS),

@@ -123,8 +123,8 @@ def conversion_offers(profile: Profile, reading: Reading, table: LossTable, recs
             continue
         seen.add(conversion.to_format)
         unlocks = (loss for row in table.rows_for_format(conversion.to_format) for loss in row.losses if loss not in recommended)
-        if conversion.method == PAIR_UP and not _anchor_with_both_labels(profile):
-            continue  # no anchor has a positive and a negative: the conversion would leave no rows
+        if conversion.method in (PAIR_UP, "group") and not _anchor_with_both_labels(profile):
+            continue  # no anchor has two different labels: no triplet to pair up, no list with something to rank
         if conversion.method == GATHER and _too_few_negatives(profile):
             offers.append(_offer(conversion.to_format, _mine_instead(profile, conversion.to_format), unlocks, ("miner",),
                                  "hard-negative mining for each (anchor, positive) pair (the triplets hold one negative each)"))

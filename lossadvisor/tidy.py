@@ -103,7 +103,7 @@ def apply_plan(table: pa.Table, plan: TidyPlan, fmt: str, drop_duplicates: bool 
         from lossadvisor.convert.options import ConvertOptions
         from lossadvisor.convert.reshape import group
 
-        steps.run(group(steps.table, fmt, ConvertOptions()))
+        steps.run(group(steps.table, fmt, ConvertOptions(keep_constant_lists=True)))  # plan.drop_constant_lists decides
         steps.applied.append(f"grouped rows by '{steps.table.column_names[0]}' into lists")
     if plan.drop_constant_lists and clean.LABEL in steps.table.column_names:
         steps.run(clean.drop_constant_lists(steps.table))
@@ -175,7 +175,9 @@ def load_canonical(spec: str, loss_table, split: str | None = None, subset: str 
     from lossadvisor.advice import advise
     from lossadvisor.profile import build_profile
     from lossadvisor.sources import open_sample, read_table
+    from lossadvisor.sources.parallel import files_as_columns
 
+    spec, choice = files_as_columns(spec, choice)  # --inputs a.toks,b.toks --label sim.txt: files as columns
     sample = open_sample(spec, split=split, subset=subset)
     if sample.table.num_rows == 0:
         raise FitError(f"{spec}: the dataset is empty (no rows)")

@@ -304,13 +304,13 @@ def test_mining_with_scores_and_an_extra_corpus(tmp_path):
 
 def test_labeled_pair_grouped_into_labeled_lists(tmp_path):
     out = tmp_path / "wikiqa-lists.parquet"
-    report = convert(WIKIQA, "--to", "labeled-list", "-o", out)
+    report = convert(WIKIQA, "--to", "labeled-list", "-o", out, "--keep-constant-lists")
     assert report["source_format"] == "labeled-pair" and report["steps"] == ["fix", "group"]
     # All 6,165 rows are read (QUOTE_NONE), 5 exact duplicates are dropped, 633 questions remain.
     assert report["rows_in"] == 6165 and report["dropped"] == {"fix: exact duplicate": 5}
     assert report["rows_out"] == 633 and report["stats"]["lists_without_positive"] == 390
     assert report["verdict"]["format"] == "labeled-list"
-    assert report["verdict"]["warnings"] == ["constant-lists"]  # those 390 lists: said, not hidden
+    assert report["verdict"]["warnings"] == ["constant-lists"]  # kept on request: those 390 lists, said, not hidden
 
     written = read_back(out)
     assert written.column_names == ["Question", "docs", "label"] and written.num_rows == 633

@@ -69,8 +69,9 @@ def test_inspect_json(pairs_file):
     assert all({"name", "dtype", "role"} <= set(c) for c in report["columns"])
     assert report["recommendations"][0]["loss"] == "BinaryCrossEntropyLoss"
     assert all({"to", "command", "unlocks"} <= set(c) for c in report["conversions"])
-    # No triplet offer: every question appears once, so no anchor has a positive and a negative to pair (it would not run).
-    assert {c["to"] for c in report["conversions"]} == {"labeled-list"}
+    # No triplet and no labeled-list offer: every question appears once, so no anchor has a positive and a negative to
+    # pair, and every grouped list would hold one label (nothing to rank, dropped): neither would leave a row.
+    assert {c["to"] for c in report["conversions"]} == set()
     assert all(isinstance(c["unlocks"], list) for c in report["conversions"])
     assert all({"code", "message", "fix"} <= set(w) for w in report["warnings"])
     assert "extra-columns" in [w["code"] for w in report["warnings"]]

@@ -133,7 +133,9 @@ def test_shape_is_checked(loss_table, squad):
 
 @needs_real
 def test_chain_of_two_steps(loss_table, snli):
-    result = run_conversion(snli, "pair-class", "labeled-list", loss_table, ConvertOptions(positive_class=0))
+    # every list kept (the default drops lists with nothing to rank), so that exploding gives every pair back
+    result = run_conversion(snli, "pair-class", "labeled-list", loss_table,
+                            ConvertOptions(positive_class=0, keep_constant_lists=True))
     assert [s.method for s in result.steps] == ["class-to-binary", "group"]
     assert result.table.column_names == ["premise", "docs", "label"]
     assert result.rows_in == snli.num_rows and result.rows_out == result.table.num_rows
@@ -455,7 +457,7 @@ def test_explode_group_round_trip_wikiqa(loss_table, wikiqa):
     accounted(exploded.steps[0])
     assert exploded.table.column_names == ["query", "text", "label"]
     assert exploded.rows_out == sum(len(d) for d in wikiqa["docs"].to_pylist())
-    grouped = run_conversion(exploded.table, "labeled-pair", "labeled-list", loss_table)
+    grouped = run_conversion(exploded.table, "labeled-pair", "labeled-list", loss_table, ConvertOptions(keep_constant_lists=True))
     accounted(grouped.steps[0])
     assert grouped.table.equals(wikiqa)
 
@@ -514,9 +516,12 @@ def labeled_lists(draw):
 def test_property_explode_then_group_is_identity(table):
     exploded = METHODS["explode"](table, "labeled-pair", ConvertOptions())
     accounted(exploded)
-    grouped = METHODS["group"](exploded.table, "labeled-list", ConvertOptions())
+    grouped = METHODS["group"](exploded.table, "labeled-list", ConvertOptions(keep_constant_lists=True))
     accounted(grouped)
     assert rows(grouped.table) == rows(table)
+    dropping = METHODS["group"](exploded.table, "labeled-list", ConvertOptions())  # the default: nothing-to-rank lists go
+    accounted(dropping)
+    assert rows(dropping.table) == [r for r in rows(table) if len(set(r[2])) > 1]
 
 
 # --------------------------------------------------------------------------------------------- triplet ↔ n-tuple

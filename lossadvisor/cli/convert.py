@@ -26,6 +26,7 @@ from lossadvisor.cli.options import (
 )
 
 Float = Optional[float]
+KEEP_CONSTANT_HELP = "Keep the lists whose labels are all equal (nothing to rank), which --to labeled-list and --fix drop."
 
 
 @handles_errors
@@ -50,6 +51,7 @@ def convert_command(
         "Map graded labels to gains: CODE=GAIN,... (e.g. 1=4,2=3,3=2,4=1,-1=0), or a preset: cranfield, clip."))] = None,
     negatives_policy: Annotated[NegativesPolicy, typer.Option("--negatives-policy", help=(
         "Ragged negative lists into n-tuples: truncate to the shortest, pad by repeating, or drop short rows."))] = NegativesPolicy.truncate,
+    keep_constant_lists: Annotated[bool, typer.Option("--keep-constant-lists", help=KEEP_CONSTANT_HELP)] = False,
     range_min: Annotated[int, typer.Option("--range-min", min=0, help="Skip the closest N candidates when mining.")] = 0,
     range_max: Annotated[Optional[int], typer.Option("--range-max", min=1, show_default="range-min + num-negatives + positives (x10 negatives with a threshold)",
                                                        help="Consider at most N candidates when mining.")] = None,
@@ -89,6 +91,7 @@ def convert_command(
         relative_margin=relative_margin, sampling=Sampling(sampling).value, scores=scores,
         corpus=read_corpus(corpus) if corpus else None, miner=model or "bm25", rescore=rescore, teacher=teacher,
         trust_remote_code=trust_remote_code, negatives_policy=NegativesPolicy(negatives_policy).value,
+        keep_constant_lists=keep_constant_lists,
         device=device, use_faiss=use_faiss, multi_process=multi_process_devices(multi_process), batch_size=batch_size,
         faiss_batch_size=faiss_batch_size,
     )
@@ -133,8 +136,12 @@ def read_corpus(path: Path) -> tuple[str, ...]:
     import pyarrow as pa
 
     from lossadvisor.sources import open_sample, read_table
+    from lossadvisor.sources.beir import titled_texts
 
     table = read_table(open_sample(str(path)))
+    titled = titled_texts(table)  # a BEIR corpus: 'title text', as the joined positives read
+    if titled is not None:
+        return tuple(v for v in titled if v.strip())
     texts = [n for n in table.column_names if pa.types.is_string(table.column(n).type) or pa.types.is_large_string(table.column(n).type)]
     if not texts:
         raise LossAdvisorError(f"--corpus {path}: no text column")

@@ -91,6 +91,9 @@ def convert_dataset(
     from lossadvisor.convert.writer import DATASET_FOLDER
 
     started = time.perf_counter()
+    from lossadvisor.sources.parallel import files_as_columns
+
+    spec, choice = files_as_columns(spec, choice)  # --inputs a.toks,b.toks --label sim.txt: files as columns
     if target is None and not fix_only:
         raise FitError("say what to convert to: --to FORMAT (or --fix to tidy the data in its own format)")
     wanted = loss_table.resolve_format(target) if target else None
@@ -170,7 +173,7 @@ def _streamer(spec: str, wanted: str | None, out: Path, loss_table, options, spl
     if report.classes and options.class_names is None:
         options = replace(options, class_names=tuple(report.classes))
     plan = plan_conversion(loss_table, source, target, options)  # fails before any slow work
-    keep_constant = wanted is not None and wanted != "labeled-list"
+    keep_constant = (wanted is not None and wanted != "labeled-list") or options.keep_constant_lists
     blocker = stream_blocker(sample, report, [c.method for c in plan], output_kind(out), score_range=score_range,
                              gain=gain, keep_constant_lists=keep_constant)
     if blocker is not None:
@@ -260,14 +263,16 @@ def _convert_one(spec: str, wanted: str | None, loss_table, options, split: str 
     prepared = load_canonical(spec, loss_table, split=split, subset=subset, score_range=score_range,
                               choice=choice, reading=reading, gain=gain,
                               # lists with nothing to rank are dropped for the listwise losses only
-                              keep_constant_lists=wanted is not None and wanted != "labeled-list")
+                              keep_constant_lists=(wanted is not None and wanted != "labeled-list")
+                              or options.keep_constant_lists)
     source = prepared.format
     wanted = wanted or source
     if prepared.report.classes and options.class_names is None:
         options = replace(options, class_names=tuple(prepared.report.classes))
     plan = plan_conversion(loss_table, source, wanted, options)  # fails before any slow work
     dropped = {f"fix: {reason}": count for reason, count in prepared.result.dropped.items()}
-    notes: list[str] = []
+    # what joining the source's files left out (ids or judgments whose text is not there) is said with the rows
+    notes: list[str] = [w.message for w in prepared.report.warnings if w.code in ("resolved-ids", "beir-folder")]
     stats: dict[str, Any] = {}
     steps = ["fix"]
     table = prepared.table

@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from lossadvisor.convert._arrow import LABEL, unique_name
 from lossadvisor.convert.options import ConvertOptions, StepResult
-from lossadvisor.convert.steps import _step
+from lossadvisor.convert.steps import CONSTANT_LIST, _step, constant_lists_note
 from lossadvisor.errors import FitError
 
 POLICIES = ("truncate", "pad", "drop")
@@ -151,14 +151,18 @@ def lists_to_labeled_list(table: pa.Table, target_format: str, options: ConvertO
     """→ labeled-list: (query, [positives..., negatives...], [1..., 0...])."""
     dropped: dict[str, int] = {}
     records = _usable(_records(table), dropped, need_negatives=False)
+    notes = []
+    only_positives = [r for r in records if not r[2]]
+    if only_positives and not options.keep_constant_lists:
+        records = [r for r in records if r[2]]
+        dropped[CONSTANT_LIST] = len(only_positives)
+        notes.append(constant_lists_note(len(only_positives), 0))
+    elif only_positives:
+        notes.append(f"{len(only_positives)} lists hold positives only (nothing to rank against)")
     out = pa.table({
         table.column_names[0]: [r[0] for r in records],
         "docs": [r[1] + r[2] for r in records],
         LABEL: pa.array([[1] * len(r[1]) + [0] * len(r[2]) for r in records], pa.list_(pa.int64())),
     })
-    notes = []
-    without = sum(1 for r in records if not r[2])
-    if without:
-        notes.append(f"{without} lists hold positives only (nothing to rank against)")
     stats = {"docs_per_list_mean": round(sum(len(r[1]) + len(r[2]) for r in records) / len(records), 3) if records else 0.0}
     return _step("lists-to-labeled-list", target_format, out, table.num_rows, len(records), dropped, notes, stats)

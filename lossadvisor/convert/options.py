@@ -48,6 +48,8 @@ class ConvertOptions:
     batch_size: int = 32
     # Ragged negative lists into a fixed-width n-tuple: truncate | pad | drop (convert/lists.py).
     negatives_policy: str = "truncate"
+    # --to labeled-list drops lists whose labels are all equal (nothing to rank); True keeps them.
+    keep_constant_lists: bool = False
     # Dense mining at scale, passed to mine_hard_negatives: None = use faiss when it is installed.
     use_faiss: bool | None = None
     faiss_batch_size: int = 16384

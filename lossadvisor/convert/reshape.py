@@ -32,7 +32,7 @@ from lossadvisor.convert._arrow import (
 from lossadvisor.convert.classes import split_classes
 from lossadvisor.convert.options import ConvertOptions, StepResult
 from lossadvisor.convert.progress import as_reporter
-from lossadvisor.convert.steps import _mean, _step
+from lossadvisor.convert.steps import _mean, _step, drop_constant_lists
 from lossadvisor.errors import FitError
 
 EMPTY_TEXT = "null or empty text"
@@ -228,22 +228,22 @@ def group(table: pa.Table, target_format: str, options: ConvertOptions, *, progr
         [uniques, list_array(offsets, text.take(order)), list_array(offsets, label.take(order))],
         names=[anchor_name, unique_name("docs", [anchor_name]), unique_name(LABEL, [anchor_name, "docs"])],
     )
-    values = label.to_numpy(zero_copy_only=False) if len(label) else np.zeros(0)
-    best = np.full(len(uniques), -np.inf)
+    values = label.to_numpy(zero_copy_only=False).astype(np.float64) if len(label) else np.zeros(0)
+    best, worst = np.full(len(uniques), -np.inf), np.full(len(uniques), np.inf)
     if len(values):
-        np.maximum.at(best, ids, values.astype(np.float64))
+        np.maximum.at(best, ids, values), np.minimum.at(worst, ids, values)
     stats = {
-        "lists": len(uniques),
-        "docs_per_list_min": int(counts.min()) if len(counts) else 0,
-        "docs_per_list_mean": _mean(counts),
-        "docs_per_list_max": int(counts.max()) if len(counts) else 0,
-        "lists_without_positive": int((best <= 0).sum()),
-        "single_doc_lists": int((counts == 1).sum()),
+        "lists": len(uniques), "docs_per_list_min": int(counts.min()) if len(counts) else 0,
+        "docs_per_list_mean": _mean(counts), "docs_per_list_max": int(counts.max()) if len(counts) else 0,
+        "lists_without_positive": int((best <= 0).sum()), "single_doc_lists": int((counts == 1).sum()),
     }
-    notes = []
-    if stats["lists_without_positive"]:
+    notes, used, constant = [], int(keep.sum()), best == worst  # every label of a list equal: nothing to rank
+    if target_format == "labeled-list" and not options.keep_constant_lists and constant.any():
+        out, rows = drop_constant_lists(out, constant, counts, constant & (best <= 0), dropped, notes, stats)
+        used -= rows
+    elif stats["lists_without_positive"]:
         notes.append(f"{stats['lists_without_positive']} lists have no positive label: ranking losses learn nothing from them")
-    return _step("group", target_format, out, table.num_rows, int(keep.sum()), dropped, notes, stats)
+    return _step("group", target_format, out, table.num_rows, used, dropped, notes, stats)
 
 
 def explode(table: pa.Table, target_format: str, options: ConvertOptions, *, progress: Any = None) -> StepResult:

@@ -6,7 +6,9 @@ Two ways in, sharing one reading plan and one schema:
 - `read_table` (full.py) reads everything with the sample's dialect and schema, for `convert` and `trial`.
 
 Modules: spec.py (what a spec names), local.py (parquet, arrow, save_to_disk), text.py (delimited text),
-jsonfile.py (JSON, JSON Lines, nested records), hub.py, schema.py (the typing rule both reads share).
+jsonfile.py (JSON, JSON Lines, nested records), hub.py, schema.py (the typing rule both reads share); sources joined
+from several files: beir.py (corpus + queries + qrels), ids.py (rows of ids + queries + corpus, resolve_ids),
+parallel.py (line-aligned files, one column each).
 """
 
 from lossadvisor.sources.base import (

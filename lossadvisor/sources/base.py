@@ -51,6 +51,8 @@ class Sample:
     column_stats: dict[str, dict[str, Any]] = field(default_factory=dict)
     fields_flattened: tuple[str, ...] = ()  # struct / judged-record columns read as `a.b` columns (sources/nested.py)
     schema_before: pa.Schema | None = None  # the schema as stored, when fields were flattened
+    # What a composite source (sources/ids.py) found while reading, for its load code: data, not prose.
+    source_info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def exhaustive(self) -> bool:

@@ -8,8 +8,9 @@ with --split (train first, else the first of dev, validation, test); every row o
 judgment is the same (qrels of positives only: (query, positive) pairs, whose negatives are mined from the
 corpus with `convert --corpus`).
 
-The passage is the document's `text` (its title is not prepended). A judgment whose query or document is not
-in the other files is dropped and counted. Reading joins the whole qrels file and streams the corpus once,
+The passage is the document's title and text joined by a space, as BEIR itself feeds its models
+(`(title + " " + text).strip()`), unless the text already begins with its title (Cranfield's does); how many were
+titled is reported. A judgment whose query or document is not in the other files is dropped and counted. Reading joins the whole qrels file and streams the corpus once,
 keeping only the judged documents.
 
 A TREC qrels or run file alone (`qid Q0 docid rel`, `qid Q0 docid rank score tag`) holds ids, not text:
@@ -40,7 +41,7 @@ def beir_layout(spec: str) -> dict | None:
         corpus = [p for p in paths if p.stem.lower().startswith("corpus")]
         queries = [p for p in paths if p.stem.lower().startswith("queries")]
         qrels = [p for p in paths if p not in corpus + queries]
-        if len(corpus) == 1 and len(queries) == 1 and qrels:
+        if len(corpus) == 1 and len(queries) == 1 and qrels and all(looks_like_qrels(p) for p in qrels):
             return {"corpus": corpus[0], "queries": queries[0], "qrels": {p.stem: p for p in qrels}}
         return None
     folder = Path(spec).expanduser()
@@ -50,6 +51,27 @@ def beir_layout(spec: str) -> dict | None:
     if not qrels:
         return None
     return {"corpus": folder / "corpus.jsonl", "queries": folder / "queries.jsonl", "qrels": qrels}
+
+
+def looks_like_qrels(path: Path) -> bool:
+    """Judgments (query-id corpus-id score, or TREC's four fields), not rows of ids to resolve (sources/ids.py):
+    named so, headed so, or a last field of a few small grades."""
+    if "qrel" in path.name.lower() or path.parent.name.lower() == "qrels":
+        return True
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = [line.split() for _, line in zip(range(50), handle) if line.strip()]
+    except OSError:
+        return False
+    if not lines or lines[0][:2] == ["query-id", "corpus-id"]:
+        return bool(lines)
+    if not all(len(cells) in (3, 4) for cells in lines):
+        return False
+    try:
+        grades = {float(cells[-1]) for cells in lines}
+    except ValueError:
+        return False
+    return all(len(cells) == 4 for cells in lines) or (len(grades) <= 5 and all(abs(g) <= 10 for g in grades))
 
 
 def choose_split(layout: dict, split: str | None) -> tuple[str, tuple[str, ...]]:
@@ -79,7 +101,25 @@ def _judgments(path: Path) -> list[tuple[str, str, float]]:
     return out
 
 
-def _texts(path: Path, wanted: set[str]) -> dict[str, str]:
+def with_title(title: object, text: object) -> tuple[str, bool]:
+    """The text BEIR feeds a model for a document: 'title text'; and whether the title was prepended."""
+    title, text = str(title or "").strip(), str(text or "")
+    if not title or text.lstrip().startswith(title):
+        return text, False
+    return f"{title} {text}".strip(), True
+
+
+def titled_texts(table: pa.Table) -> list[str] | None:
+    """A corpus table's documents as BEIR reads them (title + text), or None when it has no title and text columns."""
+    names = {n.lower(): n for n in table.column_names}
+    if "title" not in names or "text" not in names:
+        return None
+    titles, texts = table.column(names["title"]).to_pylist(), table.column(names["text"]).to_pylist()
+    return [with_title(title, text)[0] for title, text in zip(titles, texts) if text or title]
+
+
+def _texts(path: Path, wanted: set[str], titled: list[int] | None = None) -> dict[str, str]:
+    """id → text of the wanted records; with `titled` (a one-element counter), titles are prepended and counted."""
     found: dict[str, str] = {}
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
@@ -91,7 +131,11 @@ def _texts(path: Path, wanted: set[str]) -> dict[str, str]:
                 raise SourceError(f"{path}: line {number} is not JSON") from None
             key = str(record.get("_id", record.get("id", "")))
             if key in wanted:
-                found[key] = str(record.get("text") or "")
+                if titled is None:
+                    found[key] = str(record.get("text") or "")
+                else:
+                    found[key], prepended = with_title(record.get("title"), record.get("text"))
+                    titled[0] += prepended
     return found
 
 
@@ -99,11 +143,13 @@ def beir_table(layout: dict, split: str) -> tuple[pa.Table, dict[str, int]]:
     """The qrels split joined with the query and document texts; and the counts of what was joined or dropped."""
     judgments = _judgments(layout["qrels"][split])
     queries = _texts(layout["queries"], {q for q, _, _ in judgments})
-    docs = _texts(layout["corpus"], {d for _, d, _ in judgments})
+    titled = [0]
+    docs = _texts(layout["corpus"], {d for _, d, _ in judgments}, titled)
     kept = [(queries[q], docs[d], s) for q, d, s in judgments if q in queries and d in docs]
     counts = {"judgments": len(judgments), "joined": len(kept), "queries": len({q for q, _, _ in judgments}),
               "missing_query": sum(1 for q, _, _ in judgments if q not in queries),
-              "missing_doc": sum(1 for q, d, _ in judgments if q in queries and d not in docs)}
+              "missing_doc": sum(1 for q, d, _ in judgments if q in queries and d not in docs),
+              "documents": len(docs), "titled": titled[0]}
     if not kept:
         raise SourceError(f"{layout['qrels'][split]}: no judgment's query and document are in "
                           f"{layout['queries'].name} and {layout['corpus'].name}")
@@ -119,10 +165,12 @@ def beir_load_code(layout: dict, split: str, labeled: bool) -> str:
     """The same join with `datasets`."""
     corpus, queries, qrels = str(layout["corpus"]), str(layout["queries"]), str(layout["qrels"][split])
     texts = "{{str(d['_id']): d['text'] for d in load_dataset('json', data_files={!r}, split='train')}}"
+    docs = ("{{str(d['_id']): d['text'] if not d.get('title') or d['text'].lstrip().startswith(d['title'].strip()) "
+            "else (d['title'].strip() + ' ' + d['text']).strip() for d in load_dataset('json', data_files={!r}, split='train')}}")
     label = ", 'label': r['score']" if labeled else ""
     return ("(lambda c, q: Dataset.from_list([{'query': q[str(r['query-id'])], 'passage': c[str(r['corpus-id'])]" + label
             + "} for r in load_dataset('csv', data_files=" + repr(qrels) + ", sep='\\t', split='train') "
-            "if str(r['query-id']) in q and str(r['corpus-id']) in c]))(" + texts.format(corpus) + ", " + texts.format(queries) + ")")
+            "if str(r['query-id']) in q and str(r['corpus-id']) in c]))(" + docs.format(corpus) + ", " + texts.format(queries) + ")")
 
 
 def trec_error(path: str, lines: list[str]) -> SourceError | None:

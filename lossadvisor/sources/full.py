@@ -12,7 +12,7 @@ import json
 import pyarrow as pa
 
 from lossadvisor.errors import SourceError
-from lossadvisor.sources.base import Sample, TextDialect, _short
+from lossadvisor.sources.base import SAMPLE_ROWS, Sample, TextDialect, _short
 from lossadvisor.sources.jsonfile import _checked, _records_to_table, _too_deep, flatten_nested
 from lossadvisor.sources.local import _arrow_reader, _concat, parquet_batches
 from lossadvisor.sources.nested import flatten_fields
@@ -33,6 +33,13 @@ def read_table(sample: Sample) -> pa.Table:
         from lossadvisor.sources.beir import beir_layout, beir_table
 
         return beir_table(beir_layout(sample.spec), sample.split)[0]
+    if kind == "ids":
+        from lossadvisor.sources.ids import ids_layout, resolve_table
+        from lossadvisor.sources.sample import _open
+
+        layout = ids_layout(sample.spec)
+        inner = _open(str(layout["ids"]), sample.split if sample.split != "train" else None, None, SAMPLE_ROWS)
+        return conform(resolve_table(read_table(inner), layout)[0], sample.table.schema, sample.spec)
     if kind == "hub":
         raise SourceError("hub datasets are read through a local copy: use datasets.load_dataset(...).save_to_disk(PATH)")
     try:

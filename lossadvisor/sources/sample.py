@@ -17,11 +17,24 @@ from lossadvisor.sources.text import _text_sample
 
 
 def open_sample(spec: str, split: str | None = None, subset: str | None = None, limit: int = SAMPLE_ROWS) -> Sample:
+    sample = _open(spec, split, subset, limit)
+    if sample.kind in ("parquet", "arrow", "save_to_disk", "json", "csv"):
+        from lossadvisor.sources.ids import ids_error
+
+        error = ids_error(spec, sample.table)  # ids whose texts are in other files: say which, and how to join them
+        if error is not None:
+            raise error
+    return sample
+
+
+def _open(spec: str, split: str | None, subset: str | None, limit: int) -> Sample:
     kind, files = resolve_files(spec)
     if kind == "hub":
         return _finish(_hub_sample(spec, split, subset, limit))
     if kind == "beir":
         return _beir_sample(spec, split, limit)
+    if kind == "ids":
+        return _ids_sample(spec, split, limit)
     if kind == "parallel":
         from lossadvisor.sources.parallel import names_of, parallel_table
 
@@ -98,6 +111,24 @@ def _check_json_shards(schema, files: list[str]) -> None:
         _concat([s.empty_table() for s in schemas], names)
 
 
+def _ids_sample(spec: str, split: str | None, limit: int) -> Sample:
+    """The ids file's sample, its ids resolved into the texts of the queries and corpus files."""
+    from lossadvisor.sources.ids import ids_layout, resolve_note, resolve_table
+
+    layout = ids_layout(spec)
+    assert layout is not None
+    inner = _open(str(layout["ids"]), split, None, limit)
+    table, counts = resolve_table(inner.table, layout)
+    total = table.num_rows if inner.exhaustive else inner.num_rows
+    files = (str(layout["ids"]), str(layout["queries"]), str(layout["corpus"]))
+    from lossadvisor.checks import load_code
+
+    info = {"counts": counts, "ids_load": load_code(inner)}
+    return replace(inner, spec=spec, kind="ids", table=table, num_rows=total, files=files, flattened=(), fields_flattened=(),
+                   schema_before=None, column_stats={}, class_names={}, source_info=info,
+                   reading_notes=inner.reading_notes + (("resolved-ids", resolve_note(layout, counts)),))
+
+
 def _beir_sample(spec: str, split: str | None, limit: int) -> Sample:
     from lossadvisor.sources.beir import beir_layout, beir_table, choose_split
 
@@ -109,6 +140,8 @@ def _beir_sample(spec: str, split: str | None, limit: int) -> Sample:
     message = (f"a BEIR/MTEB retrieval layout: {layout['corpus'].name} + {layout['queries'].name} + qrels"
                f" ({', '.join(splits)}); joined qrels '{chosen}': {counts['joined']} judgments of {counts['queries']} queries"
                + (f", {dropped} dropped (query or document not found)" if dropped else "")
+               + (f"; title prepended to the text ('title text', as BEIR does) for {counts['titled']:,} of"
+                  f" {counts['documents']:,} documents" if counts["titled"] else "")
                + ("; graded scores kept as the label" if "label" in table.column_names else
                   "; every judgment is a positive: (query, positive) pairs, negatives to mine from the corpus"))
     files = (str(layout["corpus"]), str(layout["queries"]), str(layout["qrels"][chosen]))

@@ -9,7 +9,8 @@ from pathlib import Path
 from lossadvisor.errors import SourceError
 from lossadvisor.sources.base import DATA_SUFFIXES, HUB_ID, TREC_SUFFIXES
 from lossadvisor.sources.beir import beir_layout
-from lossadvisor.sources.parallel import parallel_files
+from lossadvisor.sources.ids import ids_layout
+from lossadvisor.sources.parallel import aligned_error, named_parallel_files, parallel_files
 
 
 def resolve_files(spec: str) -> tuple[str, list[str]]:
@@ -18,6 +19,12 @@ def resolve_files(spec: str) -> tuple[str, list[str]]:
     layout = beir_layout(spec)
     if layout is not None:  # corpus + queries + qrels: ids joined into texts
         return "beir", [str(layout["corpus"]), str(layout["queries"]), *(str(p) for p in layout["qrels"].values())]
+    resolved = ids_layout(spec)
+    if resolved is not None:  # rows of ids + queries + corpus: resolved into texts (resolve_ids)
+        return "ids", [str(resolved["ids"]), str(resolved["queries"]), str(resolved["corpus"])]
+    named = named_parallel_files(spec)
+    if named:  # a.txt,b.txt,sim.txt: one column per file, line by line
+        return "parallel", named
     if any(ch in spec for ch in "*?[") and not os.path.lexists(spec):  # an existing name is taken literally
         files = _glob_files(spec)
         if not files:
@@ -29,6 +36,9 @@ def resolve_files(spec: str) -> tuple[str, list[str]]:
         aligned = parallel_files(path)
         if aligned:  # a.toks, b.toks, sim.txt: one column per file, line by line
             return "parallel", aligned
+        misread = aligned_error(path)  # a.txt, b.txt, sim.txt, id.txt: columns, not one table
+        if misread is not None:
+            raise misread
         files = sorted(
             f for f in _walk_files(str(path)) if Path(f).suffix.lower() in DATA_SUFFIXES
             and not any(part.startswith(".") for part in Path(f).relative_to(path).parts)

@@ -244,6 +244,20 @@ def _check_scalar_labels(table: pa.Table, fmt: str, loss_name: str | None, loss_
             f"Rescale them: dataset = dataset.map(lambda row: {{'label': (row['label'] - {low}) / {high - low}}}).",
         )
 
+def data_notes(table: pa.Table, format_name: str, loss_name: str) -> list[str]:
+    """What the data suggests is wrong without being able to crash the loss: said in the trial's notes."""
+    from lossadvisor.checks_shapes import rank_numbers, ranks_fix
+
+    notes = []
+    if format_name == LISTWISE_FORMAT and LABEL in table.column_names and is_list(table.column(LABEL).type):
+        why = rank_numbers(table.column(LABEL).to_pylist())
+        if why is not None:
+            notes.append(f"the labels look inverted: {why}. {loss_name} reads a higher label as more relevant, so it"
+                         f" would learn the ranking backwards. If 1 is the best, turn the ranks into gains first: "
+                         f"{ranks_fix(LABEL)}")
+    return notes
+
+
 def infer_num_labels(loss_name: str, table: pa.Table, loss_table: LossTable, class_names: tuple[str, ...] = ()) -> int:
     """The recipe's num_labels for this data (class ids 0..N-1 need N outputs, and every named class one output, as
     inspect counts them); ids that cannot be ids are refused."""

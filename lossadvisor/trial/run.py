@@ -21,7 +21,7 @@ from lossadvisor.signals import Terminated, exit_on_sigterm
 from lossadvisor.table import LossTable
 from lossadvisor.tiny_model import TINY, resolve_model
 from lossadvisor.trial.custom_loss import build_custom_loss, check_custom_loss
-from lossadvisor.trial.data_checks import check_data, check_known_bad, infer_num_labels
+from lossadvisor.trial.data_checks import check_data, check_known_bad, data_notes, infer_num_labels
 from lossadvisor.trial.evaluation import build_evaluator, evaluator_kind
 from lossadvisor.trial.failures import explain_error, explain_nonfinite, explain_oom, is_oom
 from lossadvisor.trial.loss import advise_loss, model_code
@@ -171,7 +171,7 @@ def _setup(table: pa.Table, fmt: str, loss_name: str, custom: type | None, loss_
             raise FitError(f"custom loss {loss_name} fails '{failed.name}': {failed.detail}", None)
         set_seed(options.seed)
         loss_module, loss_code = build_custom_loss(custom, model), f"{loss_name}(model)"
-    notes = list(split.notes)
+    notes = list(split.notes) + data_notes(table, fmt, loss_name)
     evaluator = None
     if split.eval is not None and split.eval.num_rows:
         evaluator = build_evaluator(fmt, split.eval, recipe.num_labels)

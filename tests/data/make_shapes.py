@@ -180,6 +180,53 @@ def id_named_text(groups: list[dict]) -> None:
         for g in groups[:QUERIES] for _, _, text, label in g["docs"]])
 
 
+def rank_lists() -> None:
+    """Cranfield's graded lists as a ranking exported with positions: label = rank (1 = best), not a gain."""
+    from datasets import load_from_disk
+
+    rows = []
+    for row in load_from_disk(str(REAL / "cranfield/cranfield_labeled_list_hf")):
+        order = sorted(range(len(row["labels"])), key=lambda i: -row["labels"][i])  # best gain first, ties in order
+        rank = {doc: position + 1 for position, doc in enumerate(order)}
+        rows.append({"query": row["query"], "docs": row["docs"], "label": [rank[i] for i in range(len(row["docs"]))]})
+    write_jsonl(OUT / "cranfield_rank_labels.jsonl", rows)
+
+
+def id_files(groups: list[dict]) -> None:
+    """Rows of ids with their texts in other files (the resolve_ids pattern), in three published layouts."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    chosen = [g for g in groups if any(d[3] for d in g["docs"]) and not all(d[3] for d in g["docs"])][:QUERIES]
+    doc_number = {d[0]: i for i, d in enumerate(d for g in groups for d in g["docs"])}
+    rng = random.Random(13)
+    # lightonai/ms-marco-en-bge: {query_id, document_ids, scores} + queries (query_id, text) + documents (document_id, text)
+    folder = OUT / "ids_lightonai"
+    rows = [{"query_id": int(g["qid"][1:]), "document_ids": [doc_number[d[0]] for d in g["docs"]],
+             "scores": [round((4.0 if d[3] else -4.0) + rng.gauss(0, 2), 4) for d in g["docs"]]} for g in chosen]
+    rows[-1]["document_ids"][0] = 10**9  # one id that the documents do not hold, as published dumps sometimes have
+    write_jsonl(folder / "train.jsonl", rows)
+    pq.write_table(pa.Table.from_pylist([{"query_id": int(g["qid"][1:]), "text": g["query"]} for g in chosen]),
+                   folder / "queries.parquet")
+    pq.write_table(pa.Table.from_pylist([{"document_id": doc_number[d[0]], "text": d[2]} for g in chosen for d in g["docs"]]),
+                   folder / "documents.parquet")
+    # MS MARCO: qidpidtriples (qid, pid+, pid-), queries.tsv (qid, query), collection.tsv (pid, passage); no headers
+    folder = OUT / "ids_msmarco_triples"
+    folder.mkdir(parents=True, exist_ok=True)
+    triples = [(int(g["qid"][1:]), doc_number[p[0]], doc_number[n[0]]) for g in chosen
+               for p in g["docs"][:] if p[3] for n in g["docs"] if not n[3]]
+    (folder / "qidpidtriples.tsv").write_text("".join(f"{q}\t{p}\t{n}\n" for q, p, n in triples), encoding="utf-8")
+    (folder / "queries.tsv").write_text("".join(f"{int(g['qid'][1:])}\t{g['query']}\n" for g in chosen), encoding="utf-8")
+    (folder / "collection.tsv").write_text("".join(f"{doc_number[d[0]]}\t{d[2]}\n" for g in chosen for d in g["docs"]),
+                                           encoding="utf-8")
+    # FlagEmbedding with ids: {query_id, pos_ids, neg_ids} + BEIR-style queries.jsonl / corpus.jsonl (with titles)
+    folder = OUT / "ids_flag"
+    write_jsonl(folder / "train.jsonl", [{"query_id": g["qid"], "pos_ids": [d[0] for d in g["docs"] if d[3]],
+                                          "neg_ids": [d[0] for d in g["docs"] if not d[3]]} for g in chosen])
+    write_jsonl(folder / "queries.jsonl", [{"_id": g["qid"], "text": g["query"]} for g in chosen])
+    write_jsonl(folder / "corpus.jsonl", [{"_id": d[0], "title": d[1], "text": d[2]} for g in chosen for d in g["docs"]])
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     groups = wikiqa_groups()
@@ -192,6 +239,8 @@ def main() -> None:
     dataset_dict()
     parallel_files()
     id_named_text(groups)
+    rank_lists()
+    id_files(groups)
 
 
 if __name__ == "__main__":
