@@ -39,7 +39,7 @@ def _label_warnings(profile: Profile, out: list[Warning]) -> None:
     if label.kind == "number":
         _number_label_warnings(profile, out)
         _number_label_notes(profile, out)
-    if label.kind == "number-list":
+    if label.kind == "number-list" and profile.label_kind != "embedding":  # a teacher's vector: checks_family
         _list_label_warnings(profile, out)
 
 
