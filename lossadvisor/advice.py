@@ -8,7 +8,7 @@ from lossadvisor.checks import _tidy_plan, _warnings, load_code
 from lossadvisor.checks_label import _complete_lists, single_valued
 from lossadvisor.checks_shapes import Question, questions
 from lossadvisor.errors import FitError, SourceError
-from lossadvisor.families import FamilyPick, family_picks
+from lossadvisor.families import FamilyPick, family_picks, ranked_losses
 from lossadvisor.findings import Reading, TidyPlan, Warning
 from lossadvisor.offers import ConversionOffer, conversion_offers, read_as_hint
 from lossadvisor.profile import ColumnChoice, Profile, build_profile
@@ -198,7 +198,7 @@ def advise(profile: Profile, table: LossTable, reading: str | None = None) -> Re
         questions=questions(profile, readings, warnings, table),
         family=table.family_name,
         family_title=table.family.title,
-        families=family_picks(primary.format, table, sample.spec) if primary else (),
+        families=family_picks(primary.format, table, sample.spec, primary.label_kind == "logit") if primary else (),
     )
 
 
@@ -209,17 +209,10 @@ def _facts(profile: Profile) -> DataFacts:
 
 
 def _recommendations(profile: Profile, reading: Reading, table: LossTable) -> tuple[Recommendation, ...]:
-    rows = table.rows_for_format(reading.format)
     common = table.common_for_format(reading.format)
-    common_losses = [c.loss for c in common if c.loss]
-    ordered: list[tuple[str, bool]] = []
-    for row in rows:
-        for loss in row.losses:
-            if loss not in [o for o, _ in ordered]:
-                ordered.append((loss, row.distillation))
     # A teacher's logits are distilled: the distillation rows come first, with the reason.
     teacher_first = reading.label_kind == "logit"
-    ordered.sort(key=lambda item: (item[1] != teacher_first, item[0] not in common_losses))
+    ordered = ranked_losses(table, reading.format, teacher_first)
     results = []
     facts = _facts(profile)  # read once: every loss's num_labels and parameters come from the same facts
     for loss_name, distillation in ordered:

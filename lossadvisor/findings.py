@@ -107,6 +107,15 @@ class WarningCode(str, Enum):
     NESTED_FIELDS = "nested-fields"
     BEIR_FOLDER = "beir-folder"
     PARALLEL_FILES = "parallel-files"
+    # the traps of one model family (checks_family.py)
+    IN_BATCH_DUPLICATES = "in-batch-duplicates"
+    BATCH_CLASSES = "batch-classes"
+    GUIDE_MODEL = "guide-model"
+    CLASSIFIER_HEAD = "classifier-head"
+    WRAPPER = "wrapper"
+    ASYMMETRIC = "asymmetric"
+    MATRYOSHKA_DIMS = "matryoshka-dims"
+    EMBEDDING_DIM = "embedding-dim"
 
 
 C = WarningCode
