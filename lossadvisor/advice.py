@@ -101,7 +101,7 @@ def readings_for(profile: Profile, table: LossTable, asked: str | None = None) -
         if lists_fit and fmt.texts.admits(n_texts) and kind in fmt.labels:
             if _label_length_fits(fmt, profile, n_texts):
                 preference = fmt.labels.index(kind)
-                exact.append((preference, order, Reading(fmt.name, kind, _assumption(fmt.name, kind, profile), losses)))
+                exact.append((preference, order, Reading(fmt.name, kind, _assumption(fmt.name, kind, profile, table), losses)))
         elif not profile.text_list and n_texts == 2 and kind in fmt.long_form and profile.anchor_repeats >= 1.5:
             note = (f"rows list one judgment each (~{profile.anchor_repeats:.0f} per {text_inputs[0]}): "
                     f"grouped by {text_inputs[0]} they form a {fmt.name}")
@@ -109,9 +109,15 @@ def readings_for(profile: Profile, table: LossTable, asked: str | None = None) -
     return [r for _, _, r in sorted(exact)] + [r for _, _, r in sorted(long_form)]
 
 
-def _assumption(format_name: str, kind: str, profile: Profile) -> str | None:
+def _assumption(format_name: str, kind: str, profile: Profile, table: LossTable | None = None) -> str | None:
+    """What reading the data as `format_name` assumes, naming the losses of the table's family that would train."""
+    ranked = [name for name, _ in ranked_losses(table, format_name)] if table is not None else []
+    first = ranked[0] if ranked else None
+    if table is not None and not table.family.num_labels:
+        return _assumption_without_head(format_name, kind, ranked) or (
+            None if kind != "scaled-score" else _assumption(format_name, kind, profile))
     if kind == "binary" and format_name == "labeled-pair":
-        return "0/1 read as relevance (1 = positive pair) for BinaryCrossEntropyLoss"
+        return f"0/1 read as relevance (1 = positive pair) for {first or 'BinaryCrossEntropyLoss'}"
     if kind == "binary" and format_name == "pair-class":
         return "0/1 read as two classes for CrossEntropyLoss(num_labels=2)"
     if kind == "binary" and format_name == "pair-score":
@@ -126,6 +132,22 @@ def _assumption(format_name: str, kind: str, profile: Profile) -> str | None:
         return f"scores in [{lo}, {hi}] need rescaling to [0, 1]"
     if kind == "score" and format_name == "triplet-margin":
         return "a float in [0, 1] with three texts read as a teacher margin"
+    return None
+
+
+def _assumption_without_head(format_name: str, kind: str, ranked: list[str]) -> str | None:
+    """The same assumptions for an embedder family (no num_labels head): its own losses named."""
+    losses = ", ".join(ranked[:2]) or "no loss of this family"
+    if kind == "binary" and format_name == "labeled-pair":
+        return f"0/1 read as similar (1) or dissimilar (0) pairs for {losses}"
+    if kind == "binary" and format_name == "pair-class":
+        return f"0/1 read as two classes for {losses}"
+    if kind == "binary" and format_name == "pair-score":
+        return f"0/1 read as the ends of a similarity score for {losses}"
+    if kind == "score" and format_name == "pair-score":
+        return f"float read as a gold similarity for {losses}"
+    if kind == "logit":
+        return f"unbounded floats read as a teacher's scores; {losses} need a similarity on a bounded scale (--score-range)"
     return None
 
 
