@@ -11,6 +11,7 @@ import typer
 from lossadvisor.cli.context import context_of, handles_errors, out
 from lossadvisor.cli.options import (
     AsOpt,
+    FamilyOpt,
     InputsOpt,
     JsonOpt,
     LabelOpt,
@@ -61,7 +62,9 @@ def convert_command(
     corpus: Annotated[Optional[Path], typer.Option("--corpus", help="Extra candidate documents: a .txt (one per line) or a data file.")] = None,
     model: Annotated[Optional[str], typer.Option("--model", show_default="bm25", help="Dense miner: a SentenceTransformer folder or cached id.")] = None,
     rescore: Annotated[Optional[str], typer.Option("--rescore", help="A CrossEncoder to drop false negatives.")] = None,
-    teacher: Annotated[Optional[str], typer.Option("--teacher", help="A CrossEncoder teacher, for the distillation formats.")] = None,
+    teacher: Annotated[Optional[str], typer.Option("--teacher", help=(
+        "A teacher for the distillation formats: a CrossEncoder (its scores), or a SentenceTransformer / SparseEncoder "
+        "(its similarity scores; its embeddings for input-embeddings). Read from the model's folder."))] = None,
     device: Annotated[Optional[str], typer.Option("--device", help=(
         "Where --model, --rescore and --teacher run: cpu, cuda, cuda:1, mps."), show_default="the library's choice")] = None,
     use_faiss: Annotated[Optional[bool], typer.Option("--use-faiss/--no-faiss", help=(
@@ -73,9 +76,12 @@ def convert_command(
     seed: SeedOpt = 42,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help=(
         "Let --model, --rescore and --teacher run their own code (auto_map) and load pickled weights. Only for models you trust."))] = False,
+    family: FamilyOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Reshape a dataset into the format a loss needs: fixes, class sampling, hard-negative mining, teacher labels.
+
+    The losses it unlocks and the verdict on the output are for --family (CrossEncoder rerankers by default).
     """
     from lossadvisor import render
     from lossadvisor.convert import ConvertOptions, rich_progress
@@ -97,7 +103,7 @@ def convert_command(
                   other_inputs=(corpus, context_of(ctx).table))
     # a terminal gets bars; a pipe or a log plain lines on stderr for the long steps; --json nothing at all
     progress = None if json_output else rich_progress() if sys.stderr.isatty() else plain_progress()
-    loss_table = context_of(ctx).loss_table()
+    loss_table = context_of(ctx).loss_table(family)
     if hasattr(progress, "__enter__"):  # rich bars live inside their context
         with progress:
             report = convert_dataset(dataset, None if fix else to, output, loss_table, options, progress=progress, **kwargs)
