@@ -284,6 +284,7 @@ class LossExplanation:
     family_title: str = "CrossEncoder"
     role: str = "loss"  # loss | wrapper | modifier | regularizer | component
     wrapper: str | None = None  # the family's wrapper it trains inside (SpladeLoss)
+    other_wrappers: tuple[str, ...] = ()  # the family's other wrappers it may train inside (CachedSpladeLoss, CSRLoss)
 
 
 def explain_loss(table: LossTable, name: str) -> LossExplanation:
@@ -306,7 +307,31 @@ def explain_loss(table: LossTable, name: str) -> LossExplanation:
     family = table.family
     role = next((key.removesuffix("s") for key in ("wrappers", "modifiers", "regularizers", "components")
                  if loss_name in getattr(family, key)), "loss")
+    construction = recipe.render()
+    if role in ("modifier", "wrapper"):
+        construction = _wrapping_construction(table, loss_name, construction)
     return LossExplanation(loss_name, loss.import_path, loss.summary, recipe.num_labels, rule, activation, rows,
                            tuple(p.as_dict() for p in recipe.params), tuple(p.as_dict() for p in recipe.options),
-                           into, recipe.render(), table.family_name, family.title, role,
-                           recipe.wrapper.loss if recipe.wrapper else None)
+                           into, construction, table.family_name, family.title, role,
+                           recipe.wrapper.loss if recipe.wrapper else None,
+                           tuple(name for name in family.wrappers if name != (recipe.wrapper.loss if recipe.wrapper else None)))
+
+
+def _wrapping_construction(table: LossTable, name: str, construction: str) -> str:
+    """A modifier or wrapper around the family's common loss: `losses.MatryoshkaLoss(model, losses.X(model), ...)`,
+    the Matryoshka sizes computed from the model so that they never exceed its dimension."""
+    from lossadvisor.checks_family import matryoshka_dims_code
+
+    inner_name = next((advice.loss for advice in table.common if advice.loss), None)
+    if inner_name is None:
+        return construction
+    inner = build_recipe(inner_name, table, wrap=False).loss_source()
+    own = build_recipe(name, table, wrap=False)
+    args = ["model", inner]
+    for param in table.losses[name].params:
+        if param.name == "matryoshka_dims":
+            args.append(f"matryoshka_dims={matryoshka_dims_code()}")
+    args += [f"{p.name}={p.code}" for p in own.params if p.name != "matryoshka_dims"]
+    lines = construction.splitlines()
+    lines[-1] = f"loss = losses.{name}({', '.join(args)})"
+    return "\n".join(lines)

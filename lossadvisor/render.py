@@ -148,18 +148,26 @@ def render_explain(info: dict[str, Any], console: Console) -> None:
     from rich.table import Table
 
     console.print(f"[bold]{info['loss']}[/bold]  [dim]{info['import']}[/dim]")
-    console.print(f"  {info['family_title']} {info['role']}: {escape(info['summary'])}")
+    summary = info["summary"]
+    summary = summary.removeprefix(f"{info['role']}: ")  # "modifier: trains the loss at ..." says its role once
+    console.print(f"  {info['family_title']} {info['role']}: {escape(summary)}")
     if info["num_labels_rule"] is not None:
         console.print(f"  num_labels: {escape(info['num_labels_rule'])}   activation: {info['activation']}")
     if info["wrapper"]:
-        console.print(f"  trains inside {info['wrapper']} (the family's wrapper; the construction below has it)")
-    view = Table(title="data it wants", show_header=True, box=_box(console))
-    view.add_column("format")
-    view.add_column("inputs")
-    view.add_column("labels")
-    for row in info["rows"]:
-        view.add_row(row["format"], escape(row["inputs"]), escape(row["labels"]))
-    console.print(view)
+        others = info.get("other_wrappers") or []
+        alternatives = f"; or {', '.join(others)}" if others else ""
+        console.print(f"  unusable on its own: trains inside {info['wrapper']} (the family's wrapper; the construction below"
+                      f" has it){alternatives}")
+    if info["role"] in ("modifier", "wrapper"):
+        console.print(f"  wraps any loss of the {info['family_title']} table, and trains on the data that loss takes")
+    if info["rows"]:
+        view = Table(title="data it wants", show_header=True, box=_box(console))
+        view.add_column("format")
+        view.add_column("inputs")
+        view.add_column("labels")
+        for row in info["rows"]:
+            view.add_row(row["format"], escape(row["inputs"]), escape(row["labels"]))
+        console.print(view)
     for title, params in (("parameters set", info["params"]), ("other knobs (the library default is kept)", info.get("options", []))):
         if params:
             console.print(f"[bold]{title}[/bold]")

@@ -73,7 +73,7 @@ EXPLAIN = {
     "loss": str, "import_path": str, "summary": str, "num_labels": Null(int), "num_labels_rule": Null(str),
     "activation": Null(str), "rows": [{"format": str, "inputs": str, "labels": str, "num_labels": Null(str)}],
     "params": [PARAM], "options": [PARAM], "convertible_from": [{"from": str, "to": str, "summary": str, "needs": [str]}],
-    "construction": str, "family": str, "family_title": str, "role": str, "wrapper": Null(str),
+    "construction": str, "family": str, "family_title": str, "role": str, "wrapper": Null(str), "other_wrappers": [str],
 }
 SCALAR = AnyOf((str, int, float, bool, type(None)))
 CONVERT = {
