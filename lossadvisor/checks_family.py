@@ -74,7 +74,7 @@ def family_warnings(profile: Profile, reading: Reading, table: LossTable, out: l
     _reword_for_family(table, out)
     headed = table.family.num_labels or any("num_labels" in {p.name for p in table.losses[loss].params} for loss in losses)
     if not headed:  # class ids decide no num_labels here: the note about reading them would mislead
-        out[:] = [found for found in out if not (found.code == C.CLASS_IDS and found.severity == INFO)]
+        out[:] = [found for found in out if found.code != C.CLASS_IDS]
 
 
 def _names(losses: list[str], most: int = 3) -> str:
