@@ -155,7 +155,7 @@ def teacher_kind(spec: Any) -> str:
     if not isinstance(spec, (str, Path)):
         if "Sparse" in type(spec).__name__:
             return "sparse"
-        return "dense" if hasattr(spec, "encode") and not hasattr(spec, "predict") else "cross"
+        return "dense" if hasattr(spec, "similarity_pairwise") and not hasattr(spec, "predict") else "cross"
     folder = Path(str(spec)).expanduser()
     if not folder.is_dir():
         folder = _cached_snapshot(str(spec)) or folder
@@ -188,6 +188,13 @@ def _cached_snapshot(hub_id: str) -> Path | None:
 def load_embedder(spec: Any, role: str = "teacher", flag: str = "--teacher", trust_remote_code: bool = False) -> Any:
     """A SentenceTransformer or a SparseEncoder, whichever the folder holds."""
     return _load("sparse" if teacher_kind(spec) == "sparse" else "bi", spec, role, flag, trust_remote_code)
+
+
+def load_teacher(spec: Any, trust_remote_code: bool = False) -> Any:
+    """The teacher, as whichever model class its folder holds (CrossEncoder, SentenceTransformer, SparseEncoder)."""
+    if teacher_kind(spec) == "cross":
+        return load_cross_encoder(spec, trust_remote_code=trust_remote_code)
+    return load_embedder(spec, trust_remote_code=trust_remote_code)
 
 
 def load_cross_encoder(spec: Any, role: str = "teacher", flag: str = "--teacher", trust_remote_code: bool = False) -> Any:
