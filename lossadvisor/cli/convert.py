@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -104,10 +105,7 @@ def convert_command(
     # a terminal gets bars; a pipe or a log plain lines on stderr for the long steps; --json nothing at all
     progress = None if json_output else rich_progress() if sys.stderr.isatty() else plain_progress()
     loss_table = context_of(ctx).loss_table(family)
-    if hasattr(progress, "__enter__"):  # rich bars live inside their context
-        with progress:
-            report = convert_dataset(dataset, None if fix else to, output, loss_table, options, progress=progress, **kwargs)
-    else:
+    with progress if hasattr(progress, "__enter__") else contextlib.nullcontext():  # rich bars live inside their context
         report = convert_dataset(dataset, None if fix else to, output, loss_table, options, progress=progress, **kwargs)
     if json_output:
         render.print_json(report)
