@@ -131,7 +131,7 @@ def _batch_triplet_classes(profile: Profile, table: LossTable, losses: list[str]
         return
     singletons = [value for value, count in counts.items() if count < 2]
     per_batch = BATCH_SIZE / len(counts)
-    message = (f"{', '.join(batch_losses)} build triplets from the classes inside each batch: {len(counts)} classes in the"
+    message = (f"{_names(batch_losses)} build triplets from the classes inside each batch: {len(counts)} classes in the"
                f" sample ({min(counts.values())} to {max(counts.values())} examples each)")
     if singletons:
         message += f"; {len(singletons)} class(es) have a single example, which never forms a positive pair"
