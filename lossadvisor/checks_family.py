@@ -41,6 +41,8 @@ MATRYOSHKA_DIMS = (768, 512, 256, 128, 64)
 # A query this much shorter than its passages (mean words) makes the data asymmetric.
 ASYMMETRY = 3.0
 SHORT_QUERY_WORDS = 20
+# Rows per distinct anchor or positive from which repeats are a warning (fewer: a note).
+REPEAT_WARNING = 1.5
 # The default per_device_train_batch_size of the trainers (transformers' TrainingArguments).
 BATCH_SIZE = 8
 # The embedding dimension of the family's base model, where lossadvisor knows it (printed, never loaded).
@@ -110,11 +112,13 @@ def _in_batch_duplicates(profile: Profile, reading: Reading, table: LossTable, l
                      for role, name, rows, distinct in counted)
     positives = any(role == "positive" for role, *_ in counted)
     code = C.REPEATED_POSITIVES if positives else C.IN_BATCH_DUPLICATES
+    # A text seen 1.5 times or more on average collides in most batches: a warning; a few repeats are a note.
+    severity = "warning" if any(rows >= REPEAT_WARNING * distinct for *_, rows, distinct in counted) else INFO
     out.append(warning(
         code,
         f"{said}: {_names(in_batch)} score each anchor against every text of its batch, so a text repeated in the"
         " same batch is a false negative",
-        training_args_code(table, batch_sampler="BatchSamplers.NO_DUPLICATES"),
+        training_args_code(table, batch_sampler="BatchSamplers.NO_DUPLICATES"), severity,
         columns=[name for _, name, *_ in counted]))
 
 

@@ -13,6 +13,11 @@ from lossadvisor.fit import fitting_losses
 from lossadvisor.table import DEFAULT_FAMILY, LossTable
 
 
+# Conversions that change what the label means (a relation between two texts becomes a class of each text): offered
+# by inspect, never taken on the way to a family's pick.
+REINTERPRETING = frozenset({"pairs-to-singles"})
+
+
 @dataclass(frozen=True)
 class FamilyPick:
     family: str  # the name --family takes
@@ -79,7 +84,7 @@ def _pick(format_name: str, view: LossTable, dataset: str, teacher_first: bool =
         if not view.rows_for_format(fmt.name):
             continue
         path = view.conversion_path(format_name, fmt.name)
-        if path is None:
+        if path is None or any(step.method in REINTERPRETING for step in path):
             continue
         needs = tuple(sorted({need for step in path for need in step.needs} - {"miner"}))
         is_common = fitting_losses(fmt.name, view)[0] in _common_losses(view, fmt.name)
