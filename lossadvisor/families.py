@@ -12,7 +12,6 @@ from lossadvisor.commands import CommandLine, convert_command
 from lossadvisor.fit import fitting_losses
 from lossadvisor.table import DEFAULT_FAMILY, LossTable
 
-
 # Conversions that change what the label means (a relation between two texts becomes a class of each text): offered
 # by inspect, never taken on the way to a family's pick.
 REINTERPRETING = frozenset({"pairs-to-singles"})
