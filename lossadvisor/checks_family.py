@@ -67,7 +67,7 @@ def family_warnings(profile: Profile, reading: Reading, table: LossTable, out: l
     _in_batch_duplicates(profile, reading, table, losses, out)
     _batch_triplet_classes(profile, table, losses, out)
     _guide_model(table, losses, out)
-    _softmax_head(table, losses, out)
+    _softmax_head(profile, table, losses, out)
     _score_scale(profile, reading, table, losses, out)
     _sparse_wrapper(table, losses, out)
     _asymmetric(profile, table, losses, out)
@@ -161,14 +161,18 @@ def _guide_model(table: LossTable, losses: list[str], out: list[Warning]) -> Non
                        f"loss = losses.{guided[0]}(model, guide={guide})", INFO))
 
 
-def _softmax_head(table: LossTable, losses: list[str], out: list[Warning]) -> None:
+def _softmax_head(profile: Profile, table: LossTable, losses: list[str], out: list[Warning]) -> None:
     """A loss with its own classifier (SoftmaxLoss): num_labels and the embedding dimension are its arguments."""
     headed = [loss for loss in losses if {"num_labels", "embedding_dimension"} <= {p.name for p in table.losses[loss].params}]
-    if headed:
-        out.append(warning(C.CLASSIFIER_HEAD, f"{', '.join(headed)} trains a classifier on the embeddings: it needs num_labels (the"
-                           " number of classes) and the model's embedding dimension, set in its construction above",
-                           f"loss = losses.{headed[0]}(model, embedding_dimension=model.get_embedding_dimension(), num_labels=N)",
-                           INFO))
+    if not headed:
+        return
+    from lossadvisor.recipe import build_recipe, data_facts
+
+    label = None if profile.label_parts else profile.label
+    recipe = build_recipe(headed[0], table, data_facts(profile.sample.table, label, profile.classes))
+    out.append(warning(C.CLASSIFIER_HEAD, f"{', '.join(headed)} trains a classifier on the embeddings: it needs num_labels (the"
+                       " number of classes) and the model's embedding dimension, set in its construction above",
+                       f"loss = {recipe.loss_source()}", INFO))
 
 
 def _score_scale(profile: Profile, reading: Reading, table: LossTable, losses: list[str], out: list[Warning]) -> None:

@@ -206,7 +206,9 @@ def test_guide_and_classifier_head_are_in_the_recommendations(table):
     params = {p["name"]: p["value"] for p in softmax.params}
     assert params["num_labels"] == str(len(classes.classes) or 3)
     assert params["embedding_dimension"] == "model.get_embedding_dimension()"
-    assert finding(classes, "classifier-head").severity == "info"
+    head = finding(classes, "classifier-head")
+    assert head.severity == "info" and f"num_labels={params['num_labels']}" in head.fix
+    assert "embedding_dimension=model.get_embedding_dimension()" in head.fix
 
 
 @needs_real
