@@ -8,7 +8,7 @@ from lossadvisor.checks import _tidy_plan, _warnings, load_code
 from lossadvisor.checks_label import _complete_lists, single_valued
 from lossadvisor.checks_shapes import Question, questions
 from lossadvisor.errors import FitError, SourceError
-from lossadvisor.families import FamilyPick, family_picks
+from lossadvisor.families import FamilyPick, family_picks, ranked_losses
 from lossadvisor.findings import Reading, TidyPlan, Warning
 from lossadvisor.offers import ConversionOffer, conversion_offers, read_as_hint
 from lossadvisor.profile import ColumnChoice, Profile, build_profile
@@ -101,7 +101,7 @@ def readings_for(profile: Profile, table: LossTable, asked: str | None = None) -
         if lists_fit and fmt.texts.admits(n_texts) and kind in fmt.labels:
             if _label_length_fits(fmt, profile, n_texts):
                 preference = fmt.labels.index(kind)
-                exact.append((preference, order, Reading(fmt.name, kind, _assumption(fmt.name, kind, profile), losses)))
+                exact.append((preference, order, Reading(fmt.name, kind, _assumption(fmt.name, kind, profile, table), losses)))
         elif not profile.text_list and n_texts == 2 and kind in fmt.long_form and profile.anchor_repeats >= 1.5:
             note = (f"rows list one judgment each (~{profile.anchor_repeats:.0f} per {text_inputs[0]}): "
                     f"grouped by {text_inputs[0]} they form a {fmt.name}")
@@ -109,9 +109,15 @@ def readings_for(profile: Profile, table: LossTable, asked: str | None = None) -
     return [r for _, _, r in sorted(exact)] + [r for _, _, r in sorted(long_form)]
 
 
-def _assumption(format_name: str, kind: str, profile: Profile) -> str | None:
+def _assumption(format_name: str, kind: str, profile: Profile, table: LossTable | None = None) -> str | None:
+    """What reading the data as `format_name` assumes, naming the losses of the table's family that would train."""
+    ranked = [name for name, _ in ranked_losses(table, format_name)] if table is not None else []
+    first = ranked[0] if ranked else None
+    if table is not None and not table.family.num_labels:
+        return _assumption_without_head(format_name, kind, ranked) or (
+            None if kind != "scaled-score" else _assumption(format_name, kind, profile))
     if kind == "binary" and format_name == "labeled-pair":
-        return "0/1 read as relevance (1 = positive pair) for BinaryCrossEntropyLoss"
+        return f"0/1 read as relevance (1 = positive pair) for {first or 'BinaryCrossEntropyLoss'}"
     if kind == "binary" and format_name == "pair-class":
         return "0/1 read as two classes for CrossEntropyLoss(num_labels=2)"
     if kind == "binary" and format_name == "pair-score":
@@ -126,6 +132,22 @@ def _assumption(format_name: str, kind: str, profile: Profile) -> str | None:
         return f"scores in [{lo}, {hi}] need rescaling to [0, 1]"
     if kind == "score" and format_name == "triplet-margin":
         return "a float in [0, 1] with three texts read as a teacher margin"
+    return None
+
+
+def _assumption_without_head(format_name: str, kind: str, ranked: list[str]) -> str | None:
+    """The same assumptions for an embedder family (no num_labels head): its own losses named."""
+    losses = ", ".join(ranked[:2]) or "no loss of this family"
+    if kind == "binary" and format_name == "labeled-pair":
+        return f"0/1 read as similar (1) or dissimilar (0) pairs for {losses}"
+    if kind == "binary" and format_name == "pair-class":
+        return f"0/1 read as two classes for {losses}"
+    if kind == "binary" and format_name == "pair-score":
+        return f"0/1 read as the ends of a similarity score for {losses}"
+    if kind == "score" and format_name == "pair-score":
+        return f"float read as a gold similarity for {losses}"
+    if kind == "logit":
+        return f"unbounded floats read as a teacher's scores; {losses} need a similarity on a bounded scale (--score-range)"
     return None
 
 
@@ -201,7 +223,7 @@ def advise(profile: Profile, table: LossTable, reading: str | None = None) -> Re
         questions=questions(profile, readings, warnings, table),
         family=table.family_name,
         family_title=table.family.title,
-        families=family_picks(primary.format, table, sample.spec) if primary else (),
+        families=family_picks(primary.format, table, sample.spec, primary.label_kind == "logit") if primary else (),
     )
 
 
@@ -212,17 +234,10 @@ def _facts(profile: Profile) -> DataFacts:
 
 
 def _recommendations(profile: Profile, reading: Reading, table: LossTable) -> tuple[Recommendation, ...]:
-    rows = table.rows_for_format(reading.format)
     common = table.common_for_format(reading.format)
-    common_losses = [c.loss for c in common if c.loss]
-    ordered: list[tuple[str, bool]] = []
-    for row in rows:
-        for loss in row.losses:
-            if loss not in [o for o, _ in ordered]:
-                ordered.append((loss, row.distillation))
     # A teacher's logits are distilled: the distillation rows come first, with the reason.
     teacher_first = reading.label_kind == "logit"
-    ordered.sort(key=lambda item: (item[1] != teacher_first, item[0] not in common_losses))
+    ordered = ranked_losses(table, reading.format, teacher_first)
     results = []
     facts = _facts(profile)  # read once: every loss's num_labels and parameters come from the same facts
     for loss_name, distillation in ordered:
@@ -272,6 +287,7 @@ class LossExplanation:
     family_title: str = "CrossEncoder"
     role: str = "loss"  # loss | wrapper | modifier | regularizer | component
     wrapper: str | None = None  # the family's wrapper it trains inside (SpladeLoss)
+    other_wrappers: tuple[str, ...] = ()  # the family's other wrappers it may train inside (CachedSpladeLoss, CSRLoss)
 
 
 def explain_loss(table: LossTable, name: str) -> LossExplanation:
@@ -294,7 +310,31 @@ def explain_loss(table: LossTable, name: str) -> LossExplanation:
     family = table.family
     role = next((key.removesuffix("s") for key in ("wrappers", "modifiers", "regularizers", "components")
                  if loss_name in getattr(family, key)), "loss")
+    construction = recipe.render()
+    if role in ("modifier", "wrapper"):
+        construction = _wrapping_construction(table, loss_name, construction)
     return LossExplanation(loss_name, loss.import_path, loss.summary, recipe.num_labels, rule, activation, rows,
                            tuple(p.as_dict() for p in recipe.params), tuple(p.as_dict() for p in recipe.options),
-                           into, recipe.render(), table.family_name, family.title, role,
-                           recipe.wrapper.loss if recipe.wrapper else None)
+                           into, construction, table.family_name, family.title, role,
+                           recipe.wrapper.loss if recipe.wrapper else None,
+                           tuple(name for name in family.wrappers if name != (recipe.wrapper.loss if recipe.wrapper else None)))
+
+
+def _wrapping_construction(table: LossTable, name: str, construction: str) -> str:
+    """A modifier or wrapper around the family's common loss: `losses.MatryoshkaLoss(model, losses.X(model), ...)`,
+    the Matryoshka sizes computed from the model so that they never exceed its dimension."""
+    from lossadvisor.checks_family import matryoshka_dims_code
+
+    inner_name = next((advice.loss for advice in table.common if advice.loss), None)
+    if inner_name is None:
+        return construction
+    inner = build_recipe(inner_name, table, wrap=False).loss_source()
+    own = build_recipe(name, table, wrap=False)
+    args = ["model", inner]
+    for param in table.losses[name].params:
+        if param.name == "matryoshka_dims":
+            args.append(f"matryoshka_dims={matryoshka_dims_code()}")
+    args += [f"{p.name}={p.code}" for p in own.params if p.name != "matryoshka_dims"]
+    lines = construction.splitlines()
+    lines[-1] = f"loss = losses.{name}({', '.join(args)})"
+    return "\n".join(lines)

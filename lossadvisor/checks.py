@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lossadvisor.checks_family import family_warnings
 from lossadvisor.checks_label import _format_warnings, _label_warnings, _tidy_plan
 from lossadvisor.checks_shapes import shape_warnings
 from lossadvisor.commands import convert_command
@@ -54,9 +55,9 @@ def _warnings(profile: Profile, reading: Reading | None, table: LossTable) -> li
     _null_text_warnings(profile, out)
     _duplicate_warning(profile, out)
     if reading is not None:
-
         _format_warnings(profile, reading, table, out)
         shape_warnings(profile, reading, table, out)
+        family_warnings(profile, reading, table, out)
     return order_warnings(out)
 
 

@@ -39,7 +39,7 @@ def _label_warnings(profile: Profile, out: list[Warning]) -> None:
     if label.kind == "number":
         _number_label_warnings(profile, out)
         _number_label_notes(profile, out)
-    if label.kind == "number-list":
+    if label.kind == "number-list" and profile.label_kind != "embedding":  # a teacher's vector: checks_family
         _list_label_warnings(profile, out)
 
 
@@ -244,15 +244,7 @@ def _format_warnings(profile: Profile, reading: Reading, table: LossTable, out: 
             f"CrossEncoder(num_labels=1) defaults to a Sigmoid activation, which saturates scores under {', '.join(identity)}{extra}",
             "CrossEncoder(MODEL, num_labels=1, activation_fn=torch.nn.Identity())"
             + (f" and {loss_side[0]}(model, activation_fn=torch.nn.Identity())" if loss_side else ""), INFO))
-    first = profile.inputs[1] if len(profile.inputs) > 1 else None
-    if reading.label_kind == "none" and first and profile.column(first).kind == "text":
-        stats = profile.column(first).stats
-        present = stats["rows"] - stats["nulls"]
-        if stats["distinct"] and present / stats["distinct"] >= 1.5:
-            out.append(warning(
-                C.REPEATED_POSITIVES,
-                f"only {stats['distinct']} distinct '{first}' for {present} rows: repeated positives become in-batch false negatives",
-                "CrossEncoderTrainingArguments(..., batch_sampler=BatchSamplers.NO_DUPLICATES)", columns=[first]))
+    # repeated anchors and positives under in-batch losses: checks_family (its fix is the family's own code)
     if reading.label_kind != "none" and not reading.needs_grouping and profile.anchor_repeats >= 1.5 and not profile.text_list:
         out.append(warning(C.REPEATED_ANCHORS, f"each '{profile.inputs[0]}' appears ~{profile.anchor_repeats:.1f} times: split"
                            " train/eval by anchor, not by row, to avoid leakage", "Split on the unique anchors before training.", INFO,

@@ -12,6 +12,10 @@ from lossadvisor.commands import CommandLine, convert_command
 from lossadvisor.fit import fitting_losses
 from lossadvisor.table import DEFAULT_FAMILY, LossTable
 
+# Conversions that change what the label means (a relation between two texts becomes a class of each text): offered
+# by inspect, never taken on the way to a family's pick.
+REINTERPRETING = frozenset({"pairs-to-singles"})
+
 
 @dataclass(frozen=True)
 class FamilyPick:
@@ -23,6 +27,7 @@ class FamilyPick:
     via: tuple[str, ...] = ()  # the conversions on the way there, by target format
     needs: tuple[str, ...] = ()  # what those conversions need (a teacher, a positive class)
     command: str = ""  # the command that goes on: inspect with --family, or the convert that gets there
+    mines: bool = False  # the conversion mines hard negatives
 
     @property
     def summary(self) -> str:
@@ -31,14 +36,42 @@ class FamilyPick:
         after = f" after convert --to {self.via[-1]}" if self.via else ""
         return f"{self.loss} ({self.format}{after})"
 
+    @property
+    def short(self) -> str:
+        """'embedder: MultipleNegativesRankingLoss', 'reranker: BinaryCrossEntropyLoss after mining'."""
+        role = self.role.split(" (")[0]
+        if self.loss is None:
+            return f"{role}: none"
+        after = (" after mining" if self.mines else f" after convert --to {self.via[-1]}") if self.via else ""
+        needs = f" (needs {', '.join(self.needs)})" if self.needs else ""
+        return f"{role}: {self.loss}{after}{needs}"
 
-def family_picks(format_name: str, table: LossTable, dataset: str) -> tuple[FamilyPick, ...]:
+
+def picks_line(picks) -> str:
+    """The per-family summary in one line: 'reranker: BinaryCrossEntropyLoss; embedder: ...'."""
+    return "; ".join(pick.short for pick in picks)
+
+
+def ranked_losses(view: LossTable, format_name: str, teacher_first: bool = False) -> list[tuple[str, bool]]:
+    """(loss, distillation) for a format, best first: inspect's order. The rows' order, the family's common choice
+    first; the distillation rows last, or first when the labels are a teacher's (`teacher_first`)."""
+    common = _common_losses(view, format_name)
+    ordered: list[tuple[str, bool]] = []
+    for row in view.rows_for_format(format_name):
+        for loss in row.losses:
+            if loss not in [name for name, _ in ordered]:
+                ordered.append((loss, row.distillation))
+    ordered.sort(key=lambda item: (item[1] != teacher_first, item[0] not in common))
+    return ordered
+
+
+def family_picks(format_name: str, table: LossTable, dataset: str, teacher_first: bool = False) -> tuple[FamilyPick, ...]:
     """One pick per family of the table, the family `table` is seen through first."""
     names = [table.family_name] + [name for name in table.family_names if name != table.family_name]
-    return tuple(_pick(format_name, table.for_family(name), dataset) for name in names)
+    return tuple(_pick(format_name, table.for_family(name), dataset, teacher_first) for name in names)
 
 
-def _pick(format_name: str, view: LossTable, dataset: str) -> FamilyPick:
+def _pick(format_name: str, view: LossTable, dataset: str, teacher_first: bool = False) -> FamilyPick:
     """The family's common choice on this data if it has one; else a common choice that conversions needing nothing
     (no teacher, no positive class) reach; else any fitting loss here; else one reached with what is needed."""
     family = view.family
@@ -50,7 +83,7 @@ def _pick(format_name: str, view: LossTable, dataset: str) -> FamilyPick:
         if not view.rows_for_format(fmt.name):
             continue
         path = view.conversion_path(format_name, fmt.name)
-        if path is None:
+        if path is None or any(step.method in REINTERPRETING for step in path):
             continue
         needs = tuple(sorted({need for step in path for need in step.needs} - {"miner"}))
         is_common = fitting_losses(fmt.name, view)[0] in _common_losses(view, fmt.name)
@@ -59,16 +92,17 @@ def _pick(format_name: str, view: LossTable, dataset: str) -> FamilyPick:
     if not candidates:
         return _made(common, None, None, command=inspect.render())
     _, _, target, path, needs = min(candidates, key=lambda candidate: candidate[:2])
-    loss = fitting_losses(target, view)[0]
+    loss = ranked_losses(view, target, teacher_first and not path)[0][0]
     if not path:
         return _made(common, loss, target, command=inspect.render())
     command = convert_command(dataset, target, None).render()
-    return _made(common, loss, target, tuple(step.to_format for step in path), needs, command)
+    mines = any("miner" in step.needs for step in path)
+    return _made(common, loss, target, tuple(step.to_format for step in path), needs, command, mines)
 
 
 def _common_losses(view: LossTable, format_name: str) -> set[str]:
     return {advice.loss for advice in view.common_for_format(format_name) if advice.loss}
 
 
-def _made(common: dict, loss, fmt, via=(), needs=(), command="") -> FamilyPick:
-    return FamilyPick(common["family_name"], common["title"], common["role"], loss, fmt, via, needs, command)
+def _made(common: dict, loss, fmt, via=(), needs=(), command="", mines=False) -> FamilyPick:
+    return FamilyPick(common["family_name"], common["title"], common["role"], loss, fmt, via, needs, command, mines)

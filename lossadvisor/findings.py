@@ -109,6 +109,15 @@ class WarningCode(str, Enum):
     BEIR_FOLDER = "beir-folder"
     PARALLEL_FILES = "parallel-files"
     RESOLVED_IDS = "resolved-ids"
+    # the traps of one model family (checks_family.py)
+    IN_BATCH_DUPLICATES = "in-batch-duplicates"
+    BATCH_CLASSES = "batch-classes"
+    GUIDE_MODEL = "guide-model"
+    CLASSIFIER_HEAD = "classifier-head"
+    WRAPPER = "wrapper"
+    ASYMMETRIC = "asymmetric"
+    MATRYOSHKA_DIMS = "matryoshka-dims"
+    EMBEDDING_DIM = "embedding-dim"
 
 
 C = WarningCode

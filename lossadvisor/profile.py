@@ -142,7 +142,7 @@ def build_profile(sample: Sample, choice: ColumnChoice | None = None) -> Profile
             roles.pop(name, None)
     if label is not None and label.kind == "number-list" and choice.inputs is None:
         _set_aside_unaligned_lists(sample, described, label, roles)
-    facts = _label_facts(sample, label, label_parts, len(texts))
+    facts = _label_facts(sample, label, label_parts, len(texts), any(c.kind == "text-list" for c in described))
     if label_parts:
         roles.update({part: Why.LABEL_PART for part in label_parts})
     elif label is not None:
@@ -252,7 +252,18 @@ class _LabelFacts:
     drop_values: tuple[str, ...] = ()
 
 
-def _label_facts(sample: Sample, label: ColumnProfile | None, label_parts: tuple[str, ...], n_texts: int) -> _LabelFacts:
+# A list of numbers this long, the same length on every row, beside no list of texts, is a teacher's embedding
+# (input-embeddings, for MSELoss distillation), not scores.
+EMBEDDING_MIN_DIM = 32
+
+
+def _is_embedding(label: ColumnProfile, text_lists: bool) -> bool:
+    lengths = set(label.stats.get("lengths", []))
+    return not text_lists and len(lengths) == 1 and min(lengths) >= EMBEDDING_MIN_DIM
+
+
+def _label_facts(sample: Sample, label: ColumnProfile | None, label_parts: tuple[str, ...], n_texts: int,
+                 text_lists: bool = False) -> _LabelFacts:
     if label_parts:
         return _LabelFacts("number-list")
     if label is None:
@@ -268,7 +279,7 @@ def _label_facts(sample: Sample, label: ColumnProfile | None, label_parts: tuple
             counts = {classes[int(k)] if int(k) < len(classes) else k: v for k, v in counts.items()}
         return _LabelFacts(kind, classes, counts)
     if label.kind == "number-list":
-        return _LabelFacts("number-list")
+        return _LabelFacts("embedding" if _is_embedding(label, text_lists) else "number-list")
     if label.kind == "text":
         top = [value for value, _ in label.stats["top"]]
         drop_values = tuple(v for v in top if v.strip() in {"-", "?", "none", "null", "nan", "n/a"})

@@ -148,18 +148,26 @@ def render_explain(info: dict[str, Any], console: Console) -> None:
     from rich.table import Table
 
     console.print(f"[bold]{info['loss']}[/bold]  [dim]{info['import']}[/dim]")
-    console.print(f"  {info['family_title']} {info['role']}: {escape(info['summary'])}")
+    summary = info["summary"]
+    summary = summary.removeprefix(f"{info['role']}: ")  # "modifier: trains the loss at ..." says its role once
+    console.print(f"  {info['family_title']} {info['role']}: {escape(summary)}")
     if info["num_labels_rule"] is not None:
         console.print(f"  num_labels: {escape(info['num_labels_rule'])}   activation: {info['activation']}")
     if info["wrapper"]:
-        console.print(f"  trains inside {info['wrapper']} (the family's wrapper; the construction below has it)")
-    view = Table(title="data it wants", show_header=True, box=_box(console))
-    view.add_column("format")
-    view.add_column("inputs")
-    view.add_column("labels")
-    for row in info["rows"]:
-        view.add_row(row["format"], escape(row["inputs"]), escape(row["labels"]))
-    console.print(view)
+        others = info.get("other_wrappers") or []
+        alternatives = f"; or {', '.join(others)}" if others else ""
+        console.print(f"  unusable on its own: trains inside {info['wrapper']} (the family's wrapper; the construction below"
+                      f" has it){alternatives}")
+    if info["role"] in ("modifier", "wrapper"):
+        console.print(f"  wraps any loss of the {info['family_title']} table, and trains on the data that loss takes")
+    if info["rows"]:
+        view = Table(title="data it wants", show_header=True, box=_box(console))
+        view.add_column("format")
+        view.add_column("inputs")
+        view.add_column("labels")
+        for row in info["rows"]:
+            view.add_row(row["format"], escape(row["inputs"]), escape(row["labels"]))
+        console.print(view)
     for title, params in (("parameters set", info["params"]), ("other knobs (the library default is kept)", info.get("options", []))):
         if params:
             console.print(f"[bold]{title}[/bold]")
@@ -223,15 +231,31 @@ def render_report(report, console: Console) -> None:
 
 
 def _render_family_picks(report, console: Console) -> None:
-    """Every family's top pick for this data, in one line each: what an embedder and a reranker would train with."""
+    """Every family's top pick for this data, as a compact table, then the command that goes on for each."""
+    from rich.table import Table
+
+    from lossadvisor.families import picks_line
+
     if len(report.families) < 2:
         return
-    console.print("[bold]top pick per model family[/bold]")
+    console.print(f"[bold]top pick per model family[/bold]: {escape(picks_line(report.families))}", soft_wrap=False)
+    view = Table(show_header=True, header_style="bold", box=_box(console), pad_edge=False)
+    view.add_column("model", no_wrap=True)
+    view.add_column("top pick", no_wrap=True)
+    view.add_column("trains on", overflow="fold")
+    first = report.recommendations[0].loss if report.recommendations else None
     for pick in report.families:
-        mark = " [dim](above)[/dim]" if pick.family == report.family else ""
-        console.print(f"  {pick.title}, {escape(pick.role)}: [bold]{escape(pick.summary)}[/bold]{mark}", soft_wrap=False)
-        if pick.family != report.family and pick.loss is not None:
-            console.print(f"    [cyan]{escape(pick.command)}[/cyan]", soft_wrap=True)
+        where = "-" if pick.format is None else pick.format + (" (convert first)" if pick.via else "")
+        if pick.family == report.family and pick.loss == first and not pick.via:
+            where += " (above)"
+        view.add_row(pick.title, escape(pick.loss or "none reaches this data"), escape(where))
+    console.print(view)
+    commands: dict[str, list[str]] = {}
+    for pick in report.families:
+        if pick.loss is not None and (pick.family != report.family or pick.via):
+            commands.setdefault(pick.command, []).append(pick.title)
+    for command, titles in commands.items():
+        console.print(f"  {', '.join(titles)}: [cyan]{escape(command)}[/cyan]", soft_wrap=True)
 
 
 def render_trials(results, applied, plot, console: Console) -> None:

@@ -392,7 +392,8 @@ def test_existing_output_is_kept_without_overwrite(tmp_path):
         ((SNLI_TRIPLETS, "--to", "pair-class"), "Error: no conversion from triplet to pair-class"),
         (
             (SNLI_TRIPLETS, "--to", "triplet-margin"),
-            "Error: converting triplet to triplet-margin needs a teacher CrossEncoder to score the pairs",
+            "Error: converting triplet to triplet-margin needs a teacher CrossEncoder (or SentenceTransformer / SparseEncoder)"
+            " to score the pairs",
         ),
         ((STSB_TRAIN, "--fix", "--score-range", "0-5"), "Error: --score-range must look like LOW:HIGH (e.g. 0:5), got '0-5'"),
         ((STSB_TRAIN, "--fix", "--score-range", "five"), "Error: --score-range must look like LOW:HIGH (e.g. 0:5), got 'five'"),

@@ -70,6 +70,7 @@ def test_pair_class_converted_to_triplets(tmp_path):
     """SNLI (class ids): goal reranker → convert --to triplet with entailment (id 0) as the positive class."""
     term = Terminal([str(SNLI)], tmp_path)
     term.answer("Use these columns?", ENTER)
+    term.answer("Which model are you training?", ENTER)  # the reranker (CrossEncoder), the default
     term.answer("What should the model do?", "Reranker" + ENTER)  # the default (from the data) is the classifier
     term.answer("Convert the data to another format?", "triplet" + ENTER)
     term.answer("Which class marks a positive (matching) pair?", "0" + ENTER)  # SNLI: 0 = entailment
@@ -108,6 +109,7 @@ def test_pairs_mined_into_labeled_lists_and_trialled(tmp_path):
     """SQuAD (question, context) pairs: mine into labeled-list, then a short LambdaLoss trial."""
     term = Terminal([str(SQUAD)], tmp_path)
     term.answer("Use these columns?", ENTER)
+    term.answer("Which model are you training?", ENTER)  # the reranker (CrossEncoder), the default
     term.answer("What should the model do?", ENTER)  # reranker (the alternative is distillation with a teacher)
     term.answer("Convert the data to another format?", "labeled-list" + ENTER)
     term.answer("How many hard negatives per query?", BACKSPACE + "4" + ENTER)
@@ -141,6 +143,7 @@ def test_scores_tidied_and_scaffolded(tmp_path):
     term = Terminal([str(STSB)], tmp_path)
     term.answer("Use these columns?", ENTER)
     term.answer("From which range should they be rescaled", ENTER)  # 0:5, read from the data
+    term.answer("Which model are you training?", ENTER)  # the reranker (CrossEncoder), the default
     term.answer("What should the model do?", ENTER)  # reranker on gold similarities (not distillation)
     term.answer("Write a fixed copy of the data", ENTER)
     term.answer("Where should the fixed data go?", ENTER)
@@ -186,6 +189,7 @@ def test_changed_columns_become_inputs_and_label_flags(tmp_path):
     term.answer("Which other columns are inputs?", ENTER)
     term.answer("Use these columns?", ENTER)
     term.answer("Which is it?", ENTER)  # labeled-pair, the first reading: only a reranker, so no goal question
+    term.answer("Which model are you training?", ENTER)  # the reranker (CrossEncoder), the default
     term.answer("Write a fixed copy of the data", "n")
     term.answer("Convert the data to another format?", ENTER)
     term.answer("Which loss?", ENTER)
@@ -215,6 +219,7 @@ def test_ctrl_c_at_a_question_exits_130_and_writes_nothing(tmp_path):
     term = Terminal([str(STSB)], tmp_path)
     term.answer("Use these columns?", ENTER)
     term.answer("From which range should they be rescaled", ENTER)
+    term.answer("Which model are you training?", ENTER)  # the reranker (CrossEncoder), the default
     term.answer("What should the model do?", ENTER)
     term.answer("Write a fixed copy of the data", ENTER)
     term.answer("Where should the fixed data go?", ENTER)
@@ -231,6 +236,7 @@ def test_ctrl_c_during_a_trial_exits_130_and_writes_nothing(tmp_path):
     term = Terminal([str(STSB)], tmp_path)
     term.answer("Use these columns?", ENTER)
     term.answer("From which range should they be rescaled", ENTER)
+    term.answer("Which model are you training?", ENTER)  # the reranker (CrossEncoder), the default
     term.answer("What should the model do?", ENTER)
     term.answer("Write a fixed copy of the data", "n")
     term.answer("Which loss?", ENTER)

@@ -49,7 +49,7 @@ READING = {"format": str, "label_kind": str, "assumption": Null(str), "losses": 
 RECOMMENDATION = {"loss": str, "reason": str, "num_labels": Null(int), "activation": Null(str), "params": [PARAM],
                   "construction": str, "distillation": bool, "wrapper": Null(str)}
 FAMILY_PICK = {"family": str, "title": str, "role": str, "loss": Null(str), "format": Null(str), "via": [str],
-               "needs": [str], "command": str}
+               "needs": [str], "command": str, "mines": bool}
 OFFER = {"to": str, "command": str, "unlocks": [str], "needs": [str], "summary": str, "args": COMMAND_LINE, "mines": bool}
 WARNING = {"code": str, "message": str, "fix": str, "severity": str, "fixable": bool, "columns": [str]}
 COLUMN = {"name": str, "dtype": str, "role": str, "reason": str, "label_kind": Null(str)}
@@ -73,7 +73,7 @@ EXPLAIN = {
     "loss": str, "import_path": str, "summary": str, "num_labels": Null(int), "num_labels_rule": Null(str),
     "activation": Null(str), "rows": [{"format": str, "inputs": str, "labels": str, "num_labels": Null(str)}],
     "params": [PARAM], "options": [PARAM], "convertible_from": [{"from": str, "to": str, "summary": str, "needs": [str]}],
-    "construction": str, "family": str, "family_title": str, "role": str, "wrapper": Null(str),
+    "construction": str, "family": str, "family_title": str, "role": str, "wrapper": Null(str), "other_wrappers": [str],
 }
 SCALAR = AnyOf((str, int, float, bool, type(None)))
 CONVERT = {

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from lossadvisor.cli.context import context_of, handles_errors
+from lossadvisor.cli.options import FamilyOpt
 from lossadvisor.errors import EXIT_INTERRUPTED
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def advise_command(
     no_input: Annotated[bool, typer.Option("--no-input", help="Ask nothing (also the case without a terminal): use and print the defaults.")] = False,
     run: Annotated[Optional[str], typer.Option("--run", help="Without questions, run these actions, comma-separated: fix, convert, trial, scaffold, or all.")] = None,
     split: Annotated[Optional[str], typer.Option("--split", help="Split to use (DatasetDict folders and hub datasets).")] = None,
+    family: FamilyOpt = None,
 ) -> None:
     """A guided session: confirm the columns, answer what the data cannot tell, then fix, convert, trial and scaffold.
 
@@ -37,7 +39,8 @@ def advise_command(
     the inferred columns, the first reading and the goal that reading implies are used (each printed as an
     assumption), and no command runs unless --run names it (the fix writes fixed-dataset, a conversion the first
     offered format, the trial 20 steps of the first loss, the script train.py). The exit code is 0, or that of
-    the first command that failed; Ctrl-C exits with 130.
+    the first command that failed; Ctrl-C exits with 130. Without --family, the session asks which model is trained
+    (reranker, dense or sparse first-stage retriever, late interaction) where the answer changes the losses.
     """
     from lossadvisor.interactive import SessionActions, advise
 
@@ -45,7 +48,8 @@ def advise_command(
     root = ctx.find_root().command  # the app's own command: the session runs through it without importing the app module
     actions = SessionActions(loss_table=state.loss_table(), run=functools.partial(run_in_process, root),
                              global_options=state.global_options())
-    advise(dataset, no_input=no_input, run=run, split=split, actions=actions)
+    chosen = state.loss_table(family).family_name if family is not None else None  # aliases and typos resolved here
+    advise(dataset, no_input=no_input, run=run, split=split, actions=actions, family=chosen)
 
 
 def run_in_process(root: click.Command, command: CommandLine) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -11,6 +12,7 @@ import typer
 from lossadvisor.cli.context import context_of, handles_errors, out
 from lossadvisor.cli.options import (
     AsOpt,
+    FamilyOpt,
     InputsOpt,
     JsonOpt,
     LabelOpt,
@@ -63,7 +65,9 @@ def convert_command(
     corpus: Annotated[Optional[Path], typer.Option("--corpus", help="Extra candidate documents: a .txt (one per line) or a data file.")] = None,
     model: Annotated[Optional[str], typer.Option("--model", show_default="bm25", help="Dense miner: a SentenceTransformer folder or cached id.")] = None,
     rescore: Annotated[Optional[str], typer.Option("--rescore", help="A CrossEncoder to drop false negatives.")] = None,
-    teacher: Annotated[Optional[str], typer.Option("--teacher", help="A CrossEncoder teacher, for the distillation formats.")] = None,
+    teacher: Annotated[Optional[str], typer.Option("--teacher", help=(
+        "A teacher for the distillation formats: a CrossEncoder (its scores), or a SentenceTransformer / SparseEncoder "
+        "(its similarity scores; its embeddings for input-embeddings). Read from the model's folder."))] = None,
     device: Annotated[Optional[str], typer.Option("--device", help=(
         "Where --model, --rescore and --teacher run: cpu, cuda, cuda:1, mps."), show_default="the library's choice")] = None,
     use_faiss: Annotated[Optional[bool], typer.Option("--use-faiss/--no-faiss", help=(
@@ -75,9 +79,12 @@ def convert_command(
     seed: SeedOpt = 42,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help=(
         "Let --model, --rescore and --teacher run their own code (auto_map) and load pickled weights. Only for models you trust."))] = False,
+    family: FamilyOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Reshape a dataset into the format a loss needs: fixes, class sampling, hard-negative mining, teacher labels.
+
+    The losses it unlocks and the verdict on the output are for --family (CrossEncoder rerankers by default).
     """
     from lossadvisor import render
     from lossadvisor.convert import ConvertOptions, rich_progress
@@ -100,11 +107,8 @@ def convert_command(
                   other_inputs=(corpus, context_of(ctx).table))
     # a terminal gets bars; a pipe or a log plain lines on stderr for the long steps; --json nothing at all
     progress = None if json_output else rich_progress() if sys.stderr.isatty() else plain_progress()
-    loss_table = context_of(ctx).loss_table()
-    if hasattr(progress, "__enter__"):  # rich bars live inside their context
-        with progress:
-            report = convert_dataset(dataset, None if fix else to, output, loss_table, options, progress=progress, **kwargs)
-    else:
+    loss_table = context_of(ctx).loss_table(family)
+    with progress if hasattr(progress, "__enter__") else contextlib.nullcontext():  # rich bars live inside their context
         report = convert_dataset(dataset, None if fix else to, output, loss_table, options, progress=progress, **kwargs)
     if json_output:
         render.print_json(report)

@@ -123,7 +123,7 @@ def convert_dataset(
     notes.append(f"read whole, not streamed: {blocker}")
     tables = {name: p.table for name, p in parts.items()} if keep_all else first.table
     written = write_output(tables, out, overwrite=overwrite, metadata=_provenance(spec, first), protect=protect)
-    verdict = _verdict(str(written.path), loss_table) if reinspect else None
+    verdict = _verdict(str(written.path), loss_table, first.target) if reinspect else None
     return ConvertReport(
         dataset=spec,
         output=str(written.path),
@@ -195,7 +195,7 @@ def _convert_streamed(streamer, spec: str, out: Path, loss_table, *, overwrite: 
 
     written = write_streamed(lambda path, kind: streamer.write(path, kind, metadata), out, overwrite, metadata,
                              protect=protect)
-    verdict = _verdict(str(written.path), loss_table) if reinspect else None
+    verdict = _verdict(str(written.path), loss_table, streamer.target) if reinspect else None
     dropped = {f"fix: {reason}": count for reason, count in streamer.fix_dropped.items()}
     dropped.update(streamer.dropped)
     notes = list(streamer.notes)
@@ -299,12 +299,14 @@ def _unlocks(loss_table, source: str, wanted: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(loss for row in loss_table.rows_for_format(wanted) for loss in row.losses if loss not in before))
 
 
-def _verdict(path: str, loss_table) -> Verdict:
+def _verdict(path: str, loss_table, target: str | None = None) -> Verdict:
+    """inspect's verdict on the output; a format the shape cannot tell (anchor-anchor) is read as what was made."""
     from lossadvisor.advice import inspect_dataset
     from lossadvisor.errors import LossAdvisorError
 
+    reading = target if target is not None and loss_table.format(target).explicit else None
     try:
-        report = inspect_dataset(path, loss_table)
+        report = inspect_dataset(path, loss_table, reading=reading)
     except LossAdvisorError as exc:
         return Verdict(None, (), (f"re-inspect failed: {exc.message}",))
     return Verdict(

@@ -19,6 +19,7 @@ from lossadvisor.convert.reshape import (
     pair_positives_with_negatives,
     split_negatives,
 )
+from lossadvisor.convert.singles import class_triplets, duplicate, pairs_to_singles, teacher_embeddings
 from lossadvisor.convert.teacher import teacher
 
 METHODS: dict[str, Callable] = {
@@ -34,4 +35,8 @@ METHODS: dict[str, Callable] = {
     "expand-negatives": expand_negatives,
     "explode-negatives": explode_negatives,
     "lists-to-labeled-list": lists_to_labeled_list,
+    "pairs-to-singles": pairs_to_singles,
+    "class-triplets": class_triplets,
+    "duplicate": duplicate,
+    "teacher-embeddings": teacher_embeddings,
 }

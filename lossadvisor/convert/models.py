@@ -118,6 +118,8 @@ def _load(kind: str, spec: Any, role: str, flag: str, trust_remote_code: bool = 
         return spec  # an already loaded model (tests, library users)
     if kind == "bi":
         from sentence_transformers import SentenceTransformer as cls
+    elif kind == "sparse":
+        from sentence_transformers.sparse_encoder import SparseEncoder as cls
     else:
         from sentence_transformers.cross_encoder import CrossEncoder as cls
     name = str(spec)
@@ -145,6 +147,54 @@ def _load(kind: str, spec: Any, role: str, flag: str, trust_remote_code: bool = 
 
 def load_sentence_transformer(spec: Any, trust_remote_code: bool = False) -> Any:
     return _load("bi", spec, "miner", "--model", trust_remote_code)
+
+
+def teacher_kind(spec: Any) -> str:
+    """'cross' (a CrossEncoder: scores pairs), 'dense' (a SentenceTransformer) or 'sparse' (a SparseEncoder): read
+    from a loaded model's methods, or from a local folder's sentence-transformers files (a hub id: its cached copy)."""
+    if not isinstance(spec, (str, Path)):
+        if "Sparse" in type(spec).__name__:
+            return "sparse"
+        return "dense" if hasattr(spec, "similarity_pairwise") and not hasattr(spec, "predict") else "cross"
+    folder = Path(str(spec)).expanduser()
+    if not folder.is_dir():
+        folder = _cached_snapshot(str(spec)) or folder
+    import json
+
+    try:
+        config = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = {}
+    model_type = str(config.get("model_type", "")) if isinstance(config, dict) else ""
+    known = {"CrossEncoder": "cross", "SparseEncoder": "sparse", "SentenceTransformer": "dense"}
+    if model_type in known:
+        return known[model_type]
+    try:
+        modules = (folder / "modules.json").read_text(encoding="utf-8")
+    except OSError:
+        return "cross"
+    return "sparse" if "Splade" in modules or "sparse_encoder" in modules or "SparseAutoEncoder" in modules else "dense"
+
+
+def _cached_snapshot(hub_id: str) -> Path | None:
+    import os
+
+    root = Path(os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub")
+    snapshots = root / ("models--" + hub_id.replace("/", "--")) / "snapshots"
+    found = sorted(snapshots.iterdir()) if snapshots.is_dir() else []
+    return found[-1] if found else None
+
+
+def load_embedder(spec: Any, role: str = "teacher", flag: str = "--teacher", trust_remote_code: bool = False) -> Any:
+    """A SentenceTransformer or a SparseEncoder, whichever the folder holds."""
+    return _load("sparse" if teacher_kind(spec) == "sparse" else "bi", spec, role, flag, trust_remote_code)
+
+
+def load_teacher(spec: Any, trust_remote_code: bool = False) -> Any:
+    """The teacher, as whichever model class its folder holds (CrossEncoder, SentenceTransformer, SparseEncoder)."""
+    if teacher_kind(spec) == "cross":
+        return load_cross_encoder(spec, trust_remote_code=trust_remote_code)
+    return load_embedder(spec, trust_remote_code=trust_remote_code)
 
 
 def load_cross_encoder(spec: Any, role: str = "teacher", flag: str = "--teacher", trust_remote_code: bool = False) -> Any:

@@ -82,9 +82,11 @@ def plan_conversion(
                     f"{default_positive_class(options.class_names or ())}.",
                 )
             if need == "teacher" and options.teacher is None:
+                embeds = step.method == "teacher-embeddings"
+                model = "SentenceTransformer" if embeds else "CrossEncoder (or SentenceTransformer / SparseEncoder)"
                 raise FitError(
-                    f"{route} needs a teacher CrossEncoder to score the pairs",
-                    "Pass --teacher with a local CrossEncoder folder or a model id already in your Hugging Face cache.",
+                    f"{route} needs a teacher {model} to {'embed the texts' if embeds else 'score the pairs'}",
+                    f"Pass --teacher with a local {model.split(' ')[0]} folder or a model id already in your Hugging Face cache.",
                 )
     return path
 

@@ -247,9 +247,9 @@ class StreamedConversion:
         if "teacher" in [c.method for c in self._plan()] and isinstance(self.options.teacher, (str, Path)):
             from dataclasses import replace
 
-            from lossadvisor.convert.models import load_cross_encoder
+            from lossadvisor.convert.models import load_teacher
 
-            model = load_cross_encoder(self.options.teacher, trust_remote_code=self.options.trust_remote_code)
+            model = load_teacher(self.options.teacher, trust_remote_code=self.options.trust_remote_code)
             self.options = replace(self.options, teacher=model)
         batches = self._batches()
         try:  # an unfinished parquet iterator left to the interpreter's exit can crash it: close it here

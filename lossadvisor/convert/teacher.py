@@ -1,4 +1,4 @@
-"""Distillation labels from a CrossEncoder teacher: margins or scores, in the list lengths each format expects.
+"""Distillation labels from a teacher (a CrossEncoder, or a dense or sparse embedder's similarity): margins or scores, in the list lengths each format expects.
 
 | target          | input            | label                                              |
 |-----------------|------------------|----------------------------------------------------|
@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from lossadvisor.convert._arrow import LABEL, add_count, dense_ids, fixed_lists, flat, interleave, need_text, present_text
-from lossadvisor.convert.models import describe, load_cross_encoder, predict_pairs
+from lossadvisor.convert.models import describe, load_cross_encoder, load_embedder, predict_pairs, teacher_kind
 from lossadvisor.convert.options import ConvertOptions, StepResult
 from lossadvisor.convert.progress import as_reporter
 from lossadvisor.errors import FitError
@@ -69,10 +69,18 @@ def teacher(table: pa.Table, target_format: str, options: ConvertOptions, *, pro
     key = q_cells * max(len(docs), 1) + d_ids
     unique_keys, inverse = np.unique(key, return_inverse=True)
     pair_q, pair_d = unique_keys // max(len(docs), 1), unique_keys % max(len(docs), 1)
-    model = load_cross_encoder(options.teacher, trust_remote_code=options.trust_remote_code)
-    batch = list(zip(queries.take(pa.array(pair_q)).to_pylist(), docs.take(pa.array(pair_d)).to_pylist()))
-    task = reporter.task(f"scoring with teacher {describe(options.teacher)}", len(batch))
-    predicted = predict_pairs(model, batch, options.batch_size, raw=True, progress_task=task)
+    kind = teacher_kind(options.teacher)
+    if kind == "cross":
+        model = load_cross_encoder(options.teacher, trust_remote_code=options.trust_remote_code)
+        batch = list(zip(queries.take(pa.array(pair_q)).to_pylist(), docs.take(pa.array(pair_d)).to_pylist()))
+        task = reporter.task(f"scoring with teacher {describe(options.teacher)}", len(batch))
+        predicted = predict_pairs(model, batch, options.batch_size, raw=True, progress_task=task)
+    else:  # a dense or sparse embedder: the similarity of the two texts' embeddings
+        model = load_embedder(options.teacher, trust_remote_code=options.trust_remote_code)
+        batch = list(range(len(pair_q)))
+        task = reporter.task(f"scoring with teacher {describe(options.teacher)}", len(batch))
+        predicted = embedder_scores(model, queries.to_pylist(), docs.to_pylist(), pair_q, pair_d, options.batch_size)
+        task.advance(len(batch))
     task.finish()
     cells = predicted[inverse.ravel()].reshape(rows, width)
     if target_format == "pair-score":
@@ -87,6 +95,7 @@ def teacher(table: pa.Table, target_format: str, options: ConvertOptions, *, pro
     finite = np.isfinite(cells)
     stats = {
         "teacher": describe(options.teacher),
+        "teacher_kind": {"cross": "CrossEncoder", "dense": "SentenceTransformer", "sparse": "SparseEncoder"}[kind],
         "pairs_scored": len(batch),
         "score_min": round(float(cells[finite].min()), 4) if finite.any() else None,
         "score_max": round(float(cells[finite].max()), 4) if finite.any() else None,
@@ -94,8 +103,10 @@ def teacher(table: pa.Table, target_format: str, options: ConvertOptions, *, pro
     if width > 1:
         margins = cells[:, :1] - cells[:, 1:]
         stats["negatives_scored_above_positive"] = int((margins < 0).sum())
-    notes = ["labels are the teacher's raw scores (logits, no Sigmoid)"]
-    if target_format == "pair-score":
+    notes = ["labels are the teacher's raw scores (logits, no Sigmoid)" if kind == "cross" else
+             f"labels are the teacher {stats['teacher_kind']}'s similarity of the texts' embeddings"
+             f" ({getattr(model, 'similarity_fn_name', None) or 'its similarity function'})"]
+    if target_format == "pair-score" and kind == "cross":
         notes.append("for BinaryCrossEntropyLoss rather than MSELoss, squash them to [0, 1] first")
     if stats.get("negatives_scored_above_positive"):
         notes.append(
@@ -104,3 +115,24 @@ def teacher(table: pa.Table, target_format: str, options: ConvertOptions, *, pro
         )
     used = int(ok.sum())
     return StepResult("teacher", target_format, out, table.num_rows, out.num_rows, used, dropped, notes, stats)
+
+
+def embedder_scores(model: Any, queries: list[str], docs: list[str], pair_q: np.ndarray, pair_d: np.ndarray,
+                    batch_size: int, chunk: int = 256) -> np.ndarray:
+    """model.similarity_pairwise of each (query, doc) pair, each distinct text embedded once (sparse vectors are
+    densified a chunk of pairs at a time)."""
+    import torch
+
+    def embed(texts: list[str]):
+        return model.encode(texts, batch_size=batch_size, show_progress_bar=False, convert_to_tensor=True)
+
+    q, d = embed(queries), embed(docs)
+    out = []
+    for start in range(0, len(pair_q), chunk):
+        qi = torch.as_tensor(pair_q[start:start + chunk], dtype=torch.long, device=q.device)
+        di = torch.as_tensor(pair_d[start:start + chunk], dtype=torch.long, device=d.device)
+        a, b = q.index_select(0, qi), d.index_select(0, di)
+        if a.is_sparse:
+            a, b = a.to_dense(), b.to_dense()
+        out.append(model.similarity_pairwise(a, b).float().cpu().numpy().reshape(-1))
+    return np.concatenate(out).astype(np.float64) if out else np.zeros(0)

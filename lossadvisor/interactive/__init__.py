@@ -19,6 +19,7 @@ from lossadvisor.errors import EXIT_INTERRUPTED, LossAdvisorError
 from lossadvisor.interactive import actions as _actions
 from lossadvisor.interactive.checks import check_dataset, fresh_path, goal_of, offer_goal, parse_score_range
 from lossadvisor.interactive.columns import confirm_columns, open_dataset, settle_readings
+from lossadvisor.interactive.family import choose_family
 from lossadvisor.interactive.goal import choose_goal, recommend
 from lossadvisor.interactive.prompts import DefaultsPrompter, Option, Prompter, QuestionaryPrompter
 from lossadvisor.interactive.session import Session, SessionActions, Step, summary
@@ -42,7 +43,7 @@ def _no_runner(command: CommandLine) -> int:
 
 
 def run_session(dataset: str | None, prompter: Prompter, console: Console, *, split: str | None = None,
-                run: Sequence[str] = (), actions: SessionActions | None = None) -> int:
+                run: Sequence[str] = (), actions: SessionActions | None = None, family: str | None = None) -> int:
     """The guided session; returns 0, or the exit code of the first command that failed.
 
     Ctrl-C (KeyboardInterrupt) propagates to the caller, which exits with 130.
@@ -51,7 +52,7 @@ def run_session(dataset: str | None, prompter: Prompter, console: Console, *, sp
         from lossadvisor.table import load_table
 
         actions = SessionActions(load_table(None), _no_runner)
-    s = Session(prompter, console, actions, split=split, run=frozenset(run))
+    s = Session(prompter, console, actions, split=split, run=frozenset(run), family=family, family_fixed=family is not None)
     if not prompter.interactive:
         console.print("[dim]No questions (no terminal, or --no-input): the defaults are used and printed as 'assumed'; "
                       "commands run only where --run names them.[/dim]", highlight=False)
@@ -61,6 +62,7 @@ def run_session(dataset: str | None, prompter: Prompter, console: Console, *, sp
     settle_readings(s)
     ask_shape_questions(s)
     s.heading("Goal")
+    choose_family(s)
     choose_goal(s)
     s.heading("Recommendation")
     recommend(s, s.current().report)
@@ -83,7 +85,8 @@ def parse_run(text: str | None) -> tuple[str, ...]:
     return tuple(names)
 
 
-def advise(dataset: str | None, *, no_input: bool, run: str | None, split: str | None, actions: SessionActions) -> None:
+def advise(dataset: str | None, *, no_input: bool, run: str | None, split: str | None, actions: SessionActions,
+           family: str | None = None) -> None:
     """The `advise` command's body: pick the prompter, run the session, turn its outcome into an exit code."""
     import typer
     from rich.console import Console
@@ -95,7 +98,7 @@ def advise(dataset: str | None, *, no_input: bool, run: str | None, split: str |
     console = Console(highlight=False, width=output_width())
     prompter: Prompter = QuestionaryPrompter(console) if interactive else DefaultsPrompter(console)
     try:
-        code = run_session(dataset, prompter, console, split=split, run=chosen, actions=actions)
+        code = run_session(dataset, prompter, console, split=split, run=chosen, actions=actions, family=family)
     except (KeyboardInterrupt, EOFError):
         sys.stderr.write("\nInterrupted: nothing more was run; completed steps kept their output.\n")
         raise typer.Exit(EXIT_INTERRUPTED) from None

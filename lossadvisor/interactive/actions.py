@@ -66,8 +66,11 @@ def switch_to(s: Session, spec: str) -> None:
 
 def _converting(s: Session, data: Data, to: str | None, out: str, overwrite=(), extra=()) -> CommandLine:
     """`convert SPEC (--to FORMAT | --fix) -o OUT [--overwrite] [the user's reading flags] [the conversion's options]`."""
+    from lossadvisor.interactive.family import family_flags
+
     answers = s.convert_flags if data.original else ()
-    line = convert_command(data.spec, to, out, *overwrite, *s.flags(data, score_range=True), *answers, *extra)
+    line = convert_command(data.spec, to, out, *overwrite, *s.flags(data, score_range=True), *answers, *extra,
+                           *family_flags(s))
     return line.with_globals(s.actions.global_options)
 
 
@@ -164,7 +167,8 @@ def trial(s: Session) -> None:
         return
     flags = s.flags(data, score_range=True)
     if not wants(s, f"Smoke-train {loss} on a sample (a tiny local model)?",
-                 "A real CrossEncoderTrainer run with the real loss; proves the data and the loss work together."):
+                 f"A real {s.loss_table.family.trainer.rsplit('.', 1)[1]} run with the real loss; proves the data and the"
+                 " loss work together."):
         skipped = s.command("trial", data.spec, ("--loss", loss), ("--steps", str(TRIAL_STEPS)), *flags)
         s.steps.append(Step("trial", skipped, "skipped"))
         return

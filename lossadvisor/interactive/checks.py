@@ -83,6 +83,8 @@ def fresh_path(name: str) -> str:
 def goal_of(rec: Recommendation) -> str:
     if rec.distillation:
         return "distill"
+    if any(param["name"] == "num_labels" for param in rec.params):  # a loss with its own classifier (SoftmaxLoss)
+        return "classifier"
     if rec.num_labels == "num_classes" or (isinstance(rec.num_labels, int) and rec.num_labels > 1):
         return "classifier"
     return "reranker"

@@ -19,6 +19,14 @@ GOAL_TITLES = {
 }
 
 
+def goal_title(s: Session, goal: str) -> str:
+    """The goal in words; for an embedder family, what its 'reranker' goal (no teacher, no classes) is."""
+    family = s.loss_table.family
+    if goal == "reranker" and not family.num_labels:
+        return f"{family.title}: embed texts so that matching ones come close ({family.role})"
+    return GOAL_TITLES[goal]
+
+
 def choose_goal(s: Session) -> None:
     report = s.current().report
     direct = {g: [r for r in report.recommendations if goal_of(r) == g] for g in GOALS}
@@ -36,7 +44,7 @@ def choose_goal(s: Session) -> None:
                 how = "after converting to " + ", ".join(o.to for o in via[g])
                 if g == "distill":
                     how += "; needs a teacher model"
-            options.append(Option(f"{GOAL_TITLES[g]} ({how})", g))
+            options.append(Option(f"{goal_title(s, g)} ({how})", g))
         s.goal = s.ask.choose(
             "What should the model do?", options, default,
             "Picks the loss (--loss) and, where the data must change shape first, the conversion (convert --to).")
@@ -69,10 +77,12 @@ def recommend(s: Session, report: Report) -> None:
         for o in offers:
             s.say(f"  → {o.to}: {escape(o.summary)} (unlocks {escape(', '.join(o.unlocks) or 'no new losses')})")
         return
-    s.say(f"For a {s.goal} on {report.format} data, best first:")
+    what = s.goal if s.loss_table.family.num_labels or s.goal != "reranker" else s.loss_table.family.role.split(" (")[0]
+    s.say(f"For {'an' if what[0] in 'aeiou' else 'a'} {what} on {report.format} data, best first:")
     for index, rec in enumerate(recs, 1):
         s.say(f"  {index}. [bold]{rec.loss}[/bold]: {escape(rec.reason)}")
-        s.say(f"     CrossEncoder(num_labels={rec.num_labels}), activation {escape(str(rec.activation))}")
+        if rec.num_labels is not None:
+            s.say(f"     CrossEncoder(num_labels={rec.num_labels}), activation {escape(str(rec.activation))}")
         for line in rec.construction.splitlines():
             s.say(f"     [cyan]{escape(line)}[/cyan]")
         for p in rec.params:

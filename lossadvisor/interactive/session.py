@@ -105,6 +105,8 @@ class Session:
     expansion: str | None = None  # the conversion the user chose for list-valued data (convert --to)
     convert_flags: Options = ()  # convert-only answers: --gain, --negatives-policy
     data: Data | None = None
+    family: str | None = None  # the model family advised (--family); None: the table's default
+    family_fixed: bool = False  # given on the command line: not asked
     origin: str = ""
     steps: list[Step] = field(default_factory=list)
     _headings: PendingHeading = field(default_factory=lambda: PendingHeading(), repr=False)
@@ -115,7 +117,7 @@ class Session:
 
     @property
     def loss_table(self) -> LossTable:
-        return self.actions.loss_table
+        return self.actions.loss_table.for_family(self.family) if self.family else self.actions.loss_table
 
     def say(self, text: str = "") -> None:
         self.console.print(text, highlight=False)
@@ -152,8 +154,10 @@ class Session:
         return tuple(flags)
 
     def command(self, name: str, spec: str, *options: tuple[str, str | None]) -> CommandLine:
-        """`lossadvisor [globals] NAME SPEC OPTIONS…`."""
-        return CommandLine(name, spec, tuple(options), self.actions.global_options)
+        """`lossadvisor [globals] NAME SPEC OPTIONS… [--family NAME]`."""
+        from lossadvisor.interactive.family import family_flags
+
+        return CommandLine(name, spec, tuple(options) + family_flags(self), self.actions.global_options)
 
 
 def summary(s: Session) -> None:
