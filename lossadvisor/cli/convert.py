@@ -86,11 +86,8 @@ def convert_command(
 
     The losses it unlocks and the verdict on the output are for --family (CrossEncoder rerankers by default).
     """
-    from lossadvisor import render
-    from lossadvisor.convert import ConvertOptions, rich_progress
-    from lossadvisor.convert.command import convert_dataset
+    from lossadvisor.convert import ConvertOptions
     from lossadvisor.convert.gain import parse_gain
-    from lossadvisor.convert.progress import plain_progress
 
     options = ConvertOptions(
         seed=seed, positive_class=positive_class, negative_class=negative_class, num_negatives=num_negatives,
@@ -105,11 +102,19 @@ def convert_command(
     kwargs = dict(fix_only=fix, overwrite=overwrite, split=split, choice=column_choice(inputs, label), reading=read_as,
                   score_range=parse_range(score_range), gain=parse_gain(gain) if gain else None,
                   other_inputs=(corpus, context_of(ctx).table))
+    _convert_and_show(dataset, None if fix else to, output, context_of(ctx).loss_table(family), options, json_output, kwargs)
+
+
+def _convert_and_show(dataset: str, to: str | None, output: Path, loss_table, options, json_output: bool, kwargs) -> None:
+    from lossadvisor import render
+    from lossadvisor.convert import rich_progress
+    from lossadvisor.convert.command import convert_dataset
+    from lossadvisor.convert.progress import plain_progress
+
     # a terminal gets bars; a pipe or a log plain lines on stderr for the long steps; --json nothing at all
     progress = None if json_output else rich_progress() if sys.stderr.isatty() else plain_progress()
-    loss_table = context_of(ctx).loss_table(family)
     with progress if hasattr(progress, "__enter__") else contextlib.nullcontext():  # rich bars live inside their context
-        report = convert_dataset(dataset, None if fix else to, output, loss_table, options, progress=progress, **kwargs)
+        report = convert_dataset(dataset, to, output, loss_table, options, progress=progress, **kwargs)
     if json_output:
         render.print_json(report)
     else:

@@ -66,11 +66,10 @@ def switch_to(s: Session, spec: str) -> None:
 
 def _converting(s: Session, data: Data, to: str | None, out: str, overwrite=(), extra=()) -> CommandLine:
     """`convert SPEC (--to FORMAT | --fix) -o OUT [--overwrite] [the user's reading flags] [the conversion's options]`."""
-    from lossadvisor.interactive.family import family_flags
 
     answers = s.convert_flags if data.original else ()
     line = convert_command(data.spec, to, out, *overwrite, *s.flags(data, score_range=True), *answers, *extra,
-                           *family_flags(s))
+                           *s.family_flags())
     return line.with_globals(s.actions.global_options)
 
 

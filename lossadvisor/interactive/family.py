@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from lossadvisor.interactive.prompts import Option
 from lossadvisor.interactive.session import Data, Session
-from lossadvisor.table import DEFAULT_FAMILY
 
 # What each family is for, in the user's words (the goal the family question asks about).
 FAMILY_GOALS = {
@@ -40,8 +39,3 @@ def choose_family(s: Session) -> None:
     data = s.current()
     s.data = Data(data.spec, s.inspect(data.spec, original=data.original), data.original)
     s.say(f"[dim]advising a {s.loss_table.family.title} ({s.loss_table.family.role}) from here on[/dim]")
-
-
-def family_flags(s: Session) -> tuple[tuple[str, str], ...]:
-    """--family NAME when the session advises another family than the default (the commands' own default)."""
-    return (("--family", s.family),) if s.family and s.family != DEFAULT_FAMILY else ()

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from lossadvisor.commands import CommandLine
 from lossadvisor.render import escape
+from lossadvisor.table import DEFAULT_FAMILY
 
 if TYPE_CHECKING:
     from lossadvisor.advice import Report
@@ -155,9 +156,11 @@ class Session:
 
     def command(self, name: str, spec: str, *options: tuple[str, str | None]) -> CommandLine:
         """`lossadvisor [globals] NAME SPEC OPTIONS… [--family NAME]`."""
-        from lossadvisor.interactive.family import family_flags
+        return CommandLine(name, spec, tuple(options) + self.family_flags(), self.actions.global_options)
 
-        return CommandLine(name, spec, tuple(options) + family_flags(self), self.actions.global_options)
+    def family_flags(self) -> tuple[tuple[str, str], ...]:
+        """--family NAME when the session advises another family than the default (the commands' own default)."""
+        return (("--family", self.family),) if self.family and self.family != DEFAULT_FAMILY else ()
 
 
 def summary(s: Session) -> None:
