@@ -101,3 +101,15 @@ def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
 
+
+def json_lines(path, handle):
+    """The records of a JSON Lines file, blank lines skipped; a line that is not JSON is a one-line SourceError."""
+    from lossadvisor.errors import SourceError
+
+    for number, line in enumerate(handle, 1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except ValueError:
+            raise SourceError(f"{path}: line {number} is not JSON") from None

@@ -19,13 +19,13 @@ A TREC qrels or run file alone (`qid Q0 docid rel`, `qid Q0 docid rank score tag
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pyarrow as pa
 
 from lossadvisor.errors import SourceError
+from lossadvisor.sources.base import json_lines
 
 SPLIT_ORDER = ("train", "dev", "validation", "test")
 TREC_QRELS = re.compile(r"^\S+\s+(0|Q0|q0)\s+\S+\s+-?\d+\s*$")
@@ -122,13 +122,7 @@ def _texts(path: Path, wanted: set[str], titled: list[int] | None = None) -> dic
     """id → text of the wanted records; with `titled` (a one-element counter), titles are prepended and counted."""
     found: dict[str, str] = {}
     with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                raise SourceError(f"{path}: line {number} is not JSON") from None
+        for record in json_lines(path, handle):
             key = str(record.get("_id", record.get("id", "")))
             if key in wanted:
                 if titled is None:

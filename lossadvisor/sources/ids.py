@@ -24,14 +24,13 @@ only the ids the table names.
 from __future__ import annotations
 
 import csv
-import json
 import re
 from pathlib import Path
 
 import pyarrow as pa
 
 from lossadvisor.errors import SourceError
-from lossadvisor.sources.base import DATA_SUFFIXES
+from lossadvisor.sources.base import DATA_SUFFIXES, json_lines
 
 QUERY_STEMS = ("queries", "query", "topics", "questions")
 CORPUS_STEMS = ("corpus", "collection", "documents", "docs", "passages")
@@ -199,13 +198,7 @@ def read_lookup(path: Path, kind: str, wanted: set[str], fields: dict | None = N
         handle.seek(0)
         if first.lstrip().startswith("{"):
             key = text = None
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    raise SourceError(f"{path}: line {number} is not JSON") from None
+            for record in json_lines(path, handle):
                 if key is None:
                     key, text = _pick(list(record), kind)
                     fields.update(id=key, text=text, title="title" if kind == "corpus" and "title" in record else None)
