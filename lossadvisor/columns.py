@@ -123,24 +123,25 @@ def _flatten(column: pa.ChunkedArray) -> pa.ChunkedArray:
 def _text_stats(column: pa.ChunkedArray) -> dict[str, Any]:
     values = column.to_pylist()
     present = [v for v in values if v is not None]
-    non_empty = [v for v in present if v.strip()]
-    lengths = [len(v) for v in non_empty]
-    words = [len(v.split()) for v in non_empty[:500]]
-    distinct = len(set(non_empty))
-    counts = Counter(non_empty)
+    non_empty = [v for v in present if v and not v.isspace()]  # what strips to something: no new string per value
+    head = non_empty[:500]
+    words = [len(v.split()) for v in head]
+    stripped = [v.strip() for v in head]
+    unique = set(non_empty)
+    sampled = max(1, len(head))
     return {
         "nulls": len(values) - len(present),
         "empty": len(present) - len(non_empty),
-        "distinct": distinct,
-        "mean_chars": sum(lengths) / len(lengths) if lengths else 0.0,
+        "distinct": len(unique),
+        "mean_chars": sum(map(len, non_empty)) / len(non_empty) if non_empty else 0.0,
         "mean_words": sum(words) / len(words) if words else 0.0,
-        "numeric": sum(1 for v in non_empty[:500] if _is_float(v)) / max(1, min(500, len(non_empty))),
-        "id_like": sum(1 for v in non_empty[:500] if ID_VALUE.match(v.strip())) / max(1, min(500, len(non_empty))),
+        # float() and ID_VALUE refuse whitespace inside a value: only one-word values are tried (no exception per text)
+        "numeric": sum(1 for v, n in zip(head, words) if n == 1 and _is_float(v)) / sampled,
+        "id_like": sum(1 for v, n in zip(stripped, words) if n == 1 and ID_VALUE.match(v)) / sampled,
         "parse_tree": sum(1 for v in non_empty[:200] if v.lstrip().startswith("(") and v.count("(") > 3)
         / max(1, min(200, len(non_empty))),
-        "questions": sum(1 for v in non_empty[:500] if v.rstrip().endswith("?") or QUESTION_START.match(v.strip()))
-        / max(1, min(500, len(non_empty))),
-        "top": counts.most_common(12) if distinct <= 50 else [],
+        "questions": sum(1 for v in stripped if v.endswith("?") or QUESTION_START.match(v)) / sampled,
+        "top": Counter(non_empty).most_common(12) if len(unique) <= 50 else [],
         "rows": len(values),
     }
 

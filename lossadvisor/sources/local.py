@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from lossadvisor.errors import SourceError
+from lossadvisor.sources import dictionary
 from lossadvisor.sources.base import _first_batches, _short
 
 # A footer claiming more rows than this per byte of file is checked against the rows its pages really hold.
@@ -62,31 +63,19 @@ def _check_footer(path: str, parquet) -> None:
 
 
 def _decoded_bytes(batch: pa.RecordBatch):
-    """Per row (a numpy array), the bytes the batch takes once its dictionary columns are decoded, without decoding.
-
-    Built from buffers, with no Python scalar: pyarrow imports pandas for `fill_null(0)` or `to_numpy` (inspect stays fast).
-    """
+    """Per row (a numpy array), the bytes the batch takes once its dictionary columns are decoded, without decoding."""
     import numpy as np
-    import pyarrow.compute as pc
-
-    def zeros(n: int) -> pa.Array:
-        return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(np.zeros(n, np.int64))])
-
-    def values(array: pa.Array):
-        array = pc.coalesce(array, zeros(len(array)))  # a null index or entry decodes to nothing
-        return np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset:array.offset + len(array)]
 
     fixed = sum(c.nbytes for c in batch.columns if not pa.types.is_dictionary(c.type))
     costs = np.full(batch.num_rows, fixed // max(1, batch.num_rows) + 8, dtype=np.int64)
     for column in batch.columns:
         if pa.types.is_dictionary(column.type):
-            lengths = pc.coalesce(pc.binary_length(column.dictionary).cast(pa.int64()), zeros(len(column.dictionary)))
-            costs += values(pc.take(lengths, column.indices))
+            costs += dictionary.value_bytes(column)
     return costs
 
 
 def _decode(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    columns = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in batch.columns]
+    columns = [dictionary.decode(c) if pa.types.is_dictionary(c.type) else c for c in batch.columns]
     return pa.RecordBatch.from_arrays([c.cast(f.type) if c.type != f.type else c for c, f in zip(columns, schema)],
                                       schema=schema)
 
