@@ -81,12 +81,13 @@ def _decode(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 
 
 def parquet_batches(path: str, batch_rows: int = 65536, max_rows: int | None = None, max_bytes: int | None = None,
-                    stop_at_budget: bool = False):
+                    stop_at_budget: bool = False, opened=None):
     """(schema, batches) of a parquet file, decoded batch by batch within a byte budget.
 
     Past the budget: the batches stop (stop_at_budget, for a sample) or a SourceError names the file (a full read).
+    `opened`: what open_parquet(path) returned already (the sample opens the file once).
     """
-    parquet, schema = open_parquet(path)
+    parquet, schema = opened or open_parquet(path)
     size = os.path.getsize(path)
     budget = max_bytes if max_bytes is not None else max(FULL_READ_MIN_BYTES, FULL_READ_BYTES_PER_FILE_BYTE * size)
 
@@ -128,7 +129,7 @@ def parquet_batches(path: str, batch_rows: int = 65536, max_rows: int | None = N
 def _parquet_sample(files: list[str], limit: int) -> tuple[pa.Table, int, dict[str, dict[str, Any]]]:
     total, tables, stats, schemas = 0, [], {}, []
     for index, path in enumerate(files):
-        parquet, schema = open_parquet(path)
+        parquet, schema = opened = open_parquet(path)
         schemas.append(schema)
         total += parquet.metadata.num_rows
         if index == 0:
@@ -136,7 +137,7 @@ def _parquet_sample(files: list[str], limit: int) -> tuple[pa.Table, int, dict[s
         have = sum(t.num_rows for t in tables)
         if have < limit:
             _, batches = parquet_batches(path, batch_rows=min(limit, 65536), max_rows=limit - have,
-                                         max_bytes=SAMPLE_MAX_BYTES, stop_at_budget=True)
+                                         max_bytes=SAMPLE_MAX_BYTES, stop_at_budget=True, opened=opened)
             tables.append(_first_batches(batches, limit, schema))
     _check_schemas(schemas, files)  # every shard's footer, not only the shards the sample reached
     table = _concat(tables, files) if len(tables) > 1 else tables[0]
