@@ -319,8 +319,7 @@ def test_hub_id_without_network_probes_once(monkeypatch):
 def test_inspect_reads_the_footer_and_one_sample_whatever_the_rows(tmp_path, monkeypatch):
     """The work does not grow with the file: rows come from the footer, the profile from one bounded sample. Counted
     (rows decoded, batches read), not timed: benchmarks/bench_inspect.py (c) times it against load_dataset."""
-    from lossadvisor.sources import SAMPLE_ROWS
-    from lossadvisor.sources import local
+    from lossadvisor.sources import SAMPLE_ROWS, local
 
     decoded = []
     real_decode = local._decode
