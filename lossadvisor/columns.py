@@ -158,9 +158,13 @@ def _number_stats(column: pa.ChunkedArray, whole: dict[str, Any] | None) -> dict
     raw = column.to_pylist()
     if pa.types.is_boolean(column.type):
         raw = [None if v is None else int(v) for v in raw]
-    values = [v for v in raw if v is not None and not (isinstance(v, float) and not math.isfinite(v))]
-    nan = sum(1 for v in raw if isinstance(v, float) and math.isnan(v))
-    infinite = sum(1 for v in raw if isinstance(v, float) and math.isinf(v))  # its own warning: not a score to scale by
+    exact = pa.types.is_integer(column.type) or pa.types.is_boolean(column.type)  # no NaN or inf; every value integral
+    if exact:
+        values, nan, infinite = [v for v in raw if v is not None], 0, 0
+    else:
+        values = [v for v in raw if v is not None and not (isinstance(v, float) and not math.isfinite(v))]
+        nan = sum(1 for v in raw if isinstance(v, float) and math.isnan(v))
+        infinite = sum(1 for v in raw if isinstance(v, float) and math.isinf(v))  # its own warning: not a score to scale by
     distinct = sorted(set(values))
     stats: dict[str, Any] = {
         "nulls": column.null_count,
@@ -170,7 +174,7 @@ def _number_stats(column: pa.ChunkedArray, whole: dict[str, Any] | None) -> dict
         "max": max(values) if values else None,
         "distinct": len(distinct),
         "values": distinct[:20] if len(distinct) <= 20 else None,
-        "integral": all(float(v).is_integer() for v in values) if values else False,
+        "integral": bool(values) and (exact or all(float(v).is_integer() for v in values)),
         "counts": {str(k): v for k, v in Counter(values).most_common(20)} if len(distinct) <= 20 else {},
         "rows": len(column),
         "unique_per_row": len(distinct) > 20 and len(distinct) >= 0.9 * len(values),

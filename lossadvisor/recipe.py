@@ -148,7 +148,8 @@ def data_facts(table: pa.Table, label: str | None = LABEL, classes=(), batch_siz
     weight = pos_weight(values)
     if weight is not None:
         facts = replace(facts, pos_weight=weight, negatives=values.count(0), positives=values.count(1))
-    integral = all(float(value).is_integer() for value in values)
+    exact = pa.types.is_integer(kind) or pa.types.is_boolean(kind)
+    integral = exact or all(float(value).is_integer() for value in values)
     ids = ClassIds(low=min(values), high=max(values), distinct=len(set(values)), integral=integral)
     return replace(facts, class_ids=ids)
 
