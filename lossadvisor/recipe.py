@@ -120,6 +120,11 @@ class DataFacts:
     batch_size: int | None = None
 
 
+# Every character pyarrow's string -> float64 cast accepts (digits, sign, point, exponent, inf, infinity, nan in
+# any case; no spaces): a string with any other character cannot be a number to it.
+NUMBER_CHARS = frozenset("0123456789+-.eEiInNfFtTyYaA")
+
+
 def data_facts(table: pa.Table, label: str | None = LABEL, classes=(), batch_size: int | None = None) -> DataFacts:
     """The facts of `table`'s `label` column (None: no label); `classes` are class names in id order, if known."""
     import pyarrow as pa
@@ -132,6 +137,8 @@ def data_facts(table: pa.Table, label: str | None = LABEL, classes=(), batch_siz
     if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
         return replace(facts, lists_sorted=lists_sorted(column.to_pylist()))
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        if any(not NUMBER_CHARS.issuperset(value) for value in column.to_pylist() if value is not None):
+            return facts  # class names ("entailment"): the cast below would fail, and pyarrow.compute is not imported
         import pyarrow.compute as pc  # only here: its import costs ~30 ms, more than the rest of these facts
 
         try:

@@ -65,13 +65,20 @@ def value_bytes(column: pa.DictionaryArray):
     return _value_bytes_compute(column) if entries is None else entries[1]
 
 
-def decode(column: pa.DictionaryArray, in_python: bool | None = None) -> pa.Array:
-    """The column's values, as `column.dictionary_decode()` gives them; `in_python` None: whichever is faster here."""
+def decode(column: pa.DictionaryArray, in_python: bool | None = None, target: pa.DataType | None = None) -> pa.Array:
+    """The column's values, as `column.dictionary_decode()` gives them; `in_python` None: whichever is faster here.
+
+    `target`: the type the caller casts the values to next; a large_string (large_binary) column, as polars writes,
+    is read as a dictionary of strings, and the values come out in the large type directly (a cast needs
+    pyarrow.compute). Any other target is left to the caller.
+    """
     values = column.dictionary
     if in_python is None:
         in_python = "pyarrow.compute" not in sys.modules and len(column) <= PYTHON_DECODE_ROWS
     if not in_python or not _binary_like(values.type):
         return column.dictionary_decode()
+    widened = {pa.string(): pa.large_string(), pa.binary(): pa.large_binary()}.get(values.type)
+    out_type = target if target is not None and target == widened else values.type
     import numpy as np
 
     entries = _entries(column)
@@ -79,15 +86,15 @@ def decode(column: pa.DictionaryArray, in_python: bool | None = None) -> pa.Arra
         return column.dictionary_decode()
     starts, lengths, valid = entries
     ends = np.cumsum(lengths)
-    if ends.size and ends[-1] > INT32_MAX and not _large(values.type):
+    if ends.size and ends[-1] > INT32_MAX and not _large(out_type):
         return column.dictionary_decode()
     data = memoryview(values.buffers()[2]) if len(values) else memoryview(b"")
     joined = b"".join([data[start:start + length] for start, length in zip(starts.tolist(), lengths.tolist()) if length])
-    offsets = np.zeros(len(column) + 1, dtype=np.int64 if _large(values.type) else np.int32)
+    offsets = np.zeros(len(column) + 1, dtype=np.int64 if _large(out_type) else np.int32)
     offsets[1:] = ends
     nulls = int(len(column) - valid.sum())
     validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
-    return pa.Array.from_buffers(values.type, len(column), [validity, pa.py_buffer(offsets), pa.py_buffer(joined)],
+    return pa.Array.from_buffers(out_type, len(column), [validity, pa.py_buffer(offsets), pa.py_buffer(joined)],
                                  null_count=nulls)
 
 

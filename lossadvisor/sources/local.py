@@ -75,7 +75,7 @@ def _decoded_bytes(batch: pa.RecordBatch):
 
 
 def _decode(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    columns = [dictionary.decode(c) if pa.types.is_dictionary(c.type) else c for c in batch.columns]
+    columns = [dictionary.decode(c, target=f.type) if pa.types.is_dictionary(c.type) else c for c, f in zip(batch.columns, schema)]
     return pa.RecordBatch.from_arrays([c.cast(f.type) if c.type != f.type else c for c, f in zip(columns, schema)],
                                       schema=schema)
 
