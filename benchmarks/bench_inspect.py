@@ -219,7 +219,8 @@ def failing(command: list[str], env: dict[str, str]) -> float:
     process = subprocess.run(command, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=600)
     elapsed = time.perf_counter() - start
     if process.returncode != 2 or "Traceback" in process.stderr:
-        raise SystemExit(f"expected a clean error (exit 2), got {process.returncode}: {' '.join(command)}\n{process.stderr[-3000:]}")
+        raise SystemExit(f"expected a clean error (exit 2), got {process.returncode}: {' '.join(command)}\n"
+                         f"{process.stderr[-3000:]}")
     return elapsed
 
 

@@ -103,7 +103,8 @@ def test_number_stats_and_label_facts_of_integers_match_the_float_checks(data):
     labels = [v for v in numbers if v == v]
     if labels:
         assert facts.class_ids.integral == all(float(v).is_integer() for v in labels)
-        assert (facts.class_ids.low, facts.class_ids.high, facts.class_ids.distinct) == (min(labels), max(labels), len(set(labels)))
+        ids = facts.class_ids
+        assert (ids.low, ids.high, ids.distinct) == (min(labels), max(labels), len(set(labels)))
     else:
         assert facts.class_ids is None
 

@@ -75,7 +75,8 @@ def _decoded_bytes(batch: pa.RecordBatch):
 
 
 def _decode(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    columns = [dictionary.decode(c, target=f.type) if pa.types.is_dictionary(c.type) else c for c, f in zip(batch.columns, schema)]
+    columns = [dictionary.decode(c, target=f.type) if pa.types.is_dictionary(c.type) else c
+               for c, f in zip(batch.columns, schema)]
     return pa.RecordBatch.from_arrays([c.cast(f.type) if c.type != f.type else c for c, f in zip(columns, schema)],
                                       schema=schema)
 
