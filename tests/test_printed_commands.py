@@ -139,7 +139,7 @@ def test_trial_misfit_hint_runs(dataset, tmp_path, monkeypatch):
     """trial --loss BinaryCrossEntropyLoss on data it does not fit: the hint's convert command runs (with -o). On data
     it fits (labeled-pair, pair-score) there is no misfit: the fit check trial runs first lets it through."""
     report = inspect_json(dataset)
-    if report["format"] in ("labeled-pair", "pair-score"):  # once a skip, which a wrong format would have hidden
+    if report["format"] in ("labeled-pair", "pair-score"):  # was a skip (test_inspect_manifest checks the format)
         check_fit(report["format"], "BinaryCrossEntropyLoss", load_table())  # a misfit raises FitError
         return
     code, commands = trial_hint_commands(dataset, "--loss", "BinaryCrossEntropyLoss")
