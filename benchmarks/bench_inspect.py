@@ -2,6 +2,8 @@
 
     python benchmarks/bench_inspect.py                      # sizes 100k, 1M and 5M rows (1.26 GB), files kept in ./bench-data
     python benchmarks/bench_inspect.py --sizes 100000,500000 # quick run
+    cd /tmp && PYTHONPATH=OTHER_CHECKOUT python REPO/benchmarks/bench_inspect.py --no-errors   # another version's work
+    (from outside the repository: the `python -c` children put their working folder first on sys.path)
 
 (a) start-up: whole-process wall time of `lossadvisor inspect examples/support_faq.csv --json` (the bundled example),
     median of 7 subprocess runs, against a budget of 0.5 s;
