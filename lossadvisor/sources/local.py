@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from lossadvisor.errors import SourceError
+from lossadvisor.sources import dictionary
 from lossadvisor.sources.base import _first_batches, _short
 
 # A footer claiming more rows than this per byte of file is checked against the rows its pages really hold.
@@ -62,42 +63,32 @@ def _check_footer(path: str, parquet) -> None:
 
 
 def _decoded_bytes(batch: pa.RecordBatch):
-    """Per row (a numpy array), the bytes the batch takes once its dictionary columns are decoded, without decoding.
-
-    Built from buffers, with no Python scalar: pyarrow imports pandas for `fill_null(0)` or `to_numpy` (inspect stays fast).
-    """
+    """Per row (a numpy array), the bytes the batch takes once its dictionary columns are decoded, without decoding."""
     import numpy as np
-    import pyarrow.compute as pc
-
-    def zeros(n: int) -> pa.Array:
-        return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(np.zeros(n, np.int64))])
-
-    def values(array: pa.Array):
-        array = pc.coalesce(array, zeros(len(array)))  # a null index or entry decodes to nothing
-        return np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset:array.offset + len(array)]
 
     fixed = sum(c.nbytes for c in batch.columns if not pa.types.is_dictionary(c.type))
     costs = np.full(batch.num_rows, fixed // max(1, batch.num_rows) + 8, dtype=np.int64)
     for column in batch.columns:
         if pa.types.is_dictionary(column.type):
-            lengths = pc.coalesce(pc.binary_length(column.dictionary).cast(pa.int64()), zeros(len(column.dictionary)))
-            costs += values(pc.take(lengths, column.indices))
+            costs += dictionary.value_bytes(column)
     return costs
 
 
 def _decode(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    columns = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in batch.columns]
+    columns = [dictionary.decode(c, target=f.type) if pa.types.is_dictionary(c.type) else c
+               for c, f in zip(batch.columns, schema)]
     return pa.RecordBatch.from_arrays([c.cast(f.type) if c.type != f.type else c for c, f in zip(columns, schema)],
                                       schema=schema)
 
 
 def parquet_batches(path: str, batch_rows: int = 65536, max_rows: int | None = None, max_bytes: int | None = None,
-                    stop_at_budget: bool = False):
+                    stop_at_budget: bool = False, opened=None):
     """(schema, batches) of a parquet file, decoded batch by batch within a byte budget.
 
     Past the budget: the batches stop (stop_at_budget, for a sample) or a SourceError names the file (a full read).
+    `opened`: what open_parquet(path) returned already (the sample opens the file once).
     """
-    parquet, schema = open_parquet(path)
+    parquet, schema = opened or open_parquet(path)
     size = os.path.getsize(path)
     budget = max_bytes if max_bytes is not None else max(FULL_READ_MIN_BYTES, FULL_READ_BYTES_PER_FILE_BYTE * size)
 
@@ -139,7 +130,7 @@ def parquet_batches(path: str, batch_rows: int = 65536, max_rows: int | None = N
 def _parquet_sample(files: list[str], limit: int) -> tuple[pa.Table, int, dict[str, dict[str, Any]]]:
     total, tables, stats, schemas = 0, [], {}, []
     for index, path in enumerate(files):
-        parquet, schema = open_parquet(path)
+        parquet, schema = opened = open_parquet(path)
         schemas.append(schema)
         total += parquet.metadata.num_rows
         if index == 0:
@@ -147,7 +138,7 @@ def _parquet_sample(files: list[str], limit: int) -> tuple[pa.Table, int, dict[s
         have = sum(t.num_rows for t in tables)
         if have < limit:
             _, batches = parquet_batches(path, batch_rows=min(limit, 65536), max_rows=limit - have,
-                                         max_bytes=SAMPLE_MAX_BYTES, stop_at_budget=True)
+                                         max_bytes=SAMPLE_MAX_BYTES, stop_at_budget=True, opened=opened)
             tables.append(_first_batches(batches, limit, schema))
     _check_schemas(schemas, files)  # every shard's footer, not only the shards the sample reached
     table = _concat(tables, files) if len(tables) > 1 else tables[0]
