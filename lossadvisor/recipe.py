@@ -37,9 +37,7 @@ IN_BATCH_LOSSES = frozenset({"MultipleNegativesRankingLoss", "CachedMultipleNega
 IN_BATCH_NEGATIVES = 4
 # A class id beyond this is not a class id: CrossEntropyLoss would build a head with that many outputs.
 MAX_CLASSES = 100_000
-# Which of the table's parameters a recipe sets: activation_fn (for a loss whose own default is Sigmoid),
-# weighting_scheme and mini_batch_size always; pos_weight and respect_input_order when the data calls for them;
-# every other knob (num_negatives, scale, k) keeps the library default and is listed as an option.
+# Which of the table's parameters a recipe sets: see `_param` (every other knob is listed as an option).
 UNSORTED_WHY = "your lists are not sorted by relevance"
 # The parameters the data decides (the recipe sets them only when the data calls for them).
 DATA_PARAMS = ("pos_weight", "respect_input_order")
