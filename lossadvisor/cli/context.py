@@ -72,7 +72,7 @@ def out():
 def _stdout_console():
     from rich.console import Console
 
-    console = Console()
+    console = Console(highlight=False)  # rich's repr highlighter takes seconds on a 20,000-character column name
     console.on_broken_pipe = _broken_pipe  # rich would exit 1; a closed pipe exits 141 like every other output
     return console
 
