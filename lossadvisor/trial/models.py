@@ -109,3 +109,19 @@ def embedding_dimension(model) -> int | None:
         return int(getter()) if getter is not None else None
     except (TypeError, ValueError):
         return None
+
+
+def build_tiny_model(family_name: str, texts, max_length: int = 128, seed: int = 0, workdir: str | Path | None = None):
+    """A tiny random model of the family, its tokenizer trained on `texts` (for a scaffolded script's smoke run)."""
+    import shutil
+    import tempfile
+
+    from lossadvisor.table import load_table
+
+    model_class = load_table().for_family(family_name).family.model
+    folder = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="lossadvisor-tiny-"))
+    try:
+        return build_family_model(family_name, model_class, TINY, list(texts), folder, max_length, seed)[0]
+    finally:
+        if workdir is None:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -42,24 +42,30 @@ def default_dims(modifier: str, loss_table: LossTable) -> list[int]:
     return [int(dim) for dim in ast.literal_eval(value)]
 
 
+def fit_dims(dims, dimension, asked):
+    """Matryoshka dims for a model whose embeddings have `dimension` values: asked dims (`asked` True) must each be at
+    most `dimension` (ValueError otherwise); default dims are cut to it, the full dimension first, at least two."""
+    if asked:
+        bad = [dim for dim in dims if dim < 1 or (dimension is not None and dim > dimension)]
+        if bad:
+            raise ValueError(f"Matryoshka dims {', '.join(map(str, bad))}: the model's embeddings have {dimension} "
+                             "dimensions, and a Matryoshka dim can be neither larger nor below 1")
+        return sorted(set(dims), reverse=True)
+    if dimension is None:
+        return list(dims)
+    fitted = [dimension] + [dim for dim in dims if dim < dimension]
+    while len(fitted) < 2 and fitted[-1] // 2 >= 1:
+        fitted.append(fitted[-1] // 2)
+    return fitted
+
+
 def matryoshka_dims(modifier: str, loss_table: LossTable, dimension: int | None, asked: tuple[int, ...] = ()) -> list[int]:
     """The dims to train at: the asked ones (each at most `dimension`), else the table's default cut to `dimension`."""
-    if asked:
-        too_big = [dim for dim in asked if dimension is not None and dim > dimension]
-        if too_big or any(dim < 1 for dim in asked):
-            bad = too_big or [dim for dim in asked if dim < 1]
-            raise FitError(f"--matryoshka-dims {', '.join(map(str, bad))}: the model's embeddings have {dimension} "
-                           "dimensions, and a Matryoshka dim can be neither larger nor below 1",
-                           f"Pass dims of at most {dimension}, e.g. --matryoshka-dims {dimension},{max(1, (dimension or 2) // 2)}.")
-        return sorted(set(asked), reverse=True)
-    dims = default_dims(modifier, loss_table)
-    if dimension is None:
-        return dims
-    kept = [dim for dim in dims if dim < dimension]
-    dims = [dimension] + kept
-    while len(dims) < 2 and dims[-1] // 2 >= 1:
-        dims.append(dims[-1] // 2)
-    return dims
+    try:
+        return fit_dims(list(asked) if asked else default_dims(modifier, loss_table), dimension, bool(asked))
+    except ValueError as exc:
+        raise FitError(f"--matryoshka-dims: {exc}",
+                       f"Pass dims of at most {dimension}, e.g. --matryoshka-dims {dimension},{max(1, (dimension or 2) // 2)}.") from None
 
 
 def modifier_source(modifier: str, loss_code: str, dims: list[int] | None, model: str = "model") -> str:
