@@ -144,6 +144,8 @@ class TrialResult:
     curve_judged: bool = True
     verdict: str = ""
     standing: Standing | None = None
+    # How far training moved the model's weights (L2 norm of the change over all parameters; 0: nothing trained).
+    weight_change: float | None = None
     # The model family and the model class the trial trained (lossadvisor.trial.family).
     family: str = "cross-encoder"
     model_class: str = "CrossEncoder"

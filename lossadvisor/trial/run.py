@@ -38,6 +38,8 @@ from lossadvisor.trial.training import (
     prepared_rows,
     reset_peak_rss,
     training_args,
+    weight_distance,
+    weights_of,
     window_means,
 )
 from lossadvisor.trial.verdict import curve_is_judged, verdict
@@ -122,6 +124,7 @@ class _Outcome:
     finished: float
     peak_rss: float
     peak_cuda: float | None
+    weight_change: float | None = None
 
 
 def _run_prepared(
@@ -218,6 +221,7 @@ def _train(setup: _Setup, fmt: str, loss_name: str, loss_table: LossTable, optio
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     reset_peak_rss()
+    start_weights = weights_of(setup.model)
     status: Status = "ok"
     problem = hint = None
     started = time.perf_counter()
@@ -243,7 +247,8 @@ def _train(setup: _Setup, fmt: str, loss_name: str, loss_table: LossTable, optio
     if status == "ok" and recorder.first_bad_step is not None:
         status = "not-finite"
         problem, hint = explain_nonfinite(loss_name, split.train, recorder.first_bad_step, options)
-    return _Outcome(recorder, status, problem, hint, started, finished, peak_rss_mib(), peak_cuda)
+    return _Outcome(recorder, status, problem, hint, started, finished, peak_rss_mib(), peak_cuda,
+                    weight_distance(start_weights, setup.model))
 
 
 def _evaluation(setup: _Setup, after: Measurement | None, split: Split, seed: int) -> EvalScore | None:
@@ -297,6 +302,7 @@ def _result(setup: _Setup, outcome: _Outcome, fmt: str, loss_name: str, options:
         model=options.model,
         random_model=options.model == TINY,
         curve_judged=judged,
+        weight_change=outcome.weight_change,
         family=setup.adapter.name,
         model_class=setup.adapter.model_class,
     )

@@ -263,3 +263,21 @@ def guide_location(name: str) -> str:
     if name == GUIDE_HUB_ID:
         return installed_base() or name
     return name
+
+
+def weights_of(model) -> list:
+    """A copy of the model's parameters, to measure how far training moved them."""
+    return [parameter.detach().clone() for parameter in model.parameters()]
+
+
+def weight_distance(before: list, model) -> float | None:
+    """L2 norm of (weights now - `before`) over every parameter; None when the parameters no longer line up."""
+    after = list(model.parameters())
+    if len(after) != len(before):
+        return None
+    total = 0.0
+    for old, new in zip(before, after):
+        if old.shape != new.shape:
+            return None
+        total += float(((new.detach().float() - old.float().to(new.device)) ** 2).sum())
+    return total ** 0.5
