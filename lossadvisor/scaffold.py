@@ -67,6 +67,11 @@ def default_base() -> str:
     return installed_base() or cached_base() or HUB_BASE
 
 
+def _warmup() -> str:
+    """transformers 5 takes a fraction as warmup_steps; 4 needs warmup_ratio."""
+    return "warmup_steps=0.1," if _installed_major("transformers") >= 5 else "warmup_ratio=0.1,"
+
+
 def _installed_major(package: str) -> int:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -192,7 +197,7 @@ def render_script(spec: ScriptSpec, loss_table: LossTable) -> str:
     if family:
         from lossadvisor.scaffold_family import render_family_script
 
-        return render_family_script(spec, loss_table, recipe, fmt, batch_size)
+        return render_family_script(spec, loss_table, recipe, fmt, batch_size, _warmup())
     kind = evaluation.evaluator_kind(fmt)
     return Template(_TEMPLATE).substitute(
         _header_values(spec, loss, fmt, kind),
@@ -224,7 +229,7 @@ def _setting_values(spec: ScriptSpec, fmt: str, batch_size: int) -> dict[str, st
         "max_length": str(max_length),
         "eval_fraction": str(spec.eval_fraction),
         "seed": str(spec.seed),
-        "warmup": "warmup_steps=0.1," if _installed_major("transformers") >= 5 else "warmup_ratio=0.1,",
+        "warmup": _warmup(),
     }
 
 

@@ -34,10 +34,10 @@ _MODEL_BODIES = {
 _EXTRA_MODEL_IMPORTS = {"SparseEncoder": "from sentence_transformers.sparse_encoder.modules import SpladePooling, Transformer\n"}
 
 
-def render_family_script(spec, loss_table: LossTable, recipe: Recipe, fmt: str, batch_size: int) -> str:
-    """The script text for `spec` (a lossadvisor.scaffold.ScriptSpec) in the table's family."""
+def render_family_script(spec, loss_table: LossTable, recipe: Recipe, fmt: str, batch_size: int, warmup: str) -> str:
+    """The script text for `spec` (a lossadvisor.scaffold.ScriptSpec) in the table's family; `warmup` is the
+    TrainingArguments line the installed transformers takes."""
     from lossadvisor.errors import printable
-    from lossadvisor.scaffold import _installed_major
 
     family = loss_table.family
     check_dims(spec, loss_table)
@@ -62,7 +62,7 @@ def render_family_script(spec, loss_table: LossTable, recipe: Recipe, fmt: str, 
         "epochs": str(spec.epochs), "batch_size": str(batch_size), "lr": repr(spec.lr), "model_lr": f"{MODEL_LR:g}",
         "tiny_lr": f"{TINY_LR:g}", "max_length": str(spec.max_length or (128 if spec.model == "tiny" else 256)),
         "eval_fraction": str(spec.eval_fraction), "seed": str(spec.seed),
-        "warmup": "warmup_steps=0.1," if _installed_major("transformers") >= 5 else "warmup_ratio=0.1,",
+        "warmup": warmup,
         "load_block": indent(load_block, "    "),
         "model_body": indent("\n".join(_MODEL_BODIES.get(family.model_class, [
             f"model = {family.model_class}(name)", "model.max_seq_length = max_length", "return model"])), "    "),

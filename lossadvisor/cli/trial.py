@@ -87,19 +87,15 @@ def trial_command(
     """Smoke-train the real loss on the family's real trainer (CrossEncoderTrainer, SentenceTransformerTrainer,
     SparseEncoderTrainer, MultiVectorEncoderTrainer), on a sample of your data.
     """
-    from lossadvisor import render
     from lossadvisor import trial as trial_core
     from lossadvisor.tidy import load_canonical
-    from lossadvisor.trial.modifiers import resolve_modifier
 
     if plot is not None:  # before any work: a bad --plot path fails in a second, not after training
         from lossadvisor.outputs import PLOT, check_output, input_paths
 
         read = [*input_paths(dataset), context_of(ctx).table, (loss or "").rpartition(":")[0] or None]
         plot = check_output(plot, PLOT, read, overwrite, option="--plot")
-    first = (compare_losses or "").split(",")[0].strip() if compare_losses and compare_losses.strip().lower() != "fitting" else loss
-    loss_table = context_of(ctx).loss_table(family, first if first and ":" not in first else None)
-    modifier = resolve_modifier(modifier, loss_table)
+    loss_table, modifier = _family_table(ctx, family, loss, compare_losses, modifier)
     prepared = load_canonical(dataset, loss_table, split=split, score_range=parse_range(score_range),
                               choice=column_choice(inputs, label), reading=read_as)
     fmt = prepared.format
@@ -126,14 +122,32 @@ def trial_command(
         results = trial_core.compare(prepared.table, fmt, names, loss_table, options, on_step=progress)
     if plot is not None:
         trial_core.write_plot(results, plot, overwrite=overwrite)
+    _report(results, prepared, loss_table, plot, json_output)
+    trial_core.raise_for_failure(results)
+
+
+def _report(results, prepared, loss_table, plot: Path | None, json_output: bool) -> None:
+    """The JSON object (with the family and its model class), or the rich report."""
+    from lossadvisor import render
+
     if json_output:
-        render.print_json({"format": fmt, "family": loss_table.family_name, "model_class": loss_table.family.model_class,
-                           "fixes_applied": list(prepared.result.applied), "rows": prepared.result.rows_out,
-                           "results": [render.to_plain(r) | {"ok": r.ok} for r in results],
+        render.print_json({"format": prepared.format, "family": loss_table.family_name,
+                           "model_class": loss_table.family.model_class, "fixes_applied": list(prepared.result.applied),
+                           "rows": prepared.result.rows_out, "results": [render.to_plain(r) | {"ok": r.ok} for r in results],
                            "plot": str(plot) if plot else None})
     else:
         render.render_trials(results, prepared.result.applied, plot, out())
-    trial_core.raise_for_failure(results)
+
+
+def _family_table(ctx: typer.Context, family: str | None, loss: str | None, compare_losses: str | None,
+                  modifier: str | None):
+    """The table through --family, else through the family of the (first) loss named; and the modifier's class."""
+    from lossadvisor.trial.modifiers import resolve_modifier
+
+    fitting = not compare_losses or compare_losses.strip().lower() == "fitting"
+    first = loss if fitting else compare_losses.split(",")[0].strip()
+    loss_table = context_of(ctx).loss_table(family, first if first and ":" not in first else None)
+    return loss_table, resolve_modifier(modifier, loss_table)
 
 
 def _losses(loss: str | None, compare_losses: str | None, fmt: str, loss_table, dataset: str, force: bool, classes=()) -> list:

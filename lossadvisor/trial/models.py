@@ -104,6 +104,11 @@ def _from_encoder(family_name: str, cls, name: str, max_length: int, local: bool
 
 def embedding_dimension(model) -> int | None:
     """The size of one embedding (a token's, for a multi-vector model); None where it is the vocabulary (SPLADE)."""
+    if type(model).__name__ == "SparseEncoder":  # SPLADE pooling knows its vocabulary only once it has run
+        import torch
+
+        with torch.no_grad():
+            return int(model.encode(["dimension"], convert_to_tensor=True, show_progress_bar=False).shape[-1])
     getter = getattr(model, "get_embedding_dimension", None) or getattr(model, "get_sentence_embedding_dimension", None)
     try:
         return int(getter()) if getter is not None else None
