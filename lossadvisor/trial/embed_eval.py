@@ -200,7 +200,7 @@ def _pairs(evaluator, scores: dict, model) -> Measurement:
             return float(value) if np.isfinite(value) else 0.0
 
         return Measurement("correlation", "spearman", float(scores[primary]), {}, len(gold), "rows", {"spearman": spearman})
-    from sentence_transformers.evaluation import BinaryClassificationEvaluator
+    from sentence_transformers.sentence_transformer.evaluation import BinaryClassificationEvaluator
 
     gold = np.asarray(evaluator.labels)
     predicted = _similarities(model, list(evaluator.sentences1), list(evaluator.sentences2))
