@@ -237,8 +237,10 @@ class Recipe:
             args.append("activation_fn=torch.nn.Identity()")
         return f"{self.model_class}({', '.join(args)})"
 
-    def loss_source(self, model: str = "model") -> str:
-        args = [model] + [f"{p.name}={p.code}" for p in self.params]
+    def loss_source(self, model: str = "model", codes: dict[str, str] | None = None) -> str:
+        """`losses.X(model, ...)` (inside the wrapper, if any); `codes` replaces a parameter's source by its name."""
+        codes = codes or {}
+        args = [model] + [f"{p.name}={codes.get(p.name, p.code)}" for p in self.params]
         inner = f"losses.{self.loss}({', '.join(args)})"
         if self.wrapper is None:
             return inner

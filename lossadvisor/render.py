@@ -268,7 +268,8 @@ def render_trials(results, applied, plot, console: Console) -> None:
         console.print(f"[bold {colour}]{escape(prefix + r.verdict)}[/bold {colour}]")
     if results:
         base = "tiny (random weights): " + RANDOM_MODEL_NOTE if results[0].random_model else results[0].model
-        console.print(f"[dim]base model: {escape(base)}[/dim]")
+        family = "" if results[0].family == "cross-encoder" else f", a {results[0].model_class} (--family {results[0].family})"
+        console.print(f"[dim]base model: {escape(base)}{escape(family)}[/dim]")
     if applied:
         console.print("[bold]fixes applied in memory[/bold]: " + escape("; ".join(applied)))
     if any(r.standing is not None for r in results):

@@ -25,7 +25,8 @@ from lossadvisor.errors import FitError, printable
 from lossadvisor.fit import fit_hint
 from lossadvisor.recipe import IN_BATCH_LOSSES, MODEL_LR, TINY_LR, Recipe, build_recipe
 from lossadvisor.scaffold_template import TEMPLATE as _TEMPLATE
-from lossadvisor.table import LossTable
+from lossadvisor.table import DEFAULT_FAMILY, LossTable
+from lossadvisor.tiny_model import installed_base
 from lossadvisor.trial import evaluation
 
 
@@ -53,6 +54,9 @@ class ScriptSpec:
     eval_fraction: float = 0.1
     seed: int = 12
     extra_imports: Sequence[str] = ()
+    # A loss modifier of the family (MatryoshkaLoss, ...) and the Matryoshka dims asked for (() = the table's).
+    modifier: str | None = None
+    matryoshka_dims: Sequence[int] = ()
 
 
 def default_base() -> str:
@@ -61,6 +65,11 @@ def default_base() -> str:
     from lossadvisor.tiny_model import HUB_BASE, cached_base, installed_base
 
     return installed_base() or cached_base() or HUB_BASE
+
+
+def _warmup() -> str:
+    """transformers 5 takes a fraction as warmup_steps; 4 needs warmup_ratio."""
+    return "warmup_steps=0.1," if _installed_major("transformers") >= 5 else "warmup_ratio=0.1,"
 
 
 def _installed_major(package: str) -> int:
@@ -175,8 +184,9 @@ def render_training_script(
 
 def render_script(spec: ScriptSpec, loss_table: LossTable) -> str:
     """A complete training script as text, from the recipe of the loss."""
+    family = loss_table.family_name != DEFAULT_FAMILY
     if spec.model in ("", "auto"):
-        spec = replace(spec, model=default_base())
+        spec = replace(spec, model=default_base() if not family else installed_base() or loss_table.family.base_model)
     fmt = loss_table.resolve_format(spec.format_name)
     loss = loss_table.resolve_loss(spec.loss_name)
     if fmt not in loss_table.formats_for_loss(loss):
@@ -184,6 +194,10 @@ def render_script(spec: ScriptSpec, loss_table: LossTable) -> str:
         raise FitError(f"{loss} does not train on {fmt} data", fit_hint(fmt, loss, loss_table, spec.dataset_spec, force=False))
     batch_size = spec.batch_size or (8 if fmt == "labeled-list" else 16 if spec.model == "tiny" else 32)
     recipe = build_recipe(loss, loss_table, recipes.DataFacts(batch_size=batch_size))
+    if family:
+        from lossadvisor.scaffold_family import render_family_script
+
+        return render_family_script(spec, loss_table, recipe, fmt, batch_size, _warmup())
     kind = evaluation.evaluator_kind(fmt)
     return Template(_TEMPLATE).substitute(
         _header_values(spec, loss, fmt, kind),
@@ -215,7 +229,7 @@ def _setting_values(spec: ScriptSpec, fmt: str, batch_size: int) -> dict[str, st
         "max_length": str(max_length),
         "eval_fraction": str(spec.eval_fraction),
         "seed": str(spec.seed),
-        "warmup": "warmup_steps=0.1," if _installed_major("transformers") >= 5 else "warmup_ratio=0.1,",
+        "warmup": _warmup(),
     }
 
 

@@ -86,10 +86,13 @@ def save_tiny_model(
     folder: Path,
     max_length: int = 128,
     seed: int = 0,
+    head: str = "classifier",
 ) -> Path:
-    """Write a tiny BERT sequence classifier and its tokenizer to `folder` (created if missing)."""
+    """Write a tiny BERT and its tokenizer to `folder` (created if missing): a sequence classifier (a CrossEncoder's
+    base), a plain encoder ("none": a SentenceTransformer's or a MultiVectorEncoder's) or a masked-LM ("mlm": what a
+    SPLADE SparseEncoder pools its vocabulary logits from)."""
     import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+    from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel, BertTokenizerFast
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -117,7 +120,7 @@ def save_tiny_model(
         # The global RNG state is restored so that building the model does not shift the seed of the trial.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = BertForSequenceClassification(config)
+            model = {"classifier": BertForSequenceClassification, "none": BertModel, "mlm": BertForMaskedLM}[head](config)
         model.save_pretrained(str(folder))
     return folder
 

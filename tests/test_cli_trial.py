@@ -46,7 +46,8 @@ def trial_json(*args: str | Path, exit_code: int = 0) -> dict:
     result = run("trial", *args, *SMALL, "--json")
     assert result.exit_code == exit_code, (result.exit_code, result.stderr[-2000:], result.stdout[-2000:])
     report = json.loads(result.stdout)  # one JSON object on stdout, also when the trial failed
-    assert set(report) == {"format", "fixes_applied", "rows", "results", "plot"}
+    assert set(report) == {"format", "family", "model_class", "fixes_applied", "rows", "results", "plot"}
+    assert (report["family"], report["model_class"]) == ("cross-encoder", "CrossEncoder")
     return report
 
 

@@ -82,7 +82,7 @@ CONVERT = {
     "class_mapping": {"*": AnyOf((str, int))}, "seconds": Number, "unlocks": [str],
     "verdict": Null({"format": Null(str), "losses": [str], "warnings": [str]}), "extra": {"*": SCALAR},
 }
-SCAFFOLD = {"script": str, "format": str, "loss": str, "fixes": [str], "run": [str]}
+SCAFFOLD = {"script": str, "format": str, "loss": str, "family": str, "model_class": str, "fixes": [str], "run": [str]}
 # The table's rule for num_labels is text by design (it may say "num_classes"); everywhere else num_labels is a count.
 RULE_FIELDS = {("num_labels", str)}
 

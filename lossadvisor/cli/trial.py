@@ -11,6 +11,7 @@ from lossadvisor.cli.context import context_of, err, handles_errors, out
 from lossadvisor.cli.options import (
     AsOpt,
     DatasetArg,
+    FamilyOpt,
     InputsOpt,
     JsonOpt,
     LabelOpt,
@@ -20,6 +21,28 @@ from lossadvisor.cli.options import (
     parse_range,
     seed_value,
 )
+
+MODIFIER_HELP = ("Wrap the loss in a loss modifier of the family: MatryoshkaLoss, AdaptiveLayerLoss or Matryoshka2dLoss "
+                 "(SentenceTransformer).")
+DIMS_HELP = ("Matryoshka dims, comma-separated, each at most the model's embedding dimension (default: the table's, cut "
+             "to the model's dimension).")
+ModifierOpt = Annotated[Optional[str], typer.Option("--modifier", help=MODIFIER_HELP)]
+DimsOpt = Annotated[Optional[str], typer.Option("--matryoshka-dims", help=DIMS_HELP)]
+
+
+def parse_dims(text: str | None) -> tuple[int, ...]:
+    """--matryoshka-dims 384,256,128 as positive ints."""
+    if not text:
+        return ()
+    from lossadvisor.errors import LossAdvisorError
+
+    try:
+        dims = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise LossAdvisorError(f"--matryoshka-dims must be integers, comma-separated (e.g. 384,256,128), got '{text}'") from None
+    if not dims or min(dims) < 1:
+        raise LossAdvisorError(f"--matryoshka-dims {text}: every dim must be 1 or more")
+    return dims
 
 
 @handles_errors
@@ -56,11 +79,14 @@ def trial_command(
     fp16: Annotated[bool, typer.Option("--fp16", help="Train in fp16 (CUDA only).")] = False,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help=(
         "Let --model run its own code (auto_map) and load pickled (non-safetensors) weights. Only for models you trust."))] = False,
+    family: FamilyOpt = None,
+    modifier: ModifierOpt = None,
+    matryoshka_dims: DimsOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Smoke-train the real loss on the real CrossEncoderTrainer, on a sample of your data.
+    """Smoke-train the real loss on the family's real trainer (CrossEncoderTrainer, SentenceTransformerTrainer,
+    SparseEncoderTrainer, MultiVectorEncoderTrainer), on a sample of your data.
     """
-    from lossadvisor import render
     from lossadvisor import trial as trial_core
     from lossadvisor.tidy import load_canonical
 
@@ -69,7 +95,7 @@ def trial_command(
 
         read = [*input_paths(dataset), context_of(ctx).table, (loss or "").rpartition(":")[0] or None]
         plot = check_output(plot, PLOT, read, overwrite, option="--plot")
-    loss_table = context_of(ctx).loss_table()
+    loss_table, modifier = _family_table(ctx, family, loss, compare_losses, modifier)
     prepared = load_canonical(dataset, loss_table, split=split, score_range=parse_range(score_range),
                               choice=column_choice(inputs, label), reading=read_as)
     fmt = prepared.format
@@ -80,7 +106,8 @@ def trial_command(
     options = trial_core.TrialOptions(
         model=model, steps=steps, batch_size=batch_size, lr=lr, max_length=max_length, seed=seed, sample_size=sample_size,
         eval_fraction=eval_fraction, plot=plot, force=force, gradient_checkpointing=gradient_checkpointing, bf16=bf16, fp16=fp16,
-        trust_remote_code=trust_remote_code, class_names=tuple(prepared.report.classes),
+        trust_remote_code=trust_remote_code, class_names=tuple(prepared.report.classes), modifier=modifier,
+        matryoshka_dims=parse_dims(matryoshka_dims),
     )
     from lossadvisor.trial.progress import step_printer
 
@@ -95,13 +122,32 @@ def trial_command(
         results = trial_core.compare(prepared.table, fmt, names, loss_table, options, on_step=progress)
     if plot is not None:
         trial_core.write_plot(results, plot, overwrite=overwrite)
+    _report(results, prepared, loss_table, plot, json_output)
+    trial_core.raise_for_failure(results)
+
+
+def _report(results, prepared, loss_table, plot: Path | None, json_output: bool) -> None:
+    """The JSON object (with the family and its model class), or the rich report."""
+    from lossadvisor import render
+
     if json_output:
-        render.print_json({"format": fmt, "fixes_applied": list(prepared.result.applied), "rows": prepared.result.rows_out,
-                           "results": [render.to_plain(r) | {"ok": r.ok} for r in results],
+        render.print_json({"format": prepared.format, "family": loss_table.family_name,
+                           "model_class": loss_table.family.model_class, "fixes_applied": list(prepared.result.applied),
+                           "rows": prepared.result.rows_out, "results": [render.to_plain(r) | {"ok": r.ok} for r in results],
                            "plot": str(plot) if plot else None})
     else:
         render.render_trials(results, prepared.result.applied, plot, out())
-    trial_core.raise_for_failure(results)
+
+
+def _family_table(ctx: typer.Context, family: str | None, loss: str | None, compare_losses: str | None,
+                  modifier: str | None):
+    """The table through --family, else through the family of the (first) loss named; and the modifier's class."""
+    from lossadvisor.trial.modifiers import resolve_modifier
+
+    fitting = not compare_losses or compare_losses.strip().lower() == "fitting"
+    first = loss if fitting else compare_losses.split(",")[0].strip()
+    loss_table = context_of(ctx).loss_table(family, first if first and ":" not in first else None)
+    return loss_table, resolve_modifier(modifier, loss_table)
 
 
 def _losses(loss: str | None, compare_losses: str | None, fmt: str, loss_table, dataset: str, force: bool, classes=()) -> list:

@@ -8,6 +8,10 @@ The report leads with a verdict (works / no measurable gain / broken); the loss 
 It refuses known-bad combinations up front and explains failures (non-finite loss, shape errors, out of memory)
 in terms of the data and the loss rather than the stack trace.
 
+Every model family of the table trains with its own model, trainer and evaluator: family (the adapter, its classes
+from the table's `families.<name>`), models (the embedder families' bases: MiniLM, a SPLADE built on it, the tiny
+models), embed_eval (their evaluators and per-query metric), modifiers (MatryoshkaLoss & co).
+
 One concern per module: options (what is asked and reported), data_checks (refusals up front), sampling,
 loss (the recipe for this data), custom_loss, evaluation (which evaluator), measure (metric and noise),
 verdict, ranking (--compare), training (the trainer's parts), failures, run, report.

@@ -152,7 +152,9 @@ def check_data(table: pa.Table, format_name: str, loss_name: str | None, loss_ta
     label = table.column(LABEL)
     if label.null_count:
         raise FitError(f"the label column is empty (null) in {label.null_count} rows", "Drop or fill those rows.")
-    if fmt.label_length is not None:
+    if fmt.labels == ["embedding"]:
+        _check_embeddings(label, fmt.name)
+    elif fmt.label_length is not None:
         _check_list_labels(table, fmt.name, fmt.label_length, inputs)
     elif is_list(label.type):
         raise FitError(
@@ -203,6 +205,21 @@ def _check_list_labels(table: pa.Table, fmt: str, label_length: str, inputs: lis
     if not (pa.types.is_integer(flat.type) or pa.types.is_floating(flat.type)):
         raise FitError(f"the labels are {flat.type}, not numbers", None)
     _check_finite(pc.list_flatten(label), "label list entries")
+
+
+def _check_embeddings(label: pa.ChunkedArray, fmt: str) -> None:
+    """A teacher's embedding per row: a list of numbers, the same length in every row."""
+    if not is_list(label.type):
+        raise FitError(f"{fmt} data needs a teacher embedding (a list of numbers) per row in 'label', but it holds {label.type}",
+                       "Compute them with the teacher: dataset.map(lambda b: {'label': teacher.encode(b['text']).tolist()}, batched=True).")
+    lengths = set(pc.list_value_length(label).to_pylist())
+    if len(lengths) != 1 or 0 in lengths:
+        raise FitError(f"the teacher embeddings in 'label' have different lengths ({', '.join(map(str, sorted(lengths)))})",
+                       "Every embedding must come from the same teacher.")
+    flat = pc.list_flatten(label)
+    if not (pa.types.is_integer(flat.type) or pa.types.is_floating(flat.type)):
+        raise FitError(f"the teacher embeddings are {flat.type}, not numbers", None)
+    _check_finite(flat, "embedding entries")
 
 
 def _check_finite(values: pa.Array | pa.ChunkedArray, what: str) -> None:
@@ -275,3 +292,18 @@ def infer_num_labels(loss_name: str, table: pa.Table, loss_table: LossTable, cla
                 "Map each class to an integer id: dataset = dataset.class_encode_column('label').",
             )
     return build_recipe(loss_name, loss_table, facts).num_labels
+
+
+def check_embedding_size(table: pa.Table, format_name: str, model, loss_name: str) -> None:
+    """Teacher embeddings must have the student's dimension (a sparse model's: its vocabulary)."""
+    if format_name != "input-embeddings" or LABEL not in table.column_names or not is_list(table.column(LABEL).type):
+        return
+    from lossadvisor.trial.models import embedding_dimension
+
+    dimension = embedding_dimension(model)
+    lengths = set(pc.list_value_length(table.column(LABEL)).to_pylist())
+    if dimension is not None and lengths and lengths != {dimension}:
+        raise FitError(f"{loss_name} regresses the model's embeddings onto the teacher's, but the model's have {dimension} "
+                       f"dimensions and the teacher's {', '.join(map(str, sorted(lengths)))}",
+                       "Use a teacher of the student's size (the same vocabulary, for a sparse model), or a student of the "
+                       "teacher's size (--model).")

@@ -84,7 +84,7 @@ def headline_metric(scores):
     """(name, value) of the metric `lossadvisor trial` reports first: ndcg@10, spearman or accuracy."""
     for key, name in (("ndcg@10", "ndcg@10"), ("spearman", "spearman"), ("accuracy", "accuracy"), ("f1_micro", "accuracy")):
         for found, value in scores.items():
-            if found == key or found.endswith("_" + key):
+            if found == key or found.endswith("_" + key) or found.startswith(key + "_"):
                 return name, value
     return next(iter(scores.items()))
 

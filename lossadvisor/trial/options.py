@@ -46,6 +46,9 @@ class TrialOptions:
     class_names: tuple[str, ...] = ()
     # Run the model's own code (auto_map) and accept pickled weights: only when the user says so.
     trust_remote_code: bool = False
+    # A loss modifier of the family (MatryoshkaLoss, AdaptiveLayerLoss, Matryoshka2dLoss) and its dims (() = default).
+    modifier: str | None = None
+    matryoshka_dims: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         # The tiny model is built with max_length + 2 positions: 1e9 would be a 256 GB embedding table.
@@ -141,6 +144,11 @@ class TrialResult:
     curve_judged: bool = True
     verdict: str = ""
     standing: Standing | None = None
+    # How far training moved the model's weights (L2 norm of the change over all parameters; 0: nothing trained).
+    weight_change: float | None = None
+    # The model family and the model class the trial trained (lossadvisor.trial.family).
+    family: str = "cross-encoder"
+    model_class: str = "CrossEncoder"
 
     @property
     def ok(self) -> bool:

@@ -21,28 +21,31 @@ from lossadvisor.signals import Terminated, exit_on_sigterm
 from lossadvisor.table import LossTable
 from lossadvisor.tiny_model import TINY, resolve_model
 from lossadvisor.trial.custom_loss import build_custom_loss, check_custom_loss
-from lossadvisor.trial.data_checks import check_data, check_known_bad, data_notes, infer_num_labels
-from lossadvisor.trial.evaluation import build_evaluator, evaluator_kind
+from lossadvisor.trial.data_checks import check_data, check_embedding_size, check_known_bad, data_notes, infer_num_labels
 from lossadvisor.trial.failures import explain_error, explain_nonfinite, explain_oom, is_oom
-from lossadvisor.trial.loss import advise_loss, model_code
-from lossadvisor.trial.measure import Measurement, measure, paired_noise
+from lossadvisor.trial.family import FamilyAdapter, adapter_for
+from lossadvisor.trial.loss import advise_loss
+from lossadvisor.trial.measure import Measurement, paired_noise
 from lossadvisor.trial.options import EvalScore, Status, TrialOptions, TrialResult
 from lossadvisor.trial.ranking import rank
 from lossadvisor.trial.sampling import Split, to_dataset
 from lossadvisor.trial.training import (
     Prepared,
-    load_model,
+    guide_location,
     make_recorder,
     peak_rss_mib,
     prepare,
+    prepared_rows,
     reset_peak_rss,
     training_args,
+    weight_distance,
+    weights_of,
     window_means,
 )
 from lossadvisor.trial.verdict import curve_is_judged, verdict
 
 if TYPE_CHECKING:
-    from sentence_transformers.cross_encoder import CrossEncoder
+    from torch import nn
 
 
 def run_trial(
@@ -99,7 +102,9 @@ class _Setup:
     """The model, the loss and the evaluator one trial trains and scores."""
 
     recipe: Recipe
-    model: CrossEncoder
+    adapter: FamilyAdapter
+    model: nn.Module
+    train: pa.Table  # the rows the loss trains on (prepared for it, e.g. damaged texts for a denoising loss)
     loss_module: Any
     loss_code: str
     evaluator: Any
@@ -119,6 +124,7 @@ class _Outcome:
     finished: float
     peak_rss: float
     peak_cuda: float | None
+    weight_change: float | None = None
 
 
 def _run_prepared(
@@ -134,7 +140,7 @@ def _run_prepared(
     """The result, and the held-out measurement after training (what a comparison ranks by)."""
     setup = _setup(table, fmt, loss_name, custom, loss_table, options, prepared)
     outcome = _train(setup, fmt, loss_name, loss_table, options, on_step, prepared)
-    after = measure(setup.evaluator, evaluator_kind(fmt), setup.model, setup.notes) if _measurable(setup, outcome) else None
+    after = setup.adapter.measure(setup.evaluator, fmt, setup.model, setup.notes) if _measurable(setup, outcome) else None
     return _result(setup, outcome, fmt, loss_name, options, prepared.split, after), after
 
 
@@ -159,11 +165,23 @@ def _setup(table: pa.Table, fmt: str, loss_name: str, custom: type | None, loss_
     from transformers import set_seed
 
     split = prepared.split
+    adapter = adapter_for(loss_table)
     recipe = _trial_recipe(table, fmt, loss_name, custom, loss_table, options, split.batch_size)
     set_seed(options.seed)
-    model = load_model(prepared, options, recipe.num_labels, recipe.identity_activation)
+    model = adapter.load_model(prepared, options, recipe)
+    check_embedding_size(split.train, fmt, model, loss_name)
+    notes = list(split.notes) + prepared.notes + data_notes(table, fmt, loss_name)
+    train, prepared_note = prepared_rows(split.train, fmt, loss_name, options.seed)
+    if prepared_note:
+        notes.append(prepared_note)
     if custom is None:
-        loss_module, loss_code = instantiate_loss(recipe, model), recipe.loss_source()
+        loss_module, loss_code = instantiate_loss(recipe, model, resolve_model=guide_location), recipe.loss_source()
+        if options.modifier is not None:
+            from lossadvisor.trial.models import embedding_dimension
+            from lossadvisor.trial.modifiers import wrap
+
+            loss_module, loss_code = wrap(options.modifier, loss_module, loss_code, loss_table, model,
+                                          embedding_dimension(model), options.matryoshka_dims)
     else:
         checks = check_custom_loss(custom, split.train, fmt, loss_table, model)
         failed = next((check for check in checks if check.required and not check.passed), None)
@@ -171,28 +189,30 @@ def _setup(table: pa.Table, fmt: str, loss_name: str, custom: type | None, loss_
             raise FitError(f"custom loss {loss_name} fails '{failed.name}': {failed.detail}", None)
         set_seed(options.seed)
         loss_module, loss_code = build_custom_loss(custom, model), f"{loss_name}(model)"
-    notes = list(split.notes) + data_notes(table, fmt, loss_name)
     evaluator = None
     if split.eval is not None and split.eval.num_rows:
-        evaluator = build_evaluator(fmt, split.eval, recipe.num_labels)
-        if evaluator is None:
-            notes.append(f"no evaluation: the {split.eval.num_rows} held-out rows give the evaluator nothing to rank")
-    before = measure(evaluator, evaluator_kind(fmt), model, notes) if evaluator is not None else None
-    return _Setup(recipe, model, loss_module, loss_code, evaluator, before, notes)
+        evaluator, why = adapter.build_evaluator(fmt, split.eval, recipe)
+        if evaluator is None and why:
+            notes.append(why)
+    before = adapter.measure(evaluator, fmt, model, notes) if evaluator is not None else None
+    return _Setup(recipe, adapter, model, train, loss_module, loss_code, evaluator, before, notes)
 
 
 def _train(setup: _Setup, fmt: str, loss_name: str, loss_table: LossTable, options: TrialOptions,
            on_step: Callable[[int, float], None] | None, prepared: Prepared) -> _Outcome:
     import torch
-    from sentence_transformers.cross_encoder import CrossEncoderTrainer
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     split = prepared.split
     recorder = make_recorder(on_step)
     output_dir = prepared.workdir / ("run-" + re.sub(r"[^\w.-]", "_", loss_name))  # a name, never a path
-    args = training_args(options, output_dir, split.batch_size, loss_name)
-    trainer = CrossEncoderTrainer(
-        model=setup.model, args=args, train_dataset=to_dataset(split.train), loss=setup.loss_module, callbacks=[recorder]
+    args = training_args(options, output_dir, split.batch_size, loss_name, setup.adapter.args_class(),
+                         setup.adapter.sampler(loss_name))
+    card = getattr(setup.model, "model_card_data", None)
+    if card is not None and not setup.adapter.is_cross_encoder:
+        card.set_widget_examples = lambda dataset: None  # a model card's examples: a progress bar, no use in a trial
+    trainer = setup.adapter.trainer_class()(
+        model=setup.model, args=args, train_dataset=to_dataset(setup.train), loss=setup.loss_module, callbacks=[recorder]
     )
     # The CLI draws its own progress; the trainer's printer would write dicts to stdout.
     trainer.remove_callback(PrinterCallback)
@@ -201,6 +221,7 @@ def _train(setup: _Setup, fmt: str, loss_name: str, loss_table: LossTable, optio
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     reset_peak_rss()
+    start_weights = weights_of(setup.model)
     status: Status = "ok"
     problem = hint = None
     started = time.perf_counter()
@@ -226,7 +247,8 @@ def _train(setup: _Setup, fmt: str, loss_name: str, loss_table: LossTable, optio
     if status == "ok" and recorder.first_bad_step is not None:
         status = "not-finite"
         problem, hint = explain_nonfinite(loss_name, split.train, recorder.first_bad_step, options)
-    return _Outcome(recorder, status, problem, hint, started, finished, peak_rss_mib(), peak_cuda)
+    return _Outcome(recorder, status, problem, hint, started, finished, peak_rss_mib(), peak_cuda,
+                    weight_distance(start_weights, setup.model))
 
 
 def _evaluation(setup: _Setup, after: Measurement | None, split: Split, seed: int) -> EvalScore | None:
@@ -266,7 +288,7 @@ def _result(setup: _Setup, outcome: _Outcome, fmt: str, loss_name: str, options:
         peak_rss_mib=outcome.peak_rss,
         peak_cuda_mib=outcome.peak_cuda,
         device=str(setup.model.device),
-        model_code=model_code(options, setup.recipe),
+        model_code=setup.adapter.model_code(options, setup.recipe),
         loss_code=setup.loss_code,
         params=setup.recipe.params,
         train_rows=split.train.num_rows,
@@ -280,6 +302,9 @@ def _result(setup: _Setup, outcome: _Outcome, fmt: str, loss_name: str, options:
         model=options.model,
         random_model=options.model == TINY,
         curve_judged=judged,
+        weight_change=outcome.weight_change,
+        family=setup.adapter.name,
+        model_class=setup.adapter.model_class,
     )
     return replace(result, verdict=verdict(result))
 

@@ -92,6 +92,7 @@ class Prepared:
     split: Split
     workdir: Path
     model_folders: dict[int, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the model is built from, where a family says so
 
 
 def prepare(table: pa.Table, options: TrialOptions, workdir: Path) -> Prepared:
@@ -166,9 +167,15 @@ def _checkpointing_argument(enabled: bool) -> dict[str, bool]:
     return {"activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing": True}
 
 
-def training_args(options: TrialOptions, output_dir: Path, batch_size: int, loss_name: str):
+def training_args(options: TrialOptions, output_dir: Path, batch_size: int, loss_name: str, args_class=None,
+                  sampler: str | None = None):
+    """The family's TrainingArguments (CrossEncoder's by default) with the trial's settings; `sampler` by value."""
     import torch
-    from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments
+
+    if args_class is None:
+        from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments as args_class
+    if sampler is None:
+        sampler = "no_duplicates" if loss_name in IN_BATCH_LOSSES else "batch_sampler"
 
     settings: dict[str, Any] = dict(
         output_dir=str(output_dir),
@@ -190,14 +197,87 @@ def training_args(options: TrialOptions, output_dir: Path, batch_size: int, loss
         fp16=options.fp16,
         dataloader_pin_memory=False,
         # The sampler by value: its enum moved between sentence-transformers 5 and 6.
-        batch_sampler="no_duplicates" if loss_name in IN_BATCH_LOSSES else "batch_sampler",
+        batch_sampler=sampler,
         **_checkpointing_argument(options.gradient_checkpointing),
     )
     if options.bf16 and not torch.cuda.is_available():
         # bf16 without CUDA runs as CPU autocast, which transformers accepts only when told so.
         settings["use_cpu"] = True
     try:
-        return CrossEncoderTrainingArguments(**settings)
+        return args_class(**settings)
     except ValueError as exc:
         raise FitError(f"the trainer refused these settings: {str(exc).strip().splitlines()[0]}", None) from None
 
+
+
+# --------------------------------------------------------------------------------------------- rows for the loss
+
+# DenoisingAutoEncoderDataset's noise: each word is deleted with probability 0.6 (at least one word is kept).
+DELETE_RATIO = 0.6
+# ContrastiveTensionDataLoader's default: one positive (a text with itself) in every 8 pairs.
+CT_POS_NEG_RATIO = 8
+
+
+def damage(text: str, rng) -> str:
+    """The text with words deleted at random, as DenoisingAutoEncoderDataset.delete does (without its nltk tokeniser)."""
+    words = text.split()
+    if len(words) <= 1:
+        return text
+    kept = [word for word in words if rng.random() > DELETE_RATIO]
+    return " ".join(kept or [words[int(rng.integers(len(words)))]])
+
+
+def prepared_rows(table: pa.Table, format_name: str, loss_name: str, seed: int) -> tuple[pa.Table, str | None]:
+    """The training rows as the loss reads them, and a note when they were changed: DenoisingAutoEncoderLoss on single
+    texts trains on (damaged, original) pairs, the damage made in memory."""
+    import numpy as np
+
+    from lossadvisor.trial.data_checks import input_columns
+
+    inputs = input_columns(table)
+    if len(inputs) != 1:
+        return table, None
+    if loss_name == "ContrastiveTensionLoss":
+        texts = table.column(inputs[0]).to_pylist()
+        second = [text if i % CT_POS_NEG_RATIO == 0 else texts[(i + 1) % len(texts)] for i, text in enumerate(texts)]
+        note = (f"{loss_name} trains on (sentence, sentence) pairs: one in {CT_POS_NEG_RATIO} pairs a text with itself "
+                "(a positive), the others with another text, made in memory as ContrastiveTensionDataLoader does")
+        return table.append_column("other", pa.array(second, pa.string())), note
+    if loss_name != "DenoisingAutoEncoderLoss":
+        return table, None
+    rng = np.random.default_rng(seed)
+    damaged = [damage(text, rng) for text in table.column(inputs[0]).to_pylist()]
+    note = (f"{loss_name} trains on (damaged, original) pairs: each text was damaged in memory by deleting "
+            f"{DELETE_RATIO:.0%} of its words, as DenoisingAutoEncoderDataset does")
+    return table.add_column(0, "damaged", pa.array(damaged, pa.string())), note
+
+
+# The hub id of the guide model the table names for GISTEmbedLoss, and the installed copy that stands for it.
+GUIDE_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def guide_location(name: str) -> str:
+    """Where a model named in a loss parameter loads from: the installed offline all-MiniLM-L6-v2 for its hub id."""
+    from lossadvisor.tiny_model import installed_base
+
+    if name == GUIDE_HUB_ID:
+        return installed_base() or name
+    return name
+
+
+def weights_of(model) -> list:
+    """A copy of the model's parameters, to measure how far training moved them."""
+    return [parameter.detach().clone() for parameter in model.parameters()]
+
+
+def weight_distance(before: list, model) -> float | None:
+    """L2 norm of (weights now - `before`) over every parameter; None when the parameters no longer line up."""
+    after = list(model.parameters())
+    if len(after) != len(before):
+        return None
+    total = 0.0
+    for old, new in zip(before, after):
+        if old.shape != new.shape:
+            return None
+        total += float(((new.detach().float() - old.float().to(new.device)) ** 2).sum())
+    return total ** 0.5

