@@ -17,37 +17,21 @@ from lossadvisor import __version__
 from lossadvisor.errors import FitError, TableError
 from lossadvisor.table_cache import CACHE_ENV as CACHE_ENV  # re-exported: where the cache lives is part of the table API
 from lossadvisor.table_cache import TABLE_MAX_BYTES, cache_file, read_cache, read_regular_file, write_cache
-from lossadvisor.table_schema import (  # re-exported: the table's entry types are part of its API
-    CommonAdvice as CommonAdvice,
-)
-from lossadvisor.table_schema import (
-    Conversion as Conversion,
-)
-from lossadvisor.table_schema import (
-    DocstringRow as DocstringRow,
-)
-from lossadvisor.table_schema import (
-    Family as Family,
-)
-from lossadvisor.table_schema import (
-    Format as Format,
-)
-from lossadvisor.table_schema import (
-    Loss as Loss,
-)
-from lossadvisor.table_schema import (
-    LossParam as LossParam,
-)
-from lossadvisor.table_schema import (
-    Row as Row,
-)
-from lossadvisor.table_schema import (
+
+# re-exported: the table's entry types are part of its API
+from lossadvisor.table_schema import (  # noqa: F401
+    CommonAdvice,
+    Conversion,
+    DocstringRow,
+    Family,
+    Format,
+    Loss,
+    LossParam,
+    Row,
     TableModel,
+    as_plain_data,
     cross_reference_problems,
     validate,
-)
-from lossadvisor.table_schema import (
-    as_plain_data as as_plain_data,
 )
 
 # The family a command reads the table through when none is named: the seed table, rerankers.
