@@ -259,7 +259,7 @@ def test_outputs_stay_where_the_user_named_them(tmp_path, suffix):
     columns = {"question": [f"what is question {i // 4}?" for i in range(n)],
                "answer": [f"an answer {i} with words" for i in range(n)]}
     for name in HOSTILE_NAMES:
-        columns[name] = [f"value {i}" for i in range(n)]
+        columns[name] = [f"value {i // 4}" for i in range(n)]  # groups of 4 with one positive each: lists to rank
     columns["label"] = [int(i % 4 == 0) for i in range(n)]
     pq.write_table(pa.table(columns), data)
     before = _snapshot(tmp_path)
