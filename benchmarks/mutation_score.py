@@ -12,7 +12,9 @@ group updates its own lines and keeps the others'. Too slow for CI (minutes per 
 `make mutate` runs it.
 
     python benchmarks/mutation_score.py [GROUP ...] [--jobs N] [--keep]
+    python benchmarks/mutation_score.py GROUP --resume DIR   # carry on in a copy kept by --keep
     python benchmarks/mutation_score.py --report      # rewrite the survivors doc from the stored results
+    python benchmarks/mutation_score.py --stubs GROUP  # review stubs (YAML) for its unreviewed survivors
 """
 
 from __future__ import annotations
@@ -110,33 +112,44 @@ def _not_killed(workdir: Path) -> list[dict]:
     return found
 
 
-def run_group(name: str, jobs: int, keep: bool) -> dict:
+def run_group(name: str, jobs: int, keep: bool, resume: Path | None = None) -> dict:
+    """One group in a scratch copy; with `resume`, carry on in a copy kept by an earlier run (--keep), where
+    mutmut checks only the mutants it has not checked yet."""
     modules, tests, pytest_args = GROUPS[name]
-    workdir = Path(tempfile.mkdtemp(prefix=f"mutate-{name}-"))
+    workdir = resume or Path(tempfile.mkdtemp(prefix=f"mutate-{name}-"))
+    keep = keep or resume is not None
     try:
-        _copy_repo(workdir)
-        modules = _existing(modules, workdir)
-        tests = _existing(tests + [f"tests/test_mutants_{name.replace('-', '_')}.py"], workdir)
+        modules = _existing(modules, resume or ROOT)
+        tests = _existing(tests + [f"tests/test_mutants_{name.replace('-', '_')}.py"], resume or ROOT)
         if not modules:
             return {"group": name, "not_run": "no such module"}
-        _configure(workdir, modules, tests, pytest_args)
+        if resume is None:
+            _copy_repo(workdir)
+            _configure(workdir, modules, tests, pytest_args)
         started = time.perf_counter()
         # tests that run `lossadvisor` in a subprocess must import the mutated copy, not an installed one
         env = {**os.environ, "PYTHONPATH": str(workdir / "mutants")}
-        subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)], cwd=workdir, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(workdir / "mutmut.log", "wb") as log:
+            subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)], cwd=workdir, env=env,
+                           stdout=log, stderr=subprocess.STDOUT)
         subprocess.run([sys.executable, "-m", "mutmut", "export-cicd-stats"], cwd=workdir, capture_output=True)
         stats_file = workdir / "mutants" / "mutmut-cicd-stats.json"
-        if not stats_file.is_file():
-            return {"group": name, "not_run": f"mutmut produced no results (run it by hand in {workdir})"}
-        stats = json.loads(stats_file.read_text())
+        stats = json.loads(stats_file.read_text()) if stats_file.is_file() else {}
+        checked = sum(v for k, v in stats.items() if k != "total" and isinstance(v, int))
+        if not checked:
+            # mutmut stops before the first mutant when a test fails on the unmutated code (the stats or the clean
+            # run): say which, rather than report a score of nothing
+            text = (workdir / "mutmut.log").read_text(errors="replace").replace("\r", "\n")
+            lines = [line for line in text.splitlines() if line.strip() and not re.match(r"^\W? ?(Running|Generating)", line)]
+            keep = True
+            return {"group": name, "not_run": "mutmut checked no mutant:\n    " + "\n    ".join(lines[-25:])}
         stats.update(group=name, modules=modules, tests=tests, seconds=round(time.perf_counter() - started),
                      date=str(datetime.date.today()), survivors=_not_killed(workdir))
-        if keep:
-            print(f"{name}: scratch copy kept in {workdir}", file=sys.stderr)
         return stats
     finally:
-        if not keep:
+        if keep:
+            print(f"{name}: scratch copy in {workdir}", file=sys.stderr)
+        else:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -221,10 +234,13 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies (to `mutmut browse` them)")
     parser.add_argument("--report", action="store_true", help="only rewrite the survivors doc from the stored results")
     parser.add_argument("--stubs", action="store_true", help="print review stubs (YAML) for the unreviewed survivors")
+    parser.add_argument("--resume", type=Path, metavar="DIR", help="carry on in the scratch copy DIR of one GROUP")
     args = parser.parse_args()
     unknown = [name for name in args.groups if name not in GROUPS]
     if unknown:
         parser.error(f"unknown group {', '.join(unknown)} (groups: {', '.join(GROUPS)})")
+    if args.resume and len(args.groups) != 1:
+        parser.error("--resume DIR carries on one group: name it")
     stored: dict[str, dict] = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     if args.stubs:
         import yaml
@@ -238,13 +254,14 @@ def main() -> None:
         return
     if not args.report:
         for name in args.groups or list(GROUPS):
-            result = run_group(name, args.jobs, args.keep)
+            result = run_group(name, args.jobs, args.keep, args.resume)
             if "not_run" in result:
                 print(f"{name}: not run: {result['not_run']}", file=sys.stderr)
                 continue
+            stored = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}  # read again: a group takes minutes
             stored[name] = result
-        stored = {name: stored[name] for name in GROUPS if name in stored}
-        RESULTS.write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n")
+            stored = {name: stored[name] for name in GROUPS if name in stored}
+            RESULTS.write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n")
     print(f"{'group':14} {'killed':>7} {'total':>6} {'score':>6} {'time':>6}  date")
     for r in stored.values():
         print(f"{r['group']:14} {_killed(r):7d} {r['total']:6d} {_killed(r) / max(r['total'], 1):6.1%} "
