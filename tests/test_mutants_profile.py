@@ -1,0 +1,176 @@
+"""profile.py: the boundaries and messages that mutation testing (`make mutate`) found unpinned.
+
+Each test builds a small table, profiles it with build_profile (the public entry) and asserts one outcome: the
+label kind at each edge of its rule, the class order, the exact --inputs/--label errors, the columns set aside.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lossadvisor.columns import Why
+from lossadvisor.errors import SourceError
+from lossadvisor.profile import ColumnChoice, build_profile, default_positive_class
+from lossadvisor.sources import open_sample
+
+N = 40
+WORDS = "the a man woman dog cat runs eats plays ball park city river house red blue green big small".split()
+
+
+def sentence(i: int, words: int = 7) -> str:
+    rng = random.Random(i * 7919 + words)
+    return " ".join(rng.choice(WORDS) for _ in range(words)) + f" number {i}"
+
+
+def profile_of(tmp_path: Path, columns: dict, choice: ColumnChoice | None = None):
+    path = tmp_path / "data.parquet"
+    pq.write_table(pa.table(columns), path)
+    return build_profile(open_sample(str(path)), choice)
+
+
+def pairs(label: list, name: str = "label", texts: int = 2) -> dict:
+    columns = {f"sentence{k + 1}": [sentence(i + 1000 * k) for i in range(len(label))] for k in range(texts)}
+    columns[name] = label
+    return columns
+
+
+def kind(tmp_path: Path, label: list, name: str = "label", texts: int = 2) -> str:
+    found = profile_of(tmp_path, pairs(label, name, texts))
+    assert found.label == name
+    return found.label_kind
+
+
+# --- numeric label kinds, at the edges --------------------------------------------------------------------
+
+
+def test_a_single_value_label_of_ones_is_binary(tmp_path):
+    assert kind(tmp_path, [1] * N) == "binary"
+
+
+def test_twenty_integer_classes_are_classes_and_twenty_one_are_not(tmp_path):
+    assert kind(tmp_path, [i % 20 for i in range(N)]) == "class"
+    assert kind(tmp_path, [i % 21 for i in range(N)]) != "class"
+
+
+@pytest.mark.parametrize("low, high, expected", [
+    (0.0, 1.0, "score"),          # both ends of [0, 1] included
+    (0.0, 0.99, "score"),
+    (0.01, 1.0, "score"),
+    (0.0, 1.5, "scaled-score"),   # above 1, on a bounded scale (0-5)
+    (0.0, 5.0, "scaled-score"),   # the top of a scale included
+    (0.0, 10.0, "scaled-score"),
+    (0.0, 100.0, "scaled-score"),
+    (0.0, 100.5, "logit"),        # beyond every bounded scale
+    (-0.5, 0.5, "logit"),         # negative with two texts: a teacher's logits
+])
+def test_float_label_kinds(tmp_path, low, high, expected):
+    values = [round(low + (high - low) * i / (N - 1), 4) for i in range(N)]
+    assert kind(tmp_path, values) == expected
+
+
+def test_negative_floats_with_three_texts_are_margins(tmp_path):
+    values = [round(-1.0 + 2.0 * i / (N - 1), 4) for i in range(N)]
+    assert kind(tmp_path, values, texts=3) == "margin"
+
+
+def test_floats_from_zero_with_three_texts_are_not_margins(tmp_path):
+    values = [round(0.0 + 0.9 * i / (N - 1), 4) for i in range(N)]
+    assert kind(tmp_path, values, texts=3) == "score"
+
+
+# --- text labels ------------------------------------------------------------------------------------------------
+
+
+def test_nli_classes_in_entailment_neutral_contradiction_order(tmp_path):
+    names = ["contradiction", "neutral", "entailment"]
+    found = profile_of(tmp_path, pairs([names[i % 3] for i in range(N)]))
+    assert found.label_kind == "class"
+    assert found.classes == ("entailment", "neutral", "contradiction")
+
+
+def test_other_classes_sorted(tmp_path):
+    names = ["sports", "arts", "news"]
+    found = profile_of(tmp_path, pairs([names[i % 3] for i in range(N)]))
+    assert found.classes == ("arts", "news", "sports")
+    assert found.class_counts == {"sports": 14, "arts": 13, "news": 13}
+
+
+@pytest.mark.parametrize("missing", ["-", "?", "none", "null", "nan", "n/a"])
+def test_placeholder_label_values_are_dropped(tmp_path, missing):
+    values = (["yes", "no", missing] * N)[:N]
+    found = profile_of(tmp_path, pairs(values))
+    assert found.drop_label_values == (missing,)
+    assert found.classes == ("no", "yes")
+    assert missing not in found.class_counts
+
+
+def test_text_zero_one_labels_are_binary(tmp_path):
+    found = profile_of(tmp_path, pairs([str(i % 2) for i in range(N)]))
+    assert found.label_kind == "binary"
+
+
+def test_text_numbers_beyond_one_are_classes(tmp_path):
+    found = profile_of(tmp_path, pairs([str(i % 3) for i in range(N)]))
+    assert found.label_kind == "class"
+
+
+def test_a_label_column_reports_its_kind_and_the_inputs_do_not(tmp_path):
+    found = profile_of(tmp_path, pairs([i % 2 for i in range(N)]))
+    assert found.column("label").label_kind == "binary"
+    assert found.column("sentence1").label_kind is None
+    assert found.column("label").why is Why.LABEL_NAMED
+
+
+# --- what the user chose -----------------------------------------------------------------------------------------
+
+
+def test_unknown_column_message_names_it_and_lists_the_columns(tmp_path):
+    with pytest.raises(SourceError) as caught:
+        profile_of(tmp_path, pairs([1, 0] * (N // 2)), ColumnChoice(inputs=("sentence1", "nope"), label="gold"))
+    assert caught.value.message == "no column named 'nope', 'gold' (columns: sentence1, sentence2, label)"
+
+
+def test_label_none_is_not_a_column_name(tmp_path):
+    found = profile_of(tmp_path, pairs([1, 0] * (N // 2)), ColumnChoice(label="none"))
+    assert found.label is None and found.label_kind == "none"
+
+
+def test_a_column_cannot_be_input_and_label(tmp_path):
+    with pytest.raises(SourceError) as caught:
+        profile_of(tmp_path, pairs([1, 0] * (N // 2)), ColumnChoice(inputs=("sentence1", "label"), label="label"))
+    assert caught.value.message == "column 'label' cannot be both an input and the label"
+
+
+def test_chosen_inputs_keep_their_order_and_the_rest_is_not_chosen(tmp_path):
+    columns = pairs([1, 0] * (N // 2), texts=3)
+    found = profile_of(tmp_path, columns, ColumnChoice(inputs=("sentence3", "sentence1")))
+    assert found.inputs == ("sentence3", "sentence1")
+    assert found.column("sentence1").why is Why.CHOSEN_INPUT
+    assert found.column("sentence2").why is Why.NOT_CHOSEN
+    assert found.column("sentence2").role == "ignored"
+
+
+def test_a_chosen_label_is_marked_chosen(tmp_path):
+    columns = pairs([1, 0] * (N // 2))
+    columns["gold"] = [i % 3 for i in range(N)]
+    found = profile_of(tmp_path, columns, ColumnChoice(label="gold"))
+    assert found.label == "gold" and found.label_kind == "class"
+    assert found.column("gold").why is Why.LABEL_CHOSEN
+
+
+# --- default_positive_class ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("classes, positive", [
+    (["contradiction", " Entailment ", "neutral"], " Entailment "),
+    (["b", "a"], "b"),
+    ([3, 1], "3"),
+    ([], "0"),
+])
+def test_default_positive_class(classes, positive):
+    assert default_positive_class(classes) == positive
