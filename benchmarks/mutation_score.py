@@ -127,10 +127,10 @@ def run_group(name: str, jobs: int, keep: bool, resume: Path | None = None) -> d
             _copy_repo(workdir)
             _configure(workdir, modules, tests, pytest_args)
         started = time.perf_counter()
-        # tests that run `lossadvisor` in a subprocess must import the mutated copy, not an installed one
-        env = {**os.environ, "PYTHONPATH": str(workdir / "mutants")}
+        # mutmut puts the mutated copy first on sys.path of its own process; tests that run `lossadvisor` in a
+        # subprocess still import the unmutated one, so they cannot kill a mutant (and are left out of the groups)
         with open(workdir / "mutmut.log", "wb") as log:
-            subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)], cwd=workdir, env=env,
+            subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)], cwd=workdir,
                            stdout=log, stderr=subprocess.STDOUT)
         subprocess.run([sys.executable, "-m", "mutmut", "export-cicd-stats"], cwd=workdir, capture_output=True)
         stats_file = workdir / "mutants" / "mutmut-cicd-stats.json"
