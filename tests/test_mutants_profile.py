@@ -174,3 +174,62 @@ def test_a_chosen_label_is_marked_chosen(tmp_path):
 ])
 def test_default_positive_class(classes, positive):
     assert default_positive_class(classes) == positive
+
+
+# --- ids, and which of several label-like columns is the label ---------------------------------------------------------
+
+
+def test_an_id_column_is_not_the_label(tmp_path):
+    columns = pairs([i % 2 for i in range(N)], "qid")
+    found = profile_of(tmp_path, columns)
+    assert found.label is None
+    assert found.column("qid").why is Why.ID
+
+
+def test_unique_whole_numbers_under_any_name_are_ids(tmp_path):
+    columns = pairs(list(range(N)), "n")
+    found = profile_of(tmp_path, columns)
+    assert found.label is None
+    assert found.column("n").why is Why.ID
+
+
+@pytest.mark.parametrize("name", ["labelID", "labelid"])
+def test_a_label_name_with_id_glued_on_is_still_a_label(tmp_path, name):
+    found = profile_of(tmp_path, pairs([i % 2 for i in range(N)], name))
+    assert found.label == name and found.label_kind == "binary"
+
+
+def test_an_empty_numeric_label_has_no_kind(tmp_path):
+    found = profile_of(tmp_path, pairs(pa.array([None] * N, pa.float64())))
+    assert found.label == "label" and found.label_kind == "none"
+
+
+def test_scores_from_zero_above_one_with_three_texts_are_not_margins(tmp_path):
+    values = [round(4.5 * i / (N - 1), 4) for i in range(N)]
+    assert kind(tmp_path, values, texts=3) == "scaled-score"
+    assert kind(tmp_path, [round(0.5 + 4.0 * i / (N - 1), 4) for i in range(N)], texts=3) == "scaled-score"
+
+
+def two_labels(first: str, second: str) -> dict:
+    columns = pairs([i % 3 for i in range(N)], first)
+    columns[second] = [(i + 1) % 3 for i in range(N)]
+    return columns
+
+
+@pytest.mark.parametrize("first, second, label", [
+    ("relevance", "gold", "gold"),        # a gold label before a second score
+    ("relevance", "Gold", "Gold"),        # names match whatever their case
+    ("rating", "relevance", "relevance"),  # then relevance / score / sim before the first found
+])
+def test_which_label_like_column_is_the_label(tmp_path, first, second, label):
+    assert profile_of(tmp_path, two_labels(first, second)).label == label
+
+
+def test_a_graded_list_label_wins_over_a_text_category(tmp_path):
+    columns = {
+        "query": [sentence(i) for i in range(N)],
+        "passages": [[sentence(i * 3 + k + 100) for k in range(3)] for i in range(N)],
+        "relevance": [[1, 0, 0] if i % 2 else [0, 1, 0] for i in range(N)],
+        "category_label": [("high", "low")[i % 2] for i in range(N)],
+    }
+    assert profile_of(tmp_path, columns).label == "relevance"
