@@ -101,12 +101,17 @@ def _change(workdir: Path, mutant: str) -> tuple[str, str]:
     return " / ".join(removed), " / ".join(added)
 
 
-def _not_killed(workdir: Path) -> list[dict]:
+def _statuses(workdir: Path) -> list[tuple[str, str]]:
+    """(mutant, status) for every mutant mutmut did not count as killed."""
     done = subprocess.run([sys.executable, "-m", "mutmut", "results"], cwd=workdir, capture_output=True, text=True)
+    pairs = [line.strip().rpartition(": ")[::2] for line in done.stdout.splitlines()]
+    return [(name, status) for name, status in pairs if name]
+
+
+def _not_killed(workdir: Path) -> list[dict]:
     found = []
-    for line in done.stdout.splitlines():
-        name, _, status = line.strip().rpartition(": ")
-        if name and status not in KILLED:
+    for name, status in _statuses(workdir):
+        if status not in KILLED:
             was, now = _change(workdir, name)
             found.append({"mutant": name, "status": status, "was": was, "now": now})
     return found
@@ -129,9 +134,15 @@ def run_group(name: str, jobs: int, keep: bool, resume: Path | None = None) -> d
         started = time.perf_counter()
         # mutmut puts the mutated copy first on sys.path of its own process; tests that run `lossadvisor` in a
         # subprocess still import the unmutated one, so they cannot kill a mutant (and are left out of the groups)
-        with open(workdir / "mutmut.log", "wb") as log:
+        with open(workdir / "mutmut.log", "ab") as log:
             subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)], cwd=workdir,
                            stdout=log, stderr=subprocess.STDOUT)
+            # "suspicious": the test process died of a signal mutmut does not send (SIGTERM from outside, on a
+            # shared machine); such a mutant was not judged, so it is checked once more
+            retry = [name for name, status in _statuses(workdir) if status == "suspicious"]
+            if retry:
+                subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *retry],
+                               cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
         subprocess.run([sys.executable, "-m", "mutmut", "export-cicd-stats"], cwd=workdir, capture_output=True)
         stats_file = workdir / "mutants" / "mutmut-cicd-stats.json"
         stats = json.loads(stats_file.read_text()) if stats_file.is_file() else {}
