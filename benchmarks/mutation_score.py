@@ -38,7 +38,7 @@ SURVIVORS_DOC = ROOT / "docs" / "mutation-survivors.md"
 TARGET = 0.85
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 # "suspicious" is not killed: mutmut gave that mutant's tests its time limit and ended them (SIGTERM, exit -15),
-# without a failure. Rerun by hand (mutmut run NAME), such a mutant passed every test: a survivor that is slow.
+# without a failure. Rerun by hand, the one checked (profile _text_inputs__mutmut_9) passed every test: a slow survivor.
 NOT_SLOW = ["-m", "not slow"]  # training tests: minutes each, and they reach the checks only through the same calls
 
 # group: (module globs mutmut may mutate, the tests that speak for them, extra pytest arguments). Globs cover a

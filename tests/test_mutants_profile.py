@@ -233,3 +233,51 @@ def test_a_graded_list_label_wins_over_a_text_category(tmp_path):
         "category_label": [("high", "low")[i % 2] for i in range(N)],
     }
     assert profile_of(tmp_path, columns).label == "relevance"
+
+
+# --- input order, the roles of the other columns, anchor repeats -----------------------------------------------------
+
+
+def passage(i: int) -> str:
+    return " ".join(sentence(i * 10 + k, 9) + "." for k in range(4))
+
+
+def question(i: int) -> str:
+    return f"what does the {sentence(i + 5000, 3)} do?"
+
+
+def test_the_anchor_comes_first_and_negatives_after_positives(tmp_path):
+    columns = {"negative": [sentence(i + 300) for i in range(N)], "positive": [sentence(i + 100) for i in range(N)],
+               "query": [sentence(i) for i in range(N)]}
+    assert profile_of(tmp_path, columns).inputs == ("query", "positive", "negative")
+
+
+def test_an_unnamed_pair_with_the_question_second_is_reversed(tmp_path):
+    columns = {"c1": [passage(i) for i in range(N)], "c2": [question(i) for i in range(N)]}
+    assert profile_of(tmp_path, columns).inputs == ("c2", "c1")
+    columns = {"c1": [question(i) for i in range(N)], "c2": [passage(i) for i in range(N)]}
+    assert profile_of(tmp_path, columns).inputs == ("c1", "c2")
+
+
+def test_an_unnamed_pair_of_like_texts_keeps_its_order(tmp_path):
+    columns = {"c1": [sentence(i) for i in range(N)], "c2": [question(i) for i in range(N)]}
+    assert profile_of(tmp_path, columns).inputs == ("c1", "c2")  # the first is not twice as long
+
+
+def test_anchor_repeats_counts_rows_per_distinct_anchor(tmp_path):
+    columns = {"query": [sentence(i % 10) for i in range(N)], "answer": [sentence(i + 100) for i in range(N)],
+               "label": [i % 2 for i in range(N)]}
+    assert profile_of(tmp_path, columns).anchor_repeats == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("name, values, why", [
+    ("notes", [None] * (N - 2) + ["a note here", "another"], Why.MOSTLY_NULL),
+    ("split", [("train", "test")[i % 2] for i in range(N)], Why.SPLIT_MARKER),
+    ("source", [("wiki", "news", "web", "books", "forum")[i % 5] for i in range(N)], Why.METADATA),
+])
+def test_roles_of_short_text_columns(tmp_path, name, values, why):
+    columns = pairs([i % 2 for i in range(N)])
+    columns[name] = values
+    found = profile_of(tmp_path, columns)
+    assert found.column(name).why is why and found.column(name).role == "ignored"
+    assert found.label == "label"
