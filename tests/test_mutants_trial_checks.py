@@ -7,11 +7,15 @@ is compared in full, and each accepted edge case is accepted.
 from __future__ import annotations
 
 import math
+import sys
+from types import SimpleNamespace
 
 import pyarrow as pa
 import pytest
+from packaging.version import Version
 
 from lossadvisor.errors import FitError
+from lossadvisor.recipe import MAX_CLASSES
 from lossadvisor.table import load_table
 from lossadvisor.trial.data_checks import check_data, check_known_bad, infer_num_labels, is_listwise
 from lossadvisor.trial.options import TrialOptions
@@ -255,3 +259,105 @@ def test_num_labels_refuses_a_huge_id_and_a_missing_label(table):
     assert error.message.startswith("CrossEntropyLoss needs class ids 0..N-1 in 'label', but the largest label is 10000000")
     missing = refusal(infer_num_labels, "CrossEntropyLoss", pairs(None), table)
     assert missing.message == "CrossEntropyLoss needs a class label column named 'label'"
+
+
+# --- the hints, and the edges the first measurement left open -------------------------------------------------------
+
+
+def test_streaming_is_refused_with_the_way_out(table):
+    error = refusal(check_known_bad, "LambdaLoss", TrialOptions(streaming=True), table)
+    assert error.message == (
+        "a streaming (IterableDataset) source cannot be trained: CrossEncoderTrainer rejects IterableDataset, "
+        "because its collator returns raw texts that accelerate cannot concatenate across batches")
+    assert error.hint == ("Drop --streaming (the trial only reads a sample), or materialise rows first: "
+                          "Dataset.from_list(list(dataset.take(N))).")
+
+
+def test_cached_loss_with_checkpointing_whole_message(table):
+    error = refusal(check_known_bad, "CachedMultipleNegativesRankingLoss", TrialOptions(gradient_checkpointing=True), table)
+    assert error.message.endswith(
+        "re-running the forward pass per mini-batch with replayed random states, and checkpointing inside that re-run "
+        "saves nothing more while putting its cached gradients at risk")
+
+
+def test_listwise_half_precision_whole_message(table):
+    error = refusal(check_known_bad, "LambdaLoss", TrialOptions(fp16=True), table, "5.0")
+    assert error.message.endswith(
+        "score matrix, which fails ('Index put requires the source and destination dtypes match'), and run "
+        "exp/softmax in half precision, which overflows under fp16")
+
+
+def test_the_installed_sentence_transformers_is_read(table, monkeypatch):
+    from importlib.metadata import version
+
+    installed = version("sentence-transformers")
+    if Version(installed) < Version("5.6"):
+        pytest.skip(f"sentence-transformers {installed} predates the listwise fix")
+    monkeypatch.setitem(sys.modules, "torch", SimpleNamespace(cuda=SimpleNamespace(is_available=lambda: True)))
+    check_known_bad("LambdaLoss", TrialOptions(bf16=True), table)  # read from the installed package: new enough
+
+
+def test_fp16_needs_cuda(table, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", SimpleNamespace(cuda=SimpleNamespace(is_available=lambda: False)))
+    error = refusal(check_known_bad, "BinaryCrossEntropyLoss", TrialOptions(fp16=True), table)
+    assert error.message == "--fp16 needs a CUDA GPU, and none is available"
+    assert error.hint == "Drop --fp16 (or use --bf16 on CPU)."
+    monkeypatch.setitem(sys.modules, "torch", SimpleNamespace(cuda=SimpleNamespace(is_available=lambda: True)))
+    check_known_bad("BinaryCrossEntropyLoss", TrialOptions(fp16=True), table)
+
+
+def test_hints_of_the_shape_refusals(table):
+    assert refusal(check_data, pairs(None), "labeled-pair", "BinaryCrossEntropyLoss", table).hint == (
+        "Rename the label column: dataset = dataset.rename_column('score', 'label').")
+    number = pa.table({"a": ["q"], "b": [3], "label": [1]})
+    assert refusal(check_data, number, "labeled-pair", "BinaryCrossEntropyLoss", table).hint == (
+        "Inputs must be strings (or a list of strings for the documents of a labeled-list).")
+    flat = pa.table({"q": ["x"], "docs": ["d"], "label": [[1]]})
+    assert refusal(check_data, flat, "labeled-list", "LambdaLoss", table).hint == (
+        "Group the pairs by query: `lossadvisor convert DATASET --to labeled-list`.")
+    assert refusal(check_data, pairs([1, None, 0, 1]), "labeled-pair", "BinaryCrossEntropyLoss", table).hint == (
+        "Drop or fill those rows.")
+    assert refusal(check_data, pairs([[1]] * 4), "labeled-pair", "BinaryCrossEntropyLoss", table).hint == (
+        "A list per row is a labeled-list or a *-scores distillation format.")
+
+
+def test_hints_of_the_label_refusals(table):
+    mismatch = listwise([["a", "b"], ["c"]], [[1, 0], [1, 0]])
+    assert refusal(check_data, mismatch, "labeled-list", "LambdaLoss", table).hint == (
+        "Fix or drop those rows: dataset.filter(lambda row: len(row['docs']) == len(row['label'])).")
+    empty = listwise([["a"], []], [[1], []])
+    assert refusal(check_data, empty, "labeled-list", "LambdaLoss", table).hint == (
+        "Drop them: dataset.filter(lambda row: len(row['docs']) > 0).")
+    assert refusal(check_data, margins([[0.5]]), "n-tuple-margin", "MarginMSELoss", table).hint == (
+        "MarginMSELoss takes either [pos - neg_i for each negative] or [pos, neg_1, ..., neg_n].")
+    assert refusal(check_data, pairs([0.5, math.nan, 0.1, 0.2]), "pair-score", "MSELoss", table).hint == (
+        "Drop or fix them: dataset.filter(lambda row: math.isfinite(row['label'])).")
+    assert refusal(check_data, pairs([0, 1, 2, -1]), "pair-class", "CrossEntropyLoss", table).hint == (
+        "Map each class to an integer id: dataset = dataset.class_encode_column('label').")
+
+
+def test_at_most_three_rows_are_shown(table):
+    data = listwise([["a"], ["b"], ["c"], ["d"], ["e", "f"]], [[1, 0]] * 4 + [[1, 0]])
+    error = refusal(check_data, data, "labeled-list", "LambdaLoss", table)
+    assert error.message.startswith("4 rows (e.g. row 0, 1, 2) have a different number of documents and labels")
+
+
+def test_no_loss_or_an_unknown_loss_skips_the_loss_rules(table):
+    check_data(pairs([0.0, 4.0, 2.0, 1.0]), "labeled-pair", None, table)
+    check_data(pairs([0.0, 4.0, 2.0, 1.0]), "labeled-pair", "NoSuchLoss", table)
+
+
+def test_class_ids_reach_up_to_max_classes_only(table):
+    error = refusal(check_data, pairs([0, 1, 2, MAX_CLASSES]), "pair-class", "CrossEntropyLoss", table)
+    assert error.message.endswith(f"but found values from 0 to {MAX_CLASSES}")
+    check_data(pairs([0, 1, 2, MAX_CLASSES - 1]), "pair-class", "CrossEntropyLoss", table)
+    too_many = refusal(infer_num_labels, "CrossEntropyLoss", pairs([0, 1, 2, MAX_CLASSES]), table)
+    assert f"the largest label is {MAX_CLASSES}" in too_many.message
+    assert too_many.hint == "Map each class to an integer id: dataset = dataset.class_encode_column('label')."
+
+
+def test_bce_between_one_and_two_is_refused_and_the_hint_divides_by_the_span(table):
+    error = refusal(check_data, pairs([1.0, 1.5, 3.0, 2.0]), "labeled-pair", "BinaryCrossEntropyLoss", table)
+    assert error.message == "BinaryCrossEntropyLoss needs labels between 0 and 1, but found 1.0 to 3.0"
+    assert error.hint == "Rescale them: dataset = dataset.map(lambda row: {'label': (row['label'] - 1.0) / 2.0})."
+    assert refusal(check_data, pairs([0.0, 1.5, 1.0, 0.5]), "labeled-pair", "BinaryCrossEntropyLoss", table)
