@@ -361,3 +361,10 @@ def test_bce_between_one_and_two_is_refused_and_the_hint_divides_by_the_span(tab
     assert error.message == "BinaryCrossEntropyLoss needs labels between 0 and 1, but found 1.0 to 3.0"
     assert error.hint == "Rescale them: dataset = dataset.map(lambda row: {'label': (row['label'] - 1.0) / 2.0})."
     assert refusal(check_data, pairs([0.0, 1.5, 1.0, 0.5]), "labeled-pair", "BinaryCrossEntropyLoss", table)
+
+
+def test_num_labels_refuses_a_label_with_no_value(table):
+    empty = pairs(pa.array([None] * 4, pa.float64()))
+    error = refusal(infer_num_labels, "CrossEntropyLoss", empty, table)
+    assert error.message == ("CrossEntropyLoss needs class ids 0..N-1 in 'label', but the largest label is None: "
+                             "that would be a model with None outputs")
