@@ -281,3 +281,24 @@ def test_roles_of_short_text_columns(tmp_path, name, values, why):
     found = profile_of(tmp_path, columns)
     assert found.column(name).why is why and found.column(name).role == "ignored"
     assert found.label == "label"
+
+
+# --- what reads as text: the edges of _looks_like_text -------------------------------------------------------------
+
+
+def test_half_null_texts_are_still_an_input(tmp_path):
+    columns = pairs([i % 2 for i in range(N)])
+    columns["sentence2"] = [sentence(i + 500) if i % 2 else None for i in range(N)]  # exactly half: not "mostly"
+    assert profile_of(tmp_path, columns).column("sentence2").role == "input"
+
+
+def test_mostly_empty_texts_are_not_an_input(tmp_path):
+    columns = pairs([i % 2 for i in range(N)])
+    columns["sentence2"] = [sentence(i + 500) if i < N // 2 - 1 else "" for i in range(N)]  # 21 of 40 empty
+    assert profile_of(tmp_path, columns).column("sentence2").role != "input"
+
+
+def test_two_and_a_half_words_on_average_is_text(tmp_path):
+    columns = pairs([i % 2 for i in range(N)])
+    columns["sentence2"] = [f"red house {i}" if i % 2 else f"cat{i} runs" for i in range(N)]  # 3 and 2 words
+    assert profile_of(tmp_path, columns).column("sentence2").role == "input"
