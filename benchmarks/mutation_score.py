@@ -198,6 +198,34 @@ def _code(text: str) -> str:
     return f"`` {text} ``" if text else "(nothing)"
 
 
+def score_table(results: dict[str, dict]) -> list[str]:
+    """The per-group score as a markdown table (the survivors doc and the README show the same one)."""
+    lines = ["| group | modules | mutants | killed | score | run time | date |",
+             "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
+    for name, r in results.items():
+        modules = ", ".join(m.removeprefix("lossadvisor/") for m in r["modules"])
+        lines.append(f"| {name} | {modules} | {r['total']} | {_killed(r)} | {_killed(r) / max(r['total'], 1):.1%} | "
+                     f"{r['seconds']} s | {r['date']} |")
+    killed, total = sum(_killed(r) for r in results.values()), sum(r["total"] for r in results.values())
+    lines.append(f"| **measured** | | {total} | {killed} | {killed / max(total, 1):.1%} | | |")
+    for name in GROUPS:
+        if name not in results:
+            lines.append(f"| {name} | not measured yet | | | | | |")
+    return lines
+
+
+def write_readme(results: dict[str, dict]) -> None:
+    """The score table between the README's mutation-score markers."""
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start, end = "<!-- mutation-score -->", "<!-- /mutation-score -->"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        table = "\n".join("  " + line for line in score_table(results))
+        readme.write_text(f"{head}{start}\n{table}\n{end}{tail}", encoding="utf-8")
+
+
 def write_report(results: dict[str, dict]) -> int:
     """docs/mutation-survivors.md from the stored results; returns how many survivors have no review."""
     reviews = _load_reviews()
@@ -207,12 +235,7 @@ def write_report(results: dict[str, dict]) -> int:
              "A mutant is *killed* when a test fails on it (a timeout counts as killed). Each survivor below is either",
              "**equivalent** (no behaviour a user could see changes, and why) or **killed now** by the named test, added",
              "after the run; the next run counts it as killed.", "",
-             "| group | mutants | killed | score | run time | date |", "| --- | ---: | ---: | ---: | ---: | --- |"]
-    for name, r in results.items():
-        lines.append(f"| {name} | {r['total']} | {_killed(r)} | {_killed(r) / max(r['total'], 1):.1%} | "
-                     f"{r['seconds']} s | {r['date']} |")
-    killed, total = sum(_killed(r) for r in results.values()), sum(r["total"] for r in results.values())
-    lines += [f"| **all** | {total} | {killed} | {killed / max(total, 1):.1%} | | |", ""]
+             *score_table(results), ""]
     for name, r in results.items():
         survivors = r["survivors"]
         lines += [f"## {name}: {len(survivors)} not killed", "",
@@ -280,6 +303,7 @@ def main() -> None:
     score = killed / max(total, 1)
     print(f"{'all':14} {killed:7d} {total:6d} {score:6.1%}   target {TARGET:.0%}: {'met' if score >= TARGET else 'NOT met'}")
     unreviewed = write_report(stored)
+    write_readme(stored)
     print(f"{SURVIVORS_DOC.relative_to(ROOT)}: {unreviewed} survivor(s) not reviewed yet")
 
 
