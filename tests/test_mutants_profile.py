@@ -302,3 +302,29 @@ def test_two_and_a_half_words_on_average_is_text(tmp_path):
     columns = pairs([i % 2 for i in range(N)])
     columns["sentence2"] = [f"red house {i}" if i % 2 else f"cat{i} runs" for i in range(N)]  # 3 and 2 words
     assert profile_of(tmp_path, columns).column("sentence2").role == "input"
+
+
+def tree(i: int) -> str:
+    return f"(ROOT (S (NP (DT the) (NN dog{i})) (VP (VBZ runs)) (. .)))"
+
+
+def test_parse_trees_are_set_aside_by_content_or_by_name(tmp_path):
+    columns = pairs([i % 2 for i in range(N)])
+    columns["tree"] = [tree(i) for i in range(N)]
+    columns["premise_PARSE"] = [sentence(i + 900) for i in range(N)]  # plain text, but named a parse
+    found = profile_of(tmp_path, columns)
+    assert found.column("tree").why is Why.PARSE_TREE
+    assert found.column("premise_PARSE").why is Why.PARSE_TREE
+    assert found.inputs == ("sentence1", "sentence2")
+
+
+def test_half_parse_trees_is_not_a_parse_column(tmp_path):
+    columns = pairs([i % 2 for i in range(N)])
+    columns["sentence2"] = [tree(i) if i % 2 else sentence(i + 500) for i in range(N)]
+    assert profile_of(tmp_path, columns).column("sentence2").role == "input"
+
+
+def test_anchor_repeats_leave_out_null_anchors(tmp_path):
+    columns = {"query": [sentence(i % 9) if i < 36 else None for i in range(N)],
+               "answer": [sentence(i + 100) for i in range(N)], "label": [i % 2 for i in range(N)]}
+    assert profile_of(tmp_path, columns).anchor_repeats == pytest.approx(4.0)
