@@ -42,7 +42,7 @@ KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 NOT_SLOW = ["-m", "not slow"]  # training tests: minutes each, and they reach the checks only through the same calls
 
 # group: (module globs mutmut may mutate, the tests that speak for them, extra pytest arguments). Globs cover a
-# module and the package it may become (sources.py or sources/*); tests/test_mutants_<group>.py joins its group.
+# module and the package it may become (sources.py or sources/*); tests/test_mutants_<group>*.py join their group.
 GROUPS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "table": (["lossadvisor/table.py"], ["tests/test_table.py"], []),
     "profile": (["lossadvisor/profile.py", "lossadvisor/profile/*"],
@@ -69,7 +69,14 @@ GROUPS: dict[str, tuple[list[str], list[str], list[str]]] = {
 
 
 def _existing(patterns: list[str], root: Path) -> list[str]:
-    return [p for p in patterns if any(root.glob(p))]
+    """The patterns that match something; test patterns are expanded (pytest takes paths, not globs), module
+    patterns are kept as globs (mutmut's only_mutate takes globs)."""
+    found: list[str] = []
+    for pattern in patterns:
+        paths = sorted(str(p.relative_to(root)) for p in root.glob(pattern))
+        if paths:
+            found += paths if pattern.startswith("tests/") else [pattern]
+    return list(dict.fromkeys(found))
 
 
 def _copy_repo(dest: Path) -> None:
@@ -127,7 +134,7 @@ def run_group(name: str, jobs: int, keep: bool, resume: Path | None = None) -> d
     keep = keep or resume is not None
     try:
         modules = _existing(modules, resume or ROOT)
-        tests = _existing(tests + [f"tests/test_mutants_{name.replace('-', '_')}.py"], resume or ROOT)
+        tests = _existing(tests + [f"tests/test_mutants_{name.replace('-', '_')}*.py"], resume or ROOT)
         if not modules:
             return {"group": name, "not_run": "no such module"}
         if resume is None:
