@@ -37,8 +37,9 @@ REVIEWS = ROOT / "benchmarks" / "mutation_reviews.yaml"
 SURVIVORS_DOC = ROOT / "docs" / "mutation-survivors.md"
 TARGET = 0.85
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
-# "suspicious" is not killed: mutmut gave that mutant's tests its time limit and ended them (SIGTERM, exit -15),
-# without a failure. Rerun by hand, the one checked (profile _text_inputs__mutmut_9) passed every test: a slow survivor.
+# "suspicious" is not killed: the mutant's test process ended by SIGTERM (exit -15) before any test failed; the
+# source of the signal was not found (mutmut's own timeout sends SIGXCPU). Rerun by hand, the one checked (profile
+# _text_inputs__mutmut_9) passed every test of its group: a survivor whose full test run is slow.
 NOT_SLOW = ["-m", "not slow"]  # training tests: minutes each, and they reach the checks only through the same calls
 
 # group: (module globs mutmut may mutate, the tests that speak for them, extra pytest arguments). Globs cover a
@@ -241,7 +242,9 @@ def write_report(results: dict[str, dict]) -> int:
              "Written by `make mutate` (benchmarks/mutation_score.py); reviews live in benchmarks/mutation_reviews.yaml.",
              "A mutant is *killed* when a test fails on it (a timeout counts as killed). Each survivor below is either",
              "**equivalent** (no behaviour a user could see changes, and why) or **killed now** by the named test, added",
-             "after the run; the next run counts it as killed.", "",
+             "after the run; the next run counts it as killed. *(suspicious)*: the mutant's test process ended by SIGTERM",
+             "(exit -15) before any test failed, on this loaded machine; *(no tests)*: no selected test reaches the",
+             "function in-process. Both count as not killed. A survivor marked **not reviewed yet** is an open item.", "",
              *score_table(results), ""]
     for name, r in results.items():
         survivors = r["survivors"]
