@@ -9,5 +9,6 @@ bench:
 	. .venv/bin/activate && python benchmarks/bench_inspect.py && python benchmarks/bench_convert.py && python benchmarks/bench_trial.py
 example: setup
 	. .venv/bin/activate && lossadvisor inspect examples/support_faq.csv
+# make mutate [GROUPS="table profile"]: one scratch copy per group, one group at a time; results kept per group
 mutate:
-	. .venv/bin/activate && pip install -q 'mutmut>=3.8,<4' && python benchmarks/mutation_score.py
+	. .venv/bin/activate && pip install -q 'mutmut>=3.8,<4' && python benchmarks/mutation_score.py $(GROUPS)

@@ -233,9 +233,9 @@ def _parse_yaml(data: bytes, table_path: Path) -> dict:
         raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: ~20x faster
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
+        where = f": line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise TableError(f"{table_path}:{where}: invalid YAML: {problem}") from None
+        raise TableError(f"{table_path}{where}: invalid YAML: {problem}") from None
     if not isinstance(raw, dict):
         raise TableError(f"{table_path}: expected a mapping at the top level, found {type(raw).__name__}")
     return raw

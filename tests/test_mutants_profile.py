@@ -1,0 +1,330 @@
+"""profile.py: the boundaries and messages that mutation testing (`make mutate`) found unpinned.
+
+Each test builds a small table, profiles it with build_profile (the public entry) and asserts one outcome: the
+label kind at each edge of its rule, the class order, the exact --inputs/--label errors, the columns set aside.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lossadvisor.columns import Why
+from lossadvisor.errors import SourceError
+from lossadvisor.profile import ColumnChoice, build_profile, default_positive_class
+from lossadvisor.sources import open_sample
+
+N = 40
+WORDS = "the a man woman dog cat runs eats plays ball park city river house red blue green big small".split()
+
+
+def sentence(i: int, words: int = 7) -> str:
+    rng = random.Random(i * 7919 + words)
+    return " ".join(rng.choice(WORDS) for _ in range(words)) + f" number {i}"
+
+
+def profile_of(tmp_path: Path, columns: dict, choice: ColumnChoice | None = None):
+    path = tmp_path / "data.parquet"
+    pq.write_table(pa.table(columns), path)
+    return build_profile(open_sample(str(path)), choice)
+
+
+def pairs(label: list, name: str = "label", texts: int = 2) -> dict:
+    columns = {f"sentence{k + 1}": [sentence(i + 1000 * k) for i in range(len(label))] for k in range(texts)}
+    columns[name] = label
+    return columns
+
+
+def kind(tmp_path: Path, label: list, name: str = "label", texts: int = 2) -> str:
+    found = profile_of(tmp_path, pairs(label, name, texts))
+    assert found.label == name
+    return found.label_kind
+
+
+# --- numeric label kinds, at the edges --------------------------------------------------------------------
+
+
+def test_a_single_value_label_of_ones_is_binary(tmp_path):
+    assert kind(tmp_path, [1] * N) == "binary"
+
+
+def test_twenty_integer_classes_are_classes_and_twenty_one_are_not(tmp_path):
+    assert kind(tmp_path, [i % 20 for i in range(N)]) == "class"
+    assert kind(tmp_path, [i % 21 for i in range(N)]) != "class"
+
+
+@pytest.mark.parametrize("low, high, expected", [
+    (0.0, 1.0, "score"),          # both ends of [0, 1] included
+    (0.0, 0.99, "score"),
+    (0.01, 1.0, "score"),
+    (0.0, 1.5, "scaled-score"),   # above 1, on a bounded scale (0-5)
+    (0.0, 5.0, "scaled-score"),   # the top of a scale included
+    (0.0, 10.0, "scaled-score"),
+    (0.0, 100.0, "scaled-score"),
+    (0.0, 100.5, "logit"),        # beyond every bounded scale
+    (-0.5, 0.5, "logit"),         # negative with two texts: a teacher's logits
+])
+def test_float_label_kinds(tmp_path, low, high, expected):
+    values = [round(low + (high - low) * i / (N - 1), 4) for i in range(N)]
+    assert kind(tmp_path, values) == expected
+
+
+def test_negative_floats_with_three_texts_are_margins(tmp_path):
+    values = [round(-1.0 + 2.0 * i / (N - 1), 4) for i in range(N)]
+    assert kind(tmp_path, values, texts=3) == "margin"
+
+
+def test_floats_from_zero_with_three_texts_are_not_margins(tmp_path):
+    values = [round(0.0 + 0.9 * i / (N - 1), 4) for i in range(N)]
+    assert kind(tmp_path, values, texts=3) == "score"
+
+
+# --- text labels ------------------------------------------------------------------------------------------------
+
+
+def test_nli_classes_in_entailment_neutral_contradiction_order(tmp_path):
+    names = ["contradiction", "neutral", "entailment"]
+    found = profile_of(tmp_path, pairs([names[i % 3] for i in range(N)]))
+    assert found.label_kind == "class"
+    assert found.classes == ("entailment", "neutral", "contradiction")
+
+
+def test_other_classes_sorted(tmp_path):
+    names = ["sports", "arts", "news"]
+    found = profile_of(tmp_path, pairs([names[i % 3] for i in range(N)]))
+    assert found.classes == ("arts", "news", "sports")
+    assert found.class_counts == {"sports": 14, "arts": 13, "news": 13}
+
+
+@pytest.mark.parametrize("missing", ["-", "?", "none", "null", "nan", "n/a"])
+def test_placeholder_label_values_are_dropped(tmp_path, missing):
+    values = (["yes", "no", missing] * N)[:N]
+    found = profile_of(tmp_path, pairs(values))
+    assert found.drop_label_values == (missing,)
+    assert found.classes == ("no", "yes")
+    assert missing not in found.class_counts
+
+
+def test_text_zero_one_labels_are_binary(tmp_path):
+    found = profile_of(tmp_path, pairs([str(i % 2) for i in range(N)]))
+    assert found.label_kind == "binary"
+
+
+def test_text_numbers_beyond_one_are_classes(tmp_path):
+    found = profile_of(tmp_path, pairs([str(i % 3) for i in range(N)]))
+    assert found.label_kind == "class"
+
+
+def test_a_label_column_reports_its_kind_and_the_inputs_do_not(tmp_path):
+    found = profile_of(tmp_path, pairs([i % 2 for i in range(N)]))
+    assert found.column("label").label_kind == "binary"
+    assert found.column("sentence1").label_kind is None
+    assert found.column("label").why is Why.LABEL_NAMED
+
+
+# --- what the user chose -----------------------------------------------------------------------------------------
+
+
+def test_unknown_column_message_names_it_and_lists_the_columns(tmp_path):
+    with pytest.raises(SourceError) as caught:
+        profile_of(tmp_path, pairs([1, 0] * (N // 2)), ColumnChoice(inputs=("sentence1", "nope"), label="gold"))
+    assert caught.value.message == "no column named 'nope', 'gold' (columns: sentence1, sentence2, label)"
+
+
+def test_label_none_is_not_a_column_name(tmp_path):
+    found = profile_of(tmp_path, pairs([1, 0] * (N // 2)), ColumnChoice(label="none"))
+    assert found.label is None and found.label_kind == "none"
+
+
+def test_a_column_cannot_be_input_and_label(tmp_path):
+    with pytest.raises(SourceError) as caught:
+        profile_of(tmp_path, pairs([1, 0] * (N // 2)), ColumnChoice(inputs=("sentence1", "label"), label="label"))
+    assert caught.value.message == "column 'label' cannot be both an input and the label"
+
+
+def test_chosen_inputs_keep_their_order_and_the_rest_is_not_chosen(tmp_path):
+    columns = pairs([1, 0] * (N // 2), texts=3)
+    found = profile_of(tmp_path, columns, ColumnChoice(inputs=("sentence3", "sentence1")))
+    assert found.inputs == ("sentence3", "sentence1")
+    assert found.column("sentence1").why is Why.CHOSEN_INPUT
+    assert found.column("sentence2").why is Why.NOT_CHOSEN
+    assert found.column("sentence2").role == "ignored"
+
+
+def test_a_chosen_label_is_marked_chosen(tmp_path):
+    columns = pairs([1, 0] * (N // 2))
+    columns["gold"] = [i % 3 for i in range(N)]
+    found = profile_of(tmp_path, columns, ColumnChoice(label="gold"))
+    assert found.label == "gold" and found.label_kind == "class"
+    assert found.column("gold").why is Why.LABEL_CHOSEN
+
+
+# --- default_positive_class ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("classes, positive", [
+    (["contradiction", " Entailment ", "neutral"], " Entailment "),
+    (["b", "a"], "b"),
+    ([3, 1], "3"),
+    ([], "0"),
+])
+def test_default_positive_class(classes, positive):
+    assert default_positive_class(classes) == positive
+
+
+# --- ids, and which of several label-like columns is the label ---------------------------------------------------------
+
+
+def test_an_id_column_is_not_the_label(tmp_path):
+    columns = pairs([i % 2 for i in range(N)], "qid")
+    found = profile_of(tmp_path, columns)
+    assert found.label is None
+    assert found.column("qid").why is Why.ID
+
+
+def test_unique_whole_numbers_under_any_name_are_ids(tmp_path):
+    columns = pairs(list(range(N)), "n")
+    found = profile_of(tmp_path, columns)
+    assert found.label is None
+    assert found.column("n").why is Why.ID
+
+
+@pytest.mark.parametrize("name", ["labelID", "labelid"])
+def test_a_label_name_with_id_glued_on_is_still_a_label(tmp_path, name):
+    found = profile_of(tmp_path, pairs([i % 2 for i in range(N)], name))
+    assert found.label == name and found.label_kind == "binary"
+
+
+def test_an_empty_numeric_label_has_no_kind(tmp_path):
+    found = profile_of(tmp_path, pairs(pa.array([None] * N, pa.float64())))
+    assert found.label == "label" and found.label_kind == "none"
+
+
+def test_scores_from_zero_above_one_with_three_texts_are_not_margins(tmp_path):
+    values = [round(4.5 * i / (N - 1), 4) for i in range(N)]
+    assert kind(tmp_path, values, texts=3) == "scaled-score"
+    assert kind(tmp_path, [round(0.5 + 4.0 * i / (N - 1), 4) for i in range(N)], texts=3) == "scaled-score"
+
+
+def two_labels(first: str, second: str) -> dict:
+    columns = pairs([i % 3 for i in range(N)], first)
+    columns[second] = [(i + 1) % 3 for i in range(N)]
+    return columns
+
+
+@pytest.mark.parametrize("first, second, label", [
+    ("relevance", "gold", "gold"),        # a gold label before a second score
+    ("relevance", "Gold", "Gold"),        # names match whatever their case
+    ("rating", "relevance", "relevance"),  # then relevance / score / sim before the first found
+])
+def test_which_label_like_column_is_the_label(tmp_path, first, second, label):
+    assert profile_of(tmp_path, two_labels(first, second)).label == label
+
+
+def test_a_graded_list_label_wins_over_a_text_category(tmp_path):
+    columns = {
+        "query": [sentence(i) for i in range(N)],
+        "passages": [[sentence(i * 3 + k + 100) for k in range(3)] for i in range(N)],
+        "relevance": [[1, 0, 0] if i % 2 else [0, 1, 0] for i in range(N)],
+        "category_label": [("high", "low")[i % 2] for i in range(N)],
+    }
+    assert profile_of(tmp_path, columns).label == "relevance"
+
+
+# --- input order, the roles of the other columns, anchor repeats -----------------------------------------------------
+
+
+def passage(i: int) -> str:
+    return " ".join(sentence(i * 10 + k, 9) + "." for k in range(4))
+
+
+def question(i: int) -> str:
+    return f"what does the {sentence(i + 5000, 3)} do?"
+
+
+def test_the_anchor_comes_first_and_negatives_after_positives(tmp_path):
+    columns = {"negative": [sentence(i + 300) for i in range(N)], "positive": [sentence(i + 100) for i in range(N)],
+               "query": [sentence(i) for i in range(N)]}
+    assert profile_of(tmp_path, columns).inputs == ("query", "positive", "negative")
+
+
+def test_an_unnamed_pair_with_the_question_second_is_reversed(tmp_path):
+    columns = {"c1": [passage(i) for i in range(N)], "c2": [question(i) for i in range(N)]}
+    assert profile_of(tmp_path, columns).inputs == ("c2", "c1")
+    columns = {"c1": [question(i) for i in range(N)], "c2": [passage(i) for i in range(N)]}
+    assert profile_of(tmp_path, columns).inputs == ("c1", "c2")
+
+
+def test_an_unnamed_pair_of_like_texts_keeps_its_order(tmp_path):
+    columns = {"c1": [sentence(i) for i in range(N)], "c2": [question(i) for i in range(N)]}
+    assert profile_of(tmp_path, columns).inputs == ("c1", "c2")  # the first is not twice as long
+
+
+def test_anchor_repeats_counts_rows_per_distinct_anchor(tmp_path):
+    columns = {"query": [sentence(i % 10) for i in range(N)], "answer": [sentence(i + 100) for i in range(N)],
+               "label": [i % 2 for i in range(N)]}
+    assert profile_of(tmp_path, columns).anchor_repeats == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("name, values, why", [
+    ("notes", [None] * (N - 2) + ["a note here", "another"], Why.MOSTLY_NULL),
+    ("split", [("train", "test")[i % 2] for i in range(N)], Why.SPLIT_MARKER),
+    ("source", [("wiki", "news", "web", "books", "forum")[i % 5] for i in range(N)], Why.METADATA),
+])
+def test_roles_of_short_text_columns(tmp_path, name, values, why):
+    columns = pairs([i % 2 for i in range(N)])
+    columns[name] = values
+    found = profile_of(tmp_path, columns)
+    assert found.column(name).why is why and found.column(name).role == "ignored"
+    assert found.label == "label"
+
+
+# --- what reads as text: the edges of _looks_like_text -------------------------------------------------------------
+
+
+def test_half_null_texts_are_still_an_input(tmp_path):
+    columns = pairs([i % 2 for i in range(N)])
+    columns["sentence2"] = [sentence(i + 500) if i % 2 else None for i in range(N)]  # exactly half: not "mostly"
+    assert profile_of(tmp_path, columns).column("sentence2").role == "input"
+
+
+def test_mostly_empty_texts_are_not_an_input(tmp_path):
+    columns = pairs([i % 2 for i in range(N)])
+    columns["sentence2"] = [sentence(i + 500) if i < N // 2 - 1 else "" for i in range(N)]  # 21 of 40 empty
+    assert profile_of(tmp_path, columns).column("sentence2").role != "input"
+
+
+def test_two_and_a_half_words_on_average_is_text(tmp_path):
+    columns = pairs([i % 2 for i in range(N)])
+    columns["sentence2"] = [f"red house {i}" if i % 2 else f"cat{i} runs" for i in range(N)]  # 3 and 2 words
+    assert profile_of(tmp_path, columns).column("sentence2").role == "input"
+
+
+def tree(i: int) -> str:
+    return f"(ROOT (S (NP (DT the) (NN dog{i})) (VP (VBZ runs)) (. .)))"
+
+
+def test_parse_trees_are_set_aside_by_content_or_by_name(tmp_path):
+    columns = pairs([i % 2 for i in range(N)])
+    columns["tree"] = [tree(i) for i in range(N)]
+    columns["premise_PARSE"] = [sentence(i + 900) for i in range(N)]  # plain text, but named a parse
+    found = profile_of(tmp_path, columns)
+    assert found.column("tree").why is Why.PARSE_TREE
+    assert found.column("premise_PARSE").why is Why.PARSE_TREE
+    assert found.inputs == ("sentence1", "sentence2")
+
+
+def test_half_parse_trees_is_not_a_parse_column(tmp_path):
+    columns = pairs([i % 2 for i in range(N)])
+    columns["sentence2"] = [tree(i) if i % 2 else sentence(i + 500) for i in range(N)]
+    assert profile_of(tmp_path, columns).column("sentence2").role == "input"
+
+
+def test_anchor_repeats_leave_out_null_anchors(tmp_path):
+    columns = {"query": [sentence(i % 9) if i < 36 else None for i in range(N)],
+               "answer": [sentence(i + 100) for i in range(N)], "label": [i % 2 for i in range(N)]}
+    assert profile_of(tmp_path, columns).anchor_repeats == pytest.approx(4.0)
