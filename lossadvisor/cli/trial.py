@@ -95,7 +95,7 @@ def trial_command(
 
         read = [*input_paths(dataset), context_of(ctx).table, (loss or "").rpartition(":")[0] or None]
         plot = check_output(plot, PLOT, read, overwrite, option="--plot")
-    loss_table, modifier = _family_table(ctx, family, loss, compare_losses, modifier)
+    loss_table, modifier = _family_table(ctx, family, loss, compare_losses, modifier, model)
     prepared = load_canonical(dataset, loss_table, split=split, score_range=parse_range(score_range),
                               choice=column_choice(inputs, label), reading=read_as)
     fmt = prepared.format
@@ -140,10 +140,13 @@ def _report(results, prepared, loss_table, plot: Path | None, json_output: bool)
 
 
 def _family_table(ctx: typer.Context, family: str | None, loss: str | None, compare_losses: str | None,
-                  modifier: str | None):
-    """The table through --family, else through the family of the (first) loss named; and the modifier's class."""
+                  modifier: str | None, model: str | None = None):
+    """The table through --family, else through the family of a --model folder, else through the family of the
+    (first) loss named; and the modifier's class."""
+    from lossadvisor.families import family_of_model
     from lossadvisor.trial.modifiers import resolve_modifier
 
+    family = family or family_of_model(model, context_of(ctx).loss_table())
     fitting = not compare_losses or compare_losses.strip().lower() == "fitting"
     first = loss if fitting else compare_losses.split(",")[0].strip()
     loss_table = context_of(ctx).loss_table(family, first if first and ":" not in first else None)

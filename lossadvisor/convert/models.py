@@ -159,21 +159,10 @@ def teacher_kind(spec: Any) -> str:
     folder = Path(str(spec)).expanduser()
     if not folder.is_dir():
         folder = _cached_snapshot(str(spec)) or folder
-    import json
+    from lossadvisor.families import saved_model_class
 
-    try:
-        config = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        config = {}
-    model_type = str(config.get("model_type", "")) if isinstance(config, dict) else ""
-    known = {"CrossEncoder": "cross", "SparseEncoder": "sparse", "SentenceTransformer": "dense"}
-    if model_type in known:
-        return known[model_type]
-    try:
-        modules = (folder / "modules.json").read_text(encoding="utf-8")
-    except OSError:
-        return "cross"
-    return "sparse" if "Splade" in modules or "sparse_encoder" in modules or "SparseAutoEncoder" in modules else "dense"
+    held = saved_model_class(folder)
+    return {"CrossEncoder": "cross", "SparseEncoder": "sparse", None: "cross"}.get(held, "dense")
 
 
 def _cached_snapshot(hub_id: str) -> Path | None:
