@@ -183,7 +183,8 @@ def _score_scale(profile: Profile, reading: Reading, table: LossTable, losses: l
         return
     stats = profile.column(profile.label).stats
     lo, hi = stats["min"], stats["max"]
-    message = (f"scores run from {lo} to {hi}: {', '.join(regress)} regress the cosine similarity (at most 1) onto them, so"
+    verb = "regresses" if len(regress) == 1 else "regress"
+    message = (f"scores run from {lo} to {hi}: {', '.join(regress)} {verb} the cosine similarity (at most 1) onto them, so"
                " they must be rescaled to [0, 1]")
     if rank:
         message += f"; {', '.join(rank)} use only the order of the scores, which rescaling keeps"
