@@ -1,34 +1,7 @@
 """The training script `lossadvisor scaffold` writes, as a string.Template (lossadvisor.scaffold fills it in)."""
 
-TEMPLATE = '''#!/usr/bin/env python
-"""Train a CrossEncoder reranker with $loss on $doc_spec ($fmt data).
-
-Written by `lossadvisor scaffold`; edit freely. Run it with:
-
-    python train.py                                   # defaults below
-    python train.py --model tiny --max-steps 20       # smoke run in seconds, no download (needs lossadvisor)
-    accelerate launch train.py                        # several GPUs
-"""
-
-from __future__ import annotations
-
-import argparse
-
-import torch
-from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
-from sentence_transformers.cross_encoder import (
-    CrossEncoder,
-    CrossEncoderTrainer,
-    CrossEncoderTrainingArguments,
-    losses,
-)
-from sentence_transformers.cross_encoder.evaluation import $evaluator_class
-$imports
-MODEL = $model
-OUTPUT_DIR = $output_dir
-
-
-def parse_args() -> argparse.Namespace:
+# The functions every family's script has alike: arguments, loading, the held-out split, the texts.
+SHARED_FUNCTIONS = '''def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=MODEL, help="a Hugging Face Hub id, a local folder, or 'tiny'")
     parser.add_argument("--output-dir", default=OUTPUT_DIR)
@@ -70,7 +43,37 @@ def texts_of(dataset: Dataset) -> list[str]:
         if column != "label":
             for value in dataset[column]:
                 texts.extend(value if isinstance(value, list) else [value])
-    return texts
+    return texts'''
+
+TEMPLATE = '''#!/usr/bin/env python
+"""Train a CrossEncoder reranker with $loss on $doc_spec ($fmt data).
+
+Written by `lossadvisor scaffold`; edit freely. Run it with:
+
+    python train.py                                   # defaults below
+    python train.py --model tiny --max-steps 20       # smoke run in seconds, no download (needs lossadvisor)
+    accelerate launch train.py                        # several GPUs
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
+from sentence_transformers.cross_encoder import (
+    CrossEncoder,
+    CrossEncoderTrainer,
+    CrossEncoderTrainingArguments,
+    losses,
+)
+from sentence_transformers.cross_encoder.evaluation import $evaluator_class
+$imports
+MODEL = $model
+OUTPUT_DIR = $output_dir
+
+
+''' + SHARED_FUNCTIONS + '''
 
 
 def build_model(name: str, dataset: Dataset, num_labels: int, max_length: int, seed: int) -> CrossEncoder:
@@ -176,49 +179,7 @@ MODEL = $model
 OUTPUT_DIR = $output_dir
 $constants
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=MODEL, help="a Hugging Face Hub id, a local folder, or 'tiny'")
-    parser.add_argument("--output-dir", default=OUTPUT_DIR)
-    parser.add_argument("--epochs", type=float, default=$epochs)
-    parser.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (-1: run the epochs)")
-    parser.add_argument("--batch-size", type=int, default=$batch_size)
-    parser.add_argument("--lr", type=float, default=$lr, help="default: $model_lr, or $tiny_lr for the tiny model")
-    parser.add_argument("--max-length", type=int, default=$max_length)
-    parser.add_argument("--eval-fraction", type=float, default=$eval_fraction)
-    parser.add_argument("--seed", type=int, default=$seed)
-    return parser.parse_args()
-
-
-# A split of the dataset's own that is held out already, in the order they are preferred.
-EVAL_SPLITS = ("validation", "dev", "eval", "test")
-
-
-def load_data() -> Dataset | DatasetDict:
-$load_block
-    return dataset
-
-
-def split_data(dataset: Dataset | DatasetDict, eval_fraction: float, seed: int) -> tuple[Dataset, Dataset]:
-    """The dataset's own eval/test split when it has one; otherwise rows held out by anchor (the first column),
-    so that no query is on both sides (as `lossadvisor trial` holds them out)."""
-    if isinstance(dataset, DatasetDict):
-        own = next((name for name in EVAL_SPLITS if name in dataset), None)
-        if own is not None and "train" in dataset:
-            print(f"evaluating on the dataset's own '{own}' split")
-            return dataset["train"], dataset[own]
-        dataset = dataset["train"] if "train" in dataset else dataset[next(iter(dataset))]
-    train_rows, eval_rows = held_out_by_anchor(list(dataset[dataset.column_names[0]]), eval_fraction, seed)
-    return dataset.select(train_rows), dataset.select(eval_rows)
-
-
-def texts_of(dataset: Dataset) -> list[str]:
-    texts = []
-    for column in dataset.column_names:
-        if column != "label":
-            for value in dataset[column]:
-                texts.extend(value if isinstance(value, list) else [value])
-    return texts
+''' + SHARED_FUNCTIONS + '''
 
 
 def build_model(name: str, dataset: Dataset, max_length: int, seed: int, output_dir: str) -> $model_class:
