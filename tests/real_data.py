@@ -12,4 +12,5 @@ if not REAL.is_dir():  # CI lays shared/ beside the clone; a developer checkout 
     REAL = Path("/work/shared/data/real")
 REAL = Path(os.environ.get("LOSSADVISOR_REAL_DATA", REAL))
 MANIFEST = REAL / "MANIFEST.yaml"
+needs_minilm = pytest.mark.usefixtures("minilm_installed")  # the fixture is in conftest.py
 needs_real = pytest.mark.skipif(not MANIFEST.is_file(), reason=f"{REAL} is not available")

@@ -72,16 +72,6 @@ def assert_trained(result: dict, loss: str) -> None:
     assert result["batch_size"] == BATCH and result["device"] == "cpu"
 
 
-@pytest.fixture(scope="module")
-def one_torch_thread():
-    """One torch thread while these trials run (restored after): on a small shared machine torch's
-    one-thread-per-core pool makes a step 10-40x slower whenever another process takes a core."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

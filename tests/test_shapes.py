@@ -248,15 +248,6 @@ def test_text_in_id_named_columns(table):
 # --- trial on the converted data ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def one_torch_thread():
-    """One torch thread while these trials run (as tests/test_cli_trial.py does): a shared machine's cores."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 TRIAL = ("--model", "tiny", "--steps", "2", "--batch-size", "4", "--sample-size", "16", "--max-length", "64", "--json")

