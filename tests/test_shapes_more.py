@@ -14,7 +14,7 @@ from collections import defaultdict
 import pyarrow.parquet as pq
 import pytest
 from real_data import REAL
-from test_shapes import SHAPES, TRIAL, convert_json, lines, one_torch_thread, run  # noqa: F401 - the fixture
+from test_shapes import SHAPES, TRIAL, convert_json, lines, run
 
 WIKIQA = REAL / "wikiqa" / "WikiQA-test.tsv"
 

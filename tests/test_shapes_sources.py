@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from real_data import REAL
-from test_shapes import SHAPES, TRIAL, codes, convert_json, inspect, one_torch_thread, run  # noqa: F401 - the fixture
+from test_shapes import SHAPES, TRIAL, codes, convert_json, inspect, run
 
 from lossadvisor.errors import SourceError
 
