@@ -3,6 +3,7 @@
     python benchmarks/bench_scale.py                       # 10k and 100k pairs (new and legacy), 1M new (~10 min)
     python benchmarks/bench_scale.py --sizes 10000 100000  # skip 1M
     python benchmarks/bench_scale.py --corpus-size 200000  # also: 100k anchors against a 200k-passage corpus
+    python benchmarks/bench_scale.py --sizes --no-quality --corpus-anchors 1000000 --corpus-size 2000000  # 1M x 2M
     python benchmarks/bench_scale.py --stream-rows 2000000 --stream-rows 20000000   # streaming explode
     python benchmarks/bench_scale.py --json results.json
     python benchmarks/bench_scale.py --sizes --no-quality --cli-rows 200000 --cli-rows 2000000   # (d) only
@@ -207,7 +208,8 @@ def main() -> None:
     parser.add_argument("--case", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--legacy-sizes", type=int, nargs="*", default=[10_000, 100_000])
-    parser.add_argument("--corpus-size", type=int, default=0, help="also mine 100k anchors against a corpus this big")
+    parser.add_argument("--corpus-size", type=int, default=0, help="also mine anchors against a corpus this big")
+    parser.add_argument("--corpus-anchors", type=int, default=100_000, help="anchors mined against --corpus-size")
     parser.add_argument("--stream-rows", type=int, action="append", default=[], help="streaming explode sizes")
     parser.add_argument("--batch-rows", type=int, default=100_000)
     parser.add_argument("--cli-rows", type=int, action="append", default=[], help="(d) sizes for the convert CLI")
@@ -255,10 +257,11 @@ def main() -> None:
             print(f"    growth exponent of time, {method}: {exponent(results['mine'], method)}")
 
     if args.corpus_size:
-        row = run_case(["mine", "100000", "auto", str(args.corpus_size)], args.nice)
+        row = run_case(["mine", str(args.corpus_anchors), "auto", str(args.corpus_size)], args.nice)
         results["corpus"].append(row)
-        print(f"\n    100k anchors against {args.corpus_size:,} passages: "
+        print(f"\n    {args.corpus_anchors:,} anchors against {args.corpus_size:,} passages: "
               + (f"{row['seconds']:.1f} s, {row['pairs_per_s']:,.0f} pairs/s, peak {row['peak_mib']:,.0f} MiB"
+                 f" (inputs alone {row['input_peak_mib']:,.0f} MiB)"
                  if "error" not in row else f"error: {row['error']}"))
 
     if not args.no_quality:

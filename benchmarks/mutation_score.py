@@ -13,6 +13,7 @@ group updates its own lines and keeps the others'. Too slow for CI (minutes per 
 
     python benchmarks/mutation_score.py [GROUP ...] [--jobs N] [--keep]
     python benchmarks/mutation_score.py GROUP --resume DIR   # carry on in a copy kept by --keep
+    python benchmarks/mutation_score.py --recheck [GROUP ...]  # run only the stored survivors again, current tests
     python benchmarks/mutation_score.py --report      # rewrite the survivors doc from the stored results
     python benchmarks/mutation_score.py --stubs GROUP  # review stubs (YAML) for its unreviewed survivors
 """
@@ -52,20 +53,24 @@ GROUPS: dict[str, tuple[list[str], list[str], list[str]]] = {
                  "tests/test_property_inspect.py"], NOT_SLOW),
     "advice": (["lossadvisor/advice.py", "lossadvisor/advice/*"],
                ["tests/test_inspect_manifest.py", "tests/test_profile.py", "tests/test_cli_inspect.py",
-                "tests/test_recipe*.py"], []),
+                "tests/test_recipe*.py", "tests/test_families.py", "tests/test_shapes.py", "tests/test_shapes_more.py",
+                "tests/test_printed_commands.py", "tests/test_property_inspect.py"], NOT_SLOW),
     "tidy": (["lossadvisor/tidy.py", "lossadvisor/convert/clean.py"],
              ["tests/test_tidy.py", "tests/test_fixes_apply.py", "tests/test_convert.py", "tests/test_cli_convert.py"],
              NOT_SLOW),
     "sources": (["lossadvisor/sources.py", "lossadvisor/sources/*"],
                 ["tests/test_profile.py", "tests/test_inspect_manifest.py", "tests/test_property_inspect.py",
-                 "tests/test_label_names.py", "tests/test_property_sources.py", "tests/test_shapes_sources.py"], []),
+                 "tests/test_label_names.py", "tests/test_property_sources.py", "tests/test_shapes_sources.py",
+                 "tests/test_cli_inspect.py", "tests/test_hostile_data.py", "tests/test_shapes_more.py"], NOT_SLOW),
     "convert": (["lossadvisor/convert/reshape.py", "lossadvisor/convert/plan.py", "lossadvisor/convert/classes.py",
                  "lossadvisor/convert/writer.py", "lossadvisor/convert/mine*.py", "lossadvisor/convert/teacher.py"],
-                ["tests/test_convert.py", "tests/test_cli_convert.py", "tests/test_teacher_logits.py"], NOT_SLOW),
+                ["tests/test_convert.py", "tests/test_cli_convert.py", "tests/test_teacher_logits.py",
+                 "tests/test_convert_stream.py", "tests/test_mine_scale.py", "tests/test_families_convert.py",
+                 "tests/test_cli_convert_scale.py", "tests/test_tidy.py"], NOT_SLOW),
     "trial-checks": (["lossadvisor/trial/data_checks.py"],
                      ["tests/test_trial.py", "tests/test_cli_trial.py", "tests/test_trial_evidence.py"], NOT_SLOW),
     "scaffold": (["lossadvisor/scaffold.py", "lossadvisor/scaffold/*"],
-                 ["tests/test_scaffold.py", "tests/test_cli_scaffold.py"], NOT_SLOW),
+                 ["tests/test_scaffold.py", "tests/test_cli_scaffold.py", "tests/test_recipe.py"], NOT_SLOW),
 }
 
 
@@ -111,9 +116,10 @@ def _change(workdir: Path, mutant: str) -> tuple[str, str]:
     return " / ".join(removed), " / ".join(added)
 
 
-def _statuses(workdir: Path) -> list[tuple[str, str]]:
-    """(mutant, status) for every mutant mutmut did not count as killed."""
-    done = subprocess.run([sys.executable, "-m", "mutmut", "results"], cwd=workdir, capture_output=True, text=True)
+def _statuses(workdir: Path, every: bool = False) -> list[tuple[str, str]]:
+    """(mutant, status) for every mutant mutmut did not count as killed (with `every`, for all of them)."""
+    command = [sys.executable, "-m", "mutmut", "results"] + (["--all", "true"] if every else [])
+    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
     pairs = [line.strip().rpartition(": ")[::2] for line in done.stdout.splitlines()]
     return [(name, status) for name, status in pairs if name]
 
@@ -161,6 +167,54 @@ def run_group(name: str, jobs: int, keep: bool, resume: Path | None = None) -> d
         stats.update(group=name, modules=modules, tests=tests, seconds=round(time.perf_counter() - started),
                      date=str(datetime.date.today()), survivors=_not_killed(workdir))
         return stats
+    finally:
+        if keep:
+            print(f"{name}: scratch copy in {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def recheck_group(name: str, stored: dict, jobs: int, keep: bool) -> dict:
+    """Run the survivors of a stored run again, with the tests as they are now, in a fresh scratch copy.
+
+    mutmut numbers the mutants of a function in order, so a name means the same change only while the module
+    is unchanged: every survivor's change is compared with the stored one first, and a group whose modules
+    moved must be run whole again. The mutants killed in the stored run stay killed (the tests only grew).
+    """
+    modules, tests, pytest_args = GROUPS[name]
+    survivors = stored["survivors"]
+    if not survivors:
+        return stored
+    workdir = Path(tempfile.mkdtemp(prefix=f"recheck-{name}-"))
+    try:
+        tests = _existing(tests + [f"tests/test_mutants_{name.replace('-', '_')}*.py"], ROOT)
+        _copy_repo(workdir)
+        _configure(workdir, _existing(modules, ROOT), tests, pytest_args)
+        started = time.perf_counter()
+        names = [s["mutant"] for s in survivors]
+        with open(workdir / "mutmut.log", "ab") as log:
+            subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *names], cwd=workdir,
+                           stdout=log, stderr=subprocess.STDOUT)
+        moved = [s["mutant"] for s in survivors if _change(workdir, s["mutant"]) != (s["was"], s["now"])]
+        if moved:
+            return {"group": name, "not_run": f"{len(moved)} survivor(s) changed since the run (the module was "
+                                              f"edited), e.g. {moved[0]}: run the group whole again"}
+        status = dict(_statuses(workdir, every=True))
+        if any(status.get(n, "not checked") == "not checked" for n in names):
+            text = (workdir / "mutmut.log").read_text(errors="replace").replace("\r", "\n").strip().splitlines()
+            return {"group": name, "not_run": "mutmut did not check the survivors:\n    " + "\n    ".join(text[-25:])}
+        result = dict(stored)
+        for survivor in survivors:
+            was = survivor["status"].replace(" ", "_")
+            now = status[survivor["mutant"]]
+            result[was] -= 1
+            key = now.replace(" ", "_")
+            result[key] = result.get(key, 0) + 1
+        result["survivors"] = [{**s, "status": status[s["mutant"]]} for s in survivors
+                               if status[s["mutant"]] not in KILLED]
+        result.update(tests=tests, rechecked=str(datetime.date.today()),
+                      recheck_seconds=round(time.perf_counter() - started))
+        return result
     finally:
         if keep:
             print(f"{name}: scratch copy in {workdir}", file=sys.stderr)
@@ -275,6 +329,8 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="only rewrite the survivors doc from the stored results")
     parser.add_argument("--stubs", action="store_true", help="print review stubs (YAML) for the unreviewed survivors")
     parser.add_argument("--resume", type=Path, metavar="DIR", help="carry on in the scratch copy DIR of one GROUP")
+    parser.add_argument("--recheck", action="store_true",
+                        help="run only the stored survivors again, with the current tests (modules unchanged)")
     args = parser.parse_args()
     unknown = [name for name in args.groups if name not in GROUPS]
     if unknown:
@@ -294,7 +350,13 @@ def main() -> None:
         return
     if not args.report:
         for name in args.groups or list(GROUPS):
-            result = run_group(name, args.jobs, args.keep, args.resume)
+            if args.recheck and name not in stored:
+                print(f"{name}: not rechecked: no stored run", file=sys.stderr)
+                continue
+            if args.recheck:
+                result = recheck_group(name, stored[name], args.jobs, args.keep)
+            else:
+                result = run_group(name, args.jobs, args.keep, args.resume)
             if "not_run" in result:
                 print(f"{name}: not run: {result['not_run']}", file=sys.stderr)
                 continue

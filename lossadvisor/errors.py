@@ -11,6 +11,9 @@ _UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u20
 
 # A message that quotes data (a column name, a list of class names) stays readable: at most this many characters.
 MAX_MESSAGE_CHARS = 600
+# A hint carries a command or code to paste, often with the user's paths in it: cut, it no longer runs. It gets
+# room for several long paths, and is still bounded against fixes that quote data.
+MAX_HINT_CHARS = 2_000
 
 
 def printable(text: str, limit: int | None = None) -> str:
@@ -40,7 +43,7 @@ class LossAdvisorError(Exception):
         message = printable(message, MAX_MESSAGE_CHARS)
         super().__init__(message)
         self.message = message
-        self.hint = printable(hint, MAX_MESSAGE_CHARS) if hint else hint
+        self.hint = printable(hint, MAX_HINT_CHARS) if hint else hint
 
 
 class TableError(LossAdvisorError):

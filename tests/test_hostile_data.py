@@ -314,10 +314,10 @@ def test_a_million_class_names_give_short_lines(tmp_path):
 
 
 def test_error_messages_are_bounded():
-    from lossadvisor.errors import MAX_MESSAGE_CHARS
+    from lossadvisor.errors import MAX_HINT_CHARS, MAX_MESSAGE_CHARS
 
     error = LossAdvisorError("labels: " + ", ".join(f"name-{i}" for i in range(1_000_000)), "x" * 100_000)
-    assert len(error.message) <= MAX_MESSAGE_CHARS and len(error.hint) <= MAX_MESSAGE_CHARS
+    assert len(error.message) <= MAX_MESSAGE_CHARS and len(error.hint) <= MAX_HINT_CHARS
     assert error.message.startswith("labels: name-0, name-1") and "more characters" in error.message
     assert len(LossAdvisorError("\x1b" * 10_000).message) <= MAX_MESSAGE_CHARS
 
@@ -339,3 +339,14 @@ def test_compatible_shards_are_unified(tmp_path):
     result = cli("convert", spec, "--fix", "-o", str(tmp_path / "out.parquet"), "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["rows_in"] == 5000
+
+
+def test_a_hint_with_long_paths_is_kept_whole(tmp_path):
+    """A hint's command names the user's files; in a deep folder it must still come whole (it is pasted)."""
+    from lossadvisor.errors import MAX_MESSAGE_CHARS
+
+    deep = tmp_path / ("nested-folder-" * 8) / ("another-level-" * 8)
+    paths = ",".join(str(deep / name) for name in ("triples.tsv", "queries.tsv", "collection.tsv"))
+    hint = f"lossadvisor inspect {paths} (convert and trial take the same). Or: dataset.map(resolve_ids({{'column_1': q}}))"
+    assert len(hint) > MAX_MESSAGE_CHARS
+    assert LossAdvisorError("ids, not text", hint).hint == hint
