@@ -6,7 +6,7 @@ which tests reach each function and runs only those against a mutant of it, so a
 first (statistics) run, not every mutant's.
 
 Every mutant that is not killed is written to docs/mutation-survivors.md with its one-line change and its
-review from benchmarks/mutation_reviews.yaml (equivalent and why, or the test that now kills it); a survivor
+review from benchmarks/mutation_reviews.yaml or benchmarks/mutation_reviews/GROUP.yaml (equivalent and why, or the test that now kills it); a survivor
 with no review is marked so. Results are kept per group in benchmarks/mutation_results.json, so running one
 group updates its own lines and keeps the others'. Too slow for CI (minutes per group on 2 cores):
 `make mutate` runs it.
@@ -35,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "mutation_results.json"
 REVIEWS = ROOT / "benchmarks" / "mutation_reviews.yaml"
+REVIEWS_BY_GROUP = ROOT / "benchmarks" / "mutation_reviews"  # GROUP.yaml each: reviews written in parallel
 SURVIVORS_DOC = ROOT / "docs" / "mutation-survivors.md"
 TARGET = 0.85
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
@@ -239,11 +240,10 @@ def _function(mutant: str) -> str:
 
 
 def _load_reviews() -> list[dict]:
-    if not REVIEWS.is_file():
-        return []
     import yaml
 
-    return yaml.safe_load(REVIEWS.read_text(encoding="utf-8")) or []
+    files = [REVIEWS] * REVIEWS.is_file() + sorted(REVIEWS_BY_GROUP.glob("*.yaml"))
+    return [review for path in files for review in yaml.safe_load(path.read_text(encoding="utf-8")) or []]
 
 
 def _review_for(survivor: dict, reviews: list[dict]) -> dict | None:
