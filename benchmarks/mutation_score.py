@@ -289,6 +289,7 @@ def score_table(results: dict[str, dict]) -> list[str]:
              "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
     for name, r in results.items():
         modules = ", ".join(m.removeprefix("lossadvisor/") for m in r["modules"])
+        name = f"{name} (partial: {r['total']} mutants checked)" if r.get("partial") else name
         lines.append(f"| {name} | {modules} | {r['total']} | {_killed(r)} | {_killed(r) / max(r['total'], 1):.1%} | "
                      f"{r['seconds']} s | {r['date']} |")
     killed, total = sum(_killed(r) for r in results.values()), sum(r["total"] for r in results.values())
