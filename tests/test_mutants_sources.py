@@ -1,0 +1,780 @@
+"""sources/: the messages, boundaries and generated code that mutation testing (`make mutate`) found unpinned.
+
+Each test opens a small file written here (or calls the module's function directly) and asserts one exact
+outcome: the kind a spec resolves to, the exact error and hint, the dialect and notes of a text file, the rows of
+a join, the `datasets` code printed for it. In-process only: a subprocess imports the unmutated package.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lossadvisor.errors import SourceError
+from lossadvisor.sources import TextDialect, open_sample, read_table
+
+
+def write(folder: Path, name: str, text: str) -> str:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def refused(call, *args, **kwargs) -> tuple[str, str | None]:
+    with pytest.raises(SourceError) as caught:
+        call(*args, **kwargs)
+    return caught.value.message, caught.value.hint
+
+
+# --- spec.py: what a spec names --------------------------------------------------------------------------------------
+
+
+def test_resolve_files_kinds_and_refusals(tmp_path):
+    from lossadvisor.sources.spec import resolve_files
+
+    a = write(tmp_path, "a.csv", "x,y\n1,2\n")
+    write(tmp_path, "b.json", "[]")
+    assert resolve_files(str(tmp_path / "*.c*")) == ("csv", [a])
+    assert refused(resolve_files, str(tmp_path / "*.zz")) == (f"no files match '{tmp_path}/*.zz'", None)
+    assert refused(resolve_files, str(tmp_path)) == (f"{tmp_path}: mixes file types (csv, json); point at one type", None)
+    assert refused(resolve_files, str(tmp_path / "nothere")) == (f"{tmp_path}/nothere: no such file or folder", None)
+    assert resolve_files("org/name") == ("hub", [])
+    assert refused(resolve_files, "./org/name") == ("./org/name: no such file or folder", None)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    write(empty, "readme.md", "x")
+    write(empty, ".hidden/c.csv", "x\n1\n")
+    assert refused(resolve_files, str(empty)) == (
+        f"{empty}: folder holds no data files (csv, tsv, json, jsonl, parquet, arrow)", None)
+
+
+@pytest.mark.parametrize("suffix, kind", [
+    (".parquet", "parquet"), (".PARQUET", "parquet"), (".arrow", "arrow"), (".json", "json"), (".jsonl", "json"),
+    (".ndjson", "json"), (".csv", "csv"), (".tsv", "csv"), (".txt", "csv"), (".qrels", "csv"), (".run", "csv"),
+    (".trec", "csv"),
+])
+def test_kind_of_each_suffix(suffix, kind):
+    from lossadvisor.sources.spec import _kind_of
+
+    assert _kind_of([f"data{suffix}", f"more{suffix}"], "spec") == kind
+
+
+def test_kind_of_an_unknown_suffix_names_the_file_and_the_types():
+    from lossadvisor.sources.spec import _kind_of
+
+    hint = "Use csv, tsv, txt, json, jsonl, parquet or arrow."
+    assert refused(_kind_of, ["a.csv", "d/a.xyz"], "s") == ("d/a.xyz: unknown file type '.xyz'", hint)
+    assert refused(_kind_of, ["d/noext"], "s") == ("d/noext: unknown file type '(none)'", hint)
+
+
+# --- jsonfile.py -----------------------------------------------------------------------------------------------------
+
+
+def test_json_records_of_each_layout(tmp_path):
+    from lossadvisor.sources.jsonfile import _json_records
+
+    document = write(tmp_path, "d.json", '{"meta": 1, "data": [{"a": "x"}, {"a": "y"}, {"a": "z"}]}')
+    assert _json_records(document, 2) == ([{"a": "x"}, {"a": "y"}], 3, "data", [
+        ("json-field", "one JSON document: the records are under the field 'data' (field=\"data\")")])
+    array = write(tmp_path, "l.json", '[{"a": 1}, {"a": 2}, {"a": 3}]')
+    assert _json_records(array, 2) == ([{"a": 1}, {"a": 2}], 3, None, [])
+    lines = write(tmp_path, "ok.jsonl", '{"a": 1}\n\n{"a": 2}\n{"a": 3}\n')
+    assert _json_records(lines, 2) == ([{"a": 1}, {"a": 2}], 3, None, [])
+    two_lists = write(tmp_path, "two.json", '{"x": [{"a": 1}], "y": [{"b": 2}]}')
+    assert _json_records(two_lists, 5) == ([{"x": [{"a": 1}], "y": [{"b": 2}]}], 1, None, [])
+
+
+def test_json_records_refusals(tmp_path):
+    from lossadvisor.sources.jsonfile import _json_records
+
+    empty = write(tmp_path, "e.json", "  \n")
+    assert refused(_json_records, empty, 10) == (f"{empty}: empty file", None)
+    some_bad = write(tmp_path, "bad.jsonl", 'nope\n{"a": 1}\nno\n')
+    assert refused(_json_records, some_bad, 5) == (f"{some_bad}: line 1 is not valid JSON (2 bad lines)",
+                                                   "Fix or drop those lines.")
+    later_bad = write(tmp_path, "late.jsonl", '{"a": 1}\n\n{"a": 2}\nno\n')
+    assert refused(_json_records, later_bad, 5) == (f"{later_bad}: line 4 is not valid JSON (1 bad lines)",
+                                                    "Fix or drop those lines.")
+    all_bad = write(tmp_path, "allbad.jsonl", "\nnope\nno\n")
+    assert refused(_json_records, all_bad, 5) == (f"{all_bad}: not JSON or JSON Lines (line 2 does not parse)", None)
+    values = write(tmp_path, "vals.jsonl", "1\n2\n")
+    assert refused(_json_records, values, 5) == (f"{values}: JSON values are not objects (found int)", None)
+
+
+def test_records_to_table_refusals():
+    from lossadvisor.sources.jsonfile import _records_to_table
+
+    assert refused(_records_to_table, [], "p") == ("p: no records", None)
+    assert refused(_records_to_table, [{"a": 1}, 1], "p") == ("p: JSON records are not objects", None)
+    message, _ = refused(_records_to_table, [{"a": 1}, {"a": "x"}], "p")
+    assert message.startswith("p: records with inconsistent types (")
+
+
+# --- text.py: the head of a text file and its dialect ----------------------------------------------------------------
+
+
+def dialect_of(tmp_path: Path, name: str, text: str):
+    from lossadvisor.sources.text import _choose_dialect
+
+    return _choose_dialect(write(tmp_path, name, text), text, True)
+
+
+def test_literal_quotes_that_would_merge_rows(tmp_path):
+    dialect, rows, notes = dialect_of(tmp_path, "q.tsv", 'say "hi\tthere\n"x\ty\n"\tz\n')
+    assert (dialect.delimiter, dialect.quoting, dialect.header, dialect.column_names) == (
+        "\t", False, False, ("column_1", "column_2"))
+    assert rows == [['say "hi', "there"], ['"x', "y"], ['"', "z"]]
+    assert notes == [
+        ("literal-quotes", "quote characters are literal text: CSV quoting would silently merge 1 rows (2 rows instead "
+                           "of 3); read with quoting=csv.QUOTE_NONE (3)"),
+        ("no-header", "no header row: columns are named column_1..column_2 by position")]
+
+
+def test_ragged_rows_of_a_pipe_separated_txt(tmp_path):
+    dialect, rows, notes = dialect_of(tmp_path, "r.txt", "a|b\n1|2|3\n4|5\n")
+    assert (dialect.delimiter, dialect.quoting, dialect.header, dialect.column_names) == (
+        "|", True, True, ("a", "b", "column_3"))
+    assert rows == [["1", "2", "3"], ["4", "5"]]
+    assert notes == [
+        ("misleading-extension", "r.txt is pipe-separated text with a .txt extension"),
+        ("ragged-rows", "1 of 2 rows have a different number of fields than the usual 2 (up to 3); the extra fields "
+                        "become extra columns")]
+
+
+def test_semicolons_with_decimal_commas_in_a_csv(tmp_path):
+    dialect, rows, notes = dialect_of(tmp_path, "d.csv", "a;b;label\nhello world;foo bar;0,5\nx y;z w;1,25\n")
+    assert dialect == TextDialect(delimiter=";", quoting=True, header=True, column_names=("a", "b", "label"),
+                                  decimal_comma=("label",))
+    assert rows == [["hello world", "foo bar", "0.5"], ["x y", "z w", "1.25"]]
+    assert notes == [
+        ("misleading-extension", "d.csv is semicolon-separated despite its .csv extension"),
+        ("decimal-comma", "decimal commas in 'label' (0,5 means 0.5, as Excel writes it in many locales): read as "
+                          "numbers, not as text classes")]
+
+
+def test_a_pandas_index_column_and_crlf_endings(tmp_path):
+    dialect, rows, notes = dialect_of(tmp_path, "p.csv", ",text,label\r\n0,hello there,1\r\n1,good bye,0\r\n")
+    assert dialect.column_names == ("Unnamed: 0", "text", "label") and dialect.header
+    assert rows == [["0", "hello there", "1"], ["1", "good bye", "0"]]
+    assert notes == [
+        ("crlf", "CRLF (Windows) line endings"),
+        ("pandas-index", "the first column is a pandas index (an empty header cell, as df.to_csv() writes it): read as "
+                         "'Unnamed: 0', an id to drop (write with index=False to avoid it)")]
+
+
+def test_repeated_header_names_are_made_unique(tmp_path):
+    from lossadvisor.sources.text import _unique
+
+    dialect, _, notes = dialect_of(tmp_path, "h.csv", "a,a,b\nthe cat sat,dog,1\n")
+    assert dialect.column_names == ("a", "a_1", "b") and notes == []
+    assert _unique(["a", "a", "b", "a", "a_1"]) == ["a", "a_1", "b", "a_2", "a_1"]
+
+
+def test_sniffed_delimiters():
+    from lossadvisor.sources.text import _sniff_delimiter
+
+    assert _sniff_delimiter(["a,b;c", "d;e"], ".tsv") == "\t"
+    assert _sniff_delimiter(["abc", "def"], ".csv") == ","
+    assert _sniff_delimiter(["abc", "def"], ".txt") == "\t"
+    assert _sniff_delimiter(["a;b,c", "d;e", "f;g,h,i"], ".csv") == ";"
+    assert _sniff_delimiter(["a|b", "c|d", "e|f"], ".txt") == "|"
+
+
+def test_read_window_refusals(tmp_path):
+    from lossadvisor.sources.text import _read_window
+
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(b"a,b\n\x00\x01\n")
+    assert refused(_read_window, str(binary)) == (f"{binary}: binary data, not a text file", None)
+    latin = tmp_path / "lat.csv"
+    latin.write_bytes(b"a,b\ncaf\xe9,1\n")
+    assert refused(_read_window, str(latin)) == (
+        f"{latin}: not UTF-8 text (bad byte at offset 7)", f"Re-encode it, e.g. `iconv -f latin1 -t utf-8 {latin} > fixed.csv`.")
+    missing = tmp_path / "missing.csv"
+    assert refused(_read_window, str(missing)) == (f"{missing}: cannot read it (No such file or directory)", None)
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufeffa,b\n1,2\n".encode())
+    assert _read_window(str(bom)) == ("a,b\n1,2\n", True)
+
+
+def test_read_window_grows_for_long_lines_and_cuts_at_a_line(tmp_path, monkeypatch):
+    from lossadvisor.sources import text
+
+    monkeypatch.setattr(text, "TEXT_WINDOW_BYTES", 100)
+    monkeypatch.setattr(text, "TEXT_WINDOW_MAX_BYTES", 1000)
+    monkeypatch.setattr(text, "WINDOW_MIN_LINES", 3)
+    lines = ["h" * 150, "a" * 150, "b" * 150, "c" * 150, "d" * 150]
+    path = write(tmp_path, "long.txt", "\n".join(lines) + "\n")
+    # 101 bytes, then 100 more while fewer than 3 lines: 501 bytes hold 3 full lines and a cut fourth
+    assert text._read_window(path) == ("\n".join(lines[:3]) + "\n", False)
+    one_line = write(tmp_path, "one.txt", "x" * 3000 + "\n")
+    assert refused(text._read_window, one_line) == (
+        f"{one_line}: the first line is longer than 0 MiB, more than lossadvisor reads to sample it",
+        "Write it as JSON Lines or parquet, or load it with datasets and save_to_disk.")
+    small = write(tmp_path, "small.txt", "x" * 100 + "\n")  # 101 bytes: read whole
+    assert text._read_window(small) == ("x" * 100 + "\n", True)
+
+
+def test_text_sample_counts_rows_of_every_file(tmp_path):
+    from lossadvisor.sources.text import _text_sample
+
+    first = write(tmp_path, "s1.csv", "a,b\nfoo bar,1\nbaz qux,2\n")
+    second = write(tmp_path, "s2.csv", "a,b\nx y,3\n")
+    table, total, dialect, notes = _text_sample([first, second], 10)
+    assert table.to_pydict() == {"a": ["foo bar", "baz qux"], "b": [1, 2]} and total == 3 and notes == []
+    table, total, _, _ = _text_sample([first], 1)
+    assert table.to_pydict() == {"a": ["foo bar"], "b": [1]} and total == 2
+    headless = write(tmp_path, "n1.csv", "1,2\n3,4\n")
+    _, total, dialect, _ = _text_sample([headless, write(tmp_path, "n2.csv", "5,6\n")], 10)
+    assert total == 3 and not dialect.header
+
+
+# --- schema.py: one typing rule, and the sample's schema applied to the full read ------------------------------------
+
+
+def test_rows_to_table_types_and_nulls():
+    from lossadvisor.sources.schema import rows_to_table
+
+    table = rows_to_table([["1", "x", "", "1.5", "-9223372036854775808"],
+                           ["-2", "", "3", "nan", "9223372036854775807"], ["0"]], ("a", "b", "c", "d", "e"))
+    assert table.schema == pa.schema([("a", pa.int64()), ("b", pa.string()), ("c", pa.int64()), ("d", pa.float64()),
+                                      ("e", pa.int64())])
+    assert table.to_pydict() == {"a": [1, -2, 0], "b": ["x", None, None], "c": [None, 3, None],
+                                 "d": [1.5, pytest.approx(float("nan"), nan_ok=True), None],
+                                 "e": [-2**63, 2**63 - 1, None]}
+    assert table.column("c").null_count == 2 and table.column("d").null_count == 1
+    beyond = rows_to_table([["9223372036854775808"], ["-9223372036854775809"]], ("big",))
+    assert beyond.schema.field("big").type == pa.float64()
+
+
+def test_conform_drops_adds_and_types_columns():
+    from lossadvisor.sources.schema import conform
+
+    table = pa.table({"a": ["1", "2", ""], "b": ["x", "", "z"], "extra": [1, 2, 3], "n": ["q", "r", "s"]})
+    schema = pa.schema([("a", pa.int64()), ("b", pa.string()), ("gone", pa.float64()), ("n", pa.null())])
+    assert conform(table, schema, "w", empty_is_null=True).to_pydict() == {
+        "a": [1, 2, None], "b": ["x", None, "z"], "gone": [None, None, None], "n": [None, None, None]}
+    kept = conform(pa.table({"b": ["x", ""]}), pa.schema([("b", pa.string())]), "w")
+    assert kept.to_pydict() == {"b": ["x", ""]}
+    assert refused(conform, pa.table({"a": ["1", "x"]}), pa.schema([("a", pa.int64())]), "where") == (
+        "where: column 'a' reads as int64 in the sampled rows but not in all of the data (Failed to parse string: 'x' "
+        "as a scalar of type int64)",
+        "Make the column's values one type, or save the data as parquet / JSON Lines with the type you mean.")
+
+
+# --- full.py: the whole dataset -------------------------------------------------------------------------------------
+
+
+def test_bad_bytes_in_the_full_read_are_named_by_line(tmp_path):
+    from lossadvisor.sources.full import _check_utf8, _decoded
+
+    bad = tmp_path / "b.csv"
+    bad.write_bytes(b"a,b\nok,1\nmore,2\ncaf\xe9,3\n")
+    expected = (f"{bad}: not UTF-8 text at line 4 (byte 19)", f"Re-encode it, e.g. `iconv -f latin1 -t utf-8 {bad} > fixed.csv`.")
+    assert refused(_check_utf8, str(bad)) == expected
+    assert refused(_decoded, str(bad)) == expected
+    cut = tmp_path / "c.csv"
+    cut.write_bytes("a,b\nok,\xe9".encode()[:-1])
+    assert refused(_check_utf8, str(cut)) == (f"{cut}: not UTF-8 text at its end (a cut multi-byte character)", None)
+    assert refused(_decoded, str(cut)) == (
+        f"{cut}: not UTF-8 text at line 2 (byte 7)", f"Re-encode it, e.g. `iconv -f latin1 -t utf-8 {cut} > fixed.csv`.")
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufeffa\n".encode())
+    assert _decoded(str(bom)) == "a\n"
+
+
+def test_full_reads_of_text_and_json(tmp_path):
+    commas = open_sample(write(tmp_path, "dc.tsv", "text\tscore\nfoo bar\t0,5\nbaz qux\t1,25\nlast one\t\n"), limit=1)
+    assert (commas.num_rows, commas.exhaustive) == (3, False)
+    assert read_table(commas).to_pydict() == {"text": ["foo bar", "baz qux", "last one"], "score": [0.5, 1.25, None]}
+    ragged = open_sample(write(tmp_path, "rag.csv", "a,b\nfoo bar,1\nbaz,2,extra\nq,3\n"), limit=1)
+    assert read_table(ragged).to_pydict() == {"a": ["foo bar", "baz", "q"], "b": [1, 2, 3], "column_3": [None, "extra", None]}
+    records = [{"t": "a b", "l": 1}, {"t": "c d", "l": 2}, {"t": "e f", "l": 3}]
+    document = open_sample(write(tmp_path, "doc.json", json.dumps({"v": 1, "rows": records})), limit=2)
+    assert (document.json_field, document.num_rows) == ("rows", 3)
+    assert read_table(document).to_pydict() == {"t": ["a b", "c d", "e f"], "l": [1, 2, 3]}
+    # pyarrow's reader drops a null item of [null, ""]: the records are read another way
+    lines = open_sample(write(tmp_path, "l.jsonl", '{"t": "a b", "l": [null, ""]}\n{"t": "c", "l": ["x"]}\n'), limit=1)
+    assert read_table(lines).to_pydict() == {"t": ["a b", "c"], "l": [[None, ""], ["x"]]}
+
+
+def test_a_hub_sample_is_not_read_whole(tmp_path):
+    from dataclasses import replace
+
+    sample = open_sample(write(tmp_path, "l.jsonl", '{"t": "a"}\n{"t": "b"}\n'), limit=1)
+    assert refused(read_table, replace(sample, kind="hub")) == (
+        "hub datasets are read through a local copy: use datasets.load_dataset(...).save_to_disk(PATH)", None)
+
+
+# --- local.py: save_to_disk folders, shards ---------------------------------------------------------------------------
+
+OUTSIDE_HINT = "A dataset folder must hold its own files: re-save it with save_to_disk."
+
+
+@pytest.mark.parametrize("name", ["", " ", "/abs", "a\\b", "c:x", "../x", "a/./b", "a/../../b"])
+def test_a_name_leading_out_of_the_folder_is_refused(tmp_path, name):
+    from lossadvisor.sources.local import _inside
+
+    assert refused(_inside, tmp_path, name, "W") == (f"W {name!r} points outside {tmp_path}; refusing to read it",
+                                                      OUTSIDE_HINT)
+
+
+def test_a_name_inside_the_folder_is_kept(tmp_path):
+    from lossadvisor.sources.local import _inside
+
+    assert _inside(tmp_path, "a/b", "W") == tmp_path / "a" / "b"
+    assert _inside(tmp_path, "x..y", "W") == tmp_path / "x..y"
+
+
+def test_save_to_disk_splits(tmp_path):
+    from lossadvisor.sources.local import _save_to_disk_split
+
+    assert refused(_save_to_disk_split, tmp_path, "test") == (f"{tmp_path} is a single Dataset: it has no split 'test'", None)
+    assert _save_to_disk_split(tmp_path, None) == (tmp_path, None, ())
+    assert _save_to_disk_split(tmp_path, "train") == (tmp_path, None, ())
+    listed = tmp_path / "dataset_dict.json"
+    listed.write_text("{")
+    assert refused(_save_to_disk_split, tmp_path, None) == (f"{listed}: corrupt dataset_dict.json", None)
+    for splits in ("[]", '"train"', '[1]'):
+        listed.write_text(f'{{"splits": {splits}}}')
+        assert refused(_save_to_disk_split, tmp_path, None) == (
+            f'{listed}: corrupt dataset_dict.json ("splits" is not a list of names)', None)
+    listed.write_text('{"splits": ["test", "train"]}')
+    assert _save_to_disk_split(tmp_path, None) == (tmp_path / "train", "train", ("test", "train"))
+    assert _save_to_disk_split(tmp_path, "test") == (tmp_path / "test", "test", ("test", "train"))
+    assert refused(_save_to_disk_split, tmp_path, "dev") == (f"{tmp_path} has no split 'dev'",
+                                                              "Known splits: test, train. Use --split.")
+    listed.write_text('{"splits": ["test", "valid"]}')
+    assert _save_to_disk_split(tmp_path, None) == (tmp_path / "test", "test", ("test", "valid"))
+    listed.write_text('{"splits": ["../up"]}')
+    assert refused(_save_to_disk_split, tmp_path, None) == (
+        f"{listed}: split '../up' points outside {tmp_path}; refusing to read it", OUTSIDE_HINT)
+
+
+def test_save_to_disk_files(tmp_path):
+    from lossadvisor.sources.local import _save_to_disk_files
+
+    state = tmp_path / "state.json"
+    assert refused(_save_to_disk_files, tmp_path) == (f"{tmp_path}: corrupt save_to_disk folder (state.json unreadable)", None)
+    state.write_text('{"_data_files": [{"filename": 3}]}')
+    assert refused(_save_to_disk_files, tmp_path) == (
+        f"{tmp_path}: corrupt save_to_disk folder (state.json names no data files)", None)
+    state.write_text('{"_data_files": [{"filename": "a.arrow"}], "_indices_data_files": [{"filename": "i.arrow"}]}')
+    assert refused(_save_to_disk_files, tmp_path) == (
+        f"{tmp_path}: saved with an indices mapping; re-save it with .flatten_indices()", None)
+    state.write_text('{"_data_files": [{"filename": "a.arrow"}]}')
+    assert refused(_save_to_disk_files, tmp_path) == (f"{tmp_path}: corrupt save_to_disk folder (missing a.arrow)", None)
+    state.write_text('{"_data_files": []}')
+    assert refused(_save_to_disk_files, tmp_path) == (f"{tmp_path}: corrupt save_to_disk folder (missing data)", None)
+    state.write_text('{"_data_files": [{"filename": "../a.arrow"}]}')
+    assert refused(_save_to_disk_files, tmp_path) == (
+        f"{state}: data file '../a.arrow' points outside "
+        f"{tmp_path}; refusing to read it", OUTSIDE_HINT)
+    (tmp_path / "a.arrow").write_text("x")
+    state.write_text('{"_data_files": [{"filename": "a.arrow"}]}')
+    assert _save_to_disk_files(tmp_path) == [str(tmp_path / "a.arrow")]
+
+
+def test_shards_that_disagree(tmp_path):
+    from lossadvisor.sources.local import _concat
+
+    ints = pa.table({"x": [1], "y": ["a"]})
+    assert refused(_concat, [ints, pa.table({"x": ["s"], "y": ["b"]})], ["f1", "f2"]) == (
+        "shards disagree on column 'x': int64 in f1, string in f2", "Cast that column to one type in every file.")
+    unified = _concat([ints, pa.table({"x": [1.5], "z": [1]})], ["f1", "f2"])
+    assert unified.schema == pa.schema([("x", pa.float64()), ("y", pa.string()), ("z", pa.int64())])
+    assert unified.to_pydict() == {"x": [1.0, 1.5], "y": ["a", None], "z": [None, 1]}
+
+
+# --- parallel.py: line-aligned files, one column each -----------------------------------------------------------------
+
+
+@pytest.fixture
+def sick(tmp_path):
+    """SICK's layout: two text files, a score per line and an id per line, all .txt."""
+    write(tmp_path, "a.txt", "a man runs\nthe dog eats\nkids play\n")
+    write(tmp_path, "b.txt", "a person runs\nthe cat eats\nchildren play\n")
+    write(tmp_path, "sim.txt", "4.5\n3\n5\n")
+    write(tmp_path, "id.txt", "1\n2\n3\n")
+    return tmp_path
+
+
+def test_aligned_txt_files_are_explained_with_the_command(sick):
+    from lossadvisor.sources.parallel import aligned_error, parallel_files
+
+    assert parallel_files(sick) is None  # all .txt: not read as columns unasked
+    error = aligned_error(sick)
+    assert (error.message, error.hint) == (
+        f"{sick}: a.txt, b.txt, id.txt, sim.txt hold 3 lines each: line-aligned columns (line i of each file is row i), "
+        "not one table",
+        f"Name the files as the columns: lossadvisor inspect {sick} --inputs a.txt,b.txt --label sim.txt (convert and "
+        "trial take the same; or pass them comma-separated).")
+    from lossadvisor.sources.spec import resolve_files
+
+    assert refused(resolve_files, str(sick)) == (error.message, error.hint)
+
+
+def test_files_named_as_columns(sick):
+    from lossadvisor.profile import ColumnChoice
+    from lossadvisor.sources.parallel import files_as_columns, named_parallel_files, parallel_table
+
+    files = [str(sick / n) for n in ("a.txt", "b.txt", "sim.txt")]
+    assert files_as_columns(str(sick), ColumnChoice(inputs=("a.txt", "b.txt"), label="sim.txt")) == (
+        ",".join(files), ColumnChoice(inputs=("a", "b"), label="sim"))
+    assert files_as_columns(str(sick / "a.txt"), ColumnChoice(inputs=("a.txt", "b.txt"), label="none")) == (
+        ",".join(files[:2]), ColumnChoice(inputs=("a", "b"), label="none"))
+    assert files_as_columns(str(sick), ColumnChoice(inputs=None, label="sim.txt")) == (
+        str(sick), ColumnChoice(inputs=None, label="sim.txt"))  # one file is not a dataset of columns
+    assert files_as_columns(str(sick), ColumnChoice(inputs=("a", "b"), label="sim")) == (
+        str(sick), ColumnChoice(inputs=("a", "b"), label="sim"))  # column names, not files
+    assert named_parallel_files(f"{files[0]},{files[2]}") == [files[0], files[2]]
+    assert named_parallel_files(f"{files[0]}") is None
+    assert parallel_table([files[0], files[2]], 2).to_pydict() == {"a": ["a man runs", "the dog eats"], "sim": [4.5, 3.0]}
+    sample = open_sample(",".join(files))
+    assert (sample.kind, sample.num_rows, sample.reading_notes) == ("parallel", 3, (
+        ("parallel-files", "line-aligned files read as columns (line i of each is row i): a ← a.txt, b ← b.txt, "
+                           "sim ← sim.txt; 3 lines each"),))
+    assert refused(open_sample, ",".join(files), split="test") == (
+        f"{','.join(files)}: local files have one split, 'train' (got --split test)", None)
+
+
+def test_names_and_join_code_of_parallel_files(sick):
+    from lossadvisor.sources.parallel import join_code, names_of
+
+    assert names_of(["x/a.toks", "y/a.toks", "z/README", "q/a_.txt"]) == ("a", "a_", "README", "a__")
+    files = [str(sick / n) for n in ("a.txt", "sim.txt", "id.txt")]
+    schema = pa.schema([("sim", pa.float64()), ("id", pa.int64())])
+    lines = "open({!r}, encoding='utf-8').read().splitlines()"
+    assert join_code(files, schema) == (
+        f"Dataset.from_dict({{'a': {lines.format(files[0])}, 'sim': [float(v) for v in {lines.format(files[1])}], "
+        f"'id': [int(v) for v in {lines.format(files[2])}]}})")
+
+
+def test_a_folder_of_toks_files_is_read_as_columns(tmp_path):
+    from lossadvisor.sources.parallel import parallel_files
+
+    a = write(tmp_path, "a.toks", "x y\nz w\n")
+    b = write(tmp_path, "b.toks", "p q\nr s\n")
+    write(tmp_path, ".hidden", "1\n")
+    assert parallel_files(tmp_path) == [a, b]
+    write(tmp_path, "c.toks", "one line\n")
+    assert parallel_files(tmp_path) is None  # lengths differ
+
+
+# --- beir.py: corpus + queries + qrels --------------------------------------------------------------------------------
+
+
+def jsonl(path: Path, rows: list[dict]) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+def load_dataset_stub(kind: str, data_files: str, split: str = "train", sep: str = ","):
+    """What `datasets.load_dataset` gives the printed code: records, numbers parsed (the code must str() the ids)."""
+    import csv
+
+    if kind == "json":
+        return [json.loads(line) for line in Path(data_files).read_text().splitlines() if line.strip()]
+    assert kind == "csv"
+    rows = list(csv.DictReader(open(data_files, encoding="utf-8"), delimiter=sep))
+    return [{k: int(v) if v.lstrip("-").isdigit() else v for k, v in row.items()} for row in rows]
+
+
+def run_code(code: str) -> list[dict]:
+    """The printed `datasets` code, run against stubs: its rows, as dicts."""
+    class Dataset:
+        @staticmethod
+        def from_list(rows):
+            return rows
+
+        @staticmethod
+        def from_dict(columns):
+            return [dict(zip(columns, row)) for row in zip(*columns.values())]
+
+    return eval(code, {"Dataset": Dataset, "load_dataset": load_dataset_stub})
+
+
+@pytest.fixture
+def beir(tmp_path):
+    jsonl(tmp_path / "corpus.jsonl", [{"_id": "d1", "title": "Cats", "text": "cats purr softly"},
+                                      {"_id": "d2", "title": "Dogs", "text": "Dogs bark loudly"},
+                                      {"_id": "d3", "text": "fish swim"}])
+    jsonl(tmp_path / "queries.jsonl", [{"_id": "q1", "text": "what do cats do"}, {"_id": "q2", "text": "what do dogs do"}])
+    write(tmp_path, "qrels/test.tsv", "query-id\tcorpus-id\tscore\nq1\td1\t2\nq2\td2\t1\nq2\td3\t0\nq3\td1\t1\nq1\td9\t1\n")
+    write(tmp_path, "qrels/train.tsv", "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n")
+    return tmp_path
+
+
+def test_a_beir_folder_of_positives(beir):
+    sample = open_sample(str(beir))
+    assert (sample.kind, sample.split, sample.splits, sample.num_rows) == ("beir", "train", ("train", "test"), 2)
+    assert sample.files == (str(beir / "corpus.jsonl"), str(beir / "queries.jsonl"), str(beir / "qrels" / "train.tsv"))
+    assert sample.reading_notes == (("beir-folder", (
+        "a BEIR/MTEB retrieval layout: corpus.jsonl + queries.jsonl + qrels (train, test); joined qrels 'train': 2 "
+        "judgments of 2 queries; title prepended to the text ('title text', as BEIR does) for 1 of 2 documents; every "
+        "judgment is a positive: (query, positive) pairs, negatives to mine from the corpus")),)
+    assert sample.table.to_pydict() == {"query": ["what do cats do", "what do dogs do"],
+                                        "passage": ["Cats cats purr softly", "Dogs bark loudly"]}
+
+
+def test_a_graded_beir_split_with_dropped_judgments(beir):
+    from lossadvisor.sources.beir import beir_layout, beir_load_code, beir_table
+
+    sample = open_sample(str(beir), split="test", limit=1)
+    rows = {"query": ["what do cats do", "what do dogs do", "what do dogs do"],
+            "passage": ["Cats cats purr softly", "Dogs bark loudly", "fish swim"], "label": [2, 1, 0]}
+    assert sample.num_rows == 3 and sample.table.to_pydict() == {k: v[:1] for k, v in rows.items()}
+    assert sample.reading_notes == (("beir-folder", (
+        "a BEIR/MTEB retrieval layout: corpus.jsonl + queries.jsonl + qrels (train, test); joined qrels 'test': 3 "
+        "judgments of 3 queries, 2 dropped (query or document not found); title prepended to the text ('title text', "
+        "as BEIR does) for 1 of 3 documents; graded scores kept as the label")),)
+    assert read_table(sample).to_pydict() == rows
+    layout = beir_layout(str(beir))
+    assert beir_table(layout, "test")[1] == {"judgments": 5, "joined": 3, "queries": 3, "missing_query": 1,
+                                             "missing_doc": 1, "documents": 3, "titled": 1}
+    assert run_code(beir_load_code(layout, "test", True)) == [dict(zip(rows, r)) for r in zip(*rows.values())]
+    assert run_code(beir_load_code(layout, "test", False)) == [
+        {"query": q, "passage": p} for q, p in zip(rows["query"], rows["passage"])]
+
+
+def test_beir_tables_refused_or_fractional(beir):
+    from lossadvisor.sources.beir import beir_layout, beir_table
+
+    write(beir, "qrels/none.tsv", "query-id\tcorpus-id\tscore\nqx\tdx\t1\n")
+    write(beir, "qrels/frac.tsv", "query-id\tcorpus-id\tscore\nq1\td1\t0.5\nq2\td2\t1\n")
+    layout = beir_layout(str(beir))
+    assert refused(beir_table, layout, "none") == (
+        f"{beir}/qrels/none.tsv: no judgment's query and document are in queries.jsonl and corpus.jsonl", None)
+    assert beir_table(layout, "frac")[0].to_pydict() == {
+        "query": ["what do cats do", "what do dogs do"], "passage": ["Cats cats purr softly", "Dogs bark loudly"],
+        "label": [0.5, 1.0]}
+    named = f"{beir}/corpus.jsonl,{beir}/queries.jsonl,{beir}/qrels/test.tsv"
+    assert beir_layout(named) == {"corpus": beir / "corpus.jsonl", "queries": beir / "queries.jsonl",
+                                  "qrels": {"test": beir / "qrels" / "test.tsv"}}
+    assert beir_layout(f"{beir}/corpus.jsonl,{beir}/queries.jsonl") is None
+    assert beir_layout(f"{beir}/corpus.jsonl,{beir}/queries.jsonl,{beir}/missing.tsv") is None
+
+
+def test_beir_helpers():
+    from lossadvisor.sources.beir import choose_split, titled_texts, with_title
+
+    assert with_title(" T ", "text") == ("T text", True)
+    assert with_title("T", "  T and more") == ("  T and more", False)
+    assert with_title(None, "x") == ("x", False)
+    assert with_title("T", None) == ("T", True)
+    assert titled_texts(pa.table({"Title": ["t", None, ""], "TEXT": ["x", "y", ""]})) == ["t x", "y"]
+    assert titled_texts(pa.table({"text": ["a"]})) is None
+    assert choose_split({"qrels": {"test": 1, "dev": 2, "zz": 3, "aa": 4}}, None) == ("dev", ("dev", "test", "aa", "zz"))
+    assert choose_split({"qrels": {"test": 1, "train": 2}}, "test") == ("test", ("train", "test"))
+    assert refused(choose_split, {"qrels": {"test": 1, "dev": 2}}, "train") == (
+        "no qrels split 'train'", "Known splits: dev, test. Use --split.")
+
+
+def test_judgments_of_a_qrels_file(tmp_path):
+    from lossadvisor.sources.beir import _judgments
+
+    mixed = Path(write(tmp_path, "q.tsv", "query-id\tcorpus-id\tscore\nq1\td1\t1\n\nq2 0 d2 2\nq3 d3 -1.5\n"))
+    assert _judgments(mixed) == [("q1", "d1", 1.0), ("q2", "d2", 2.0), ("q3", "d3", -1.5)]
+    short = Path(write(tmp_path, "bad.tsv", "q1\td1\t1\nq1\td1\n"))
+    assert refused(_judgments, short) == (f"{short}: line 2 is not 'query-id corpus-id score'", None)
+    word = Path(write(tmp_path, "bad2.tsv", "q\tc\ts\nq1\td1\tx\n"))
+    assert refused(_judgments, word) == (f"{word}: line 2: score 'x' is not a number", None)
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("a.tsv", "1 2 1\n3 4 0\n", True), ("b.tsv", "1 2 100\n3 4 0\n", False), ("c.tsv", "1 0 2 1\n", True),
+    ("d.tsv", "query-id\tcorpus-id\n", True), ("e.tsv", "1 2\n", False), ("f.tsv", "1 2 x\n", False), ("g.tsv", "", False),
+    ("h.tsv", "".join(f"1 2 {g}\n" for g in range(1, 7)), False), ("h5.tsv", "".join(f"1 2 {g}\n" for g in range(1, 6)), True),
+    ("i.tsv", "1 2 -10\n", True), ("j.tsv", "1 2 -11\n", False), ("k.tsv", "1 0 2 1\n1 2 1\n", True),
+    ("l.tsv", "1 0 2 1 9\n", False), ("my_QRELS.txt", "a b c d e\n", True), ("qrels/x.tsv", "a b c d e\n", True),
+    ("QRELS/y.tsv", "a b c d e\n", True),
+])
+def test_looks_like_qrels(tmp_path, name, text, expected):
+    from lossadvisor.sources.beir import looks_like_qrels
+
+    assert looks_like_qrels(Path(write(tmp_path, name, text))) is expected
+
+
+def test_trec_files_alone_are_explained():
+    from lossadvisor.sources.beir import trec_error
+
+    run = trec_error("p", ["q1 Q0 d1 1 2.5 run", "", "q1 q0 d2 2 -1e-3 run"])
+    assert run.message == ("p: a TREC run file (query id, Q0, document id, rank, score, run tag): a system's ranking, as "
+                           "ids, not text. A CrossEncoder trains on the query and document texts these ids point to")
+    qrels = trec_error("p", ["q1 0 d1 1", "q2 Q0 d2 -1"])
+    assert qrels.message == ("p: a TREC qrels file (query id, iteration, document id, relevance): judgments, as ids, not "
+                             "text. A CrossEncoder trains on the query and document texts these ids point to")
+    assert qrels.hint == run.hint == (
+        "Put it in a BEIR folder with the texts: corpus.jsonl ({\"_id\", \"title\", \"text\"}), queries.jsonl "
+        "({\"_id\", \"text\"}) and qrels/train.tsv (this file's judgments as 'query-id<TAB>corpus-id<TAB>score'), then "
+        "point lossadvisor at the folder (or at corpus.jsonl,queries.jsonl,QRELS together).")
+    assert trec_error("p", ["", " "]) is None
+    assert trec_error("p", ["q1 0 d1 1", "hello world"]) is None
+
+
+# --- ids.py: rows of ids resolved into the texts of a queries and a corpus file ----------------------------------------
+
+
+class Rows(list):
+    """The few `datasets.Dataset` methods the printed ids code calls, over a list of dicts."""
+
+    def filter(self, keep):
+        return Rows(r for r in self if keep(r))
+
+    def map(self, change, remove_columns=()):
+        return Rows({**{k: v for k, v in r.items() if k not in remove_columns}, **change(r)} for r in self)
+
+    def select_columns(self, names):
+        return Rows({n: r[n] for n in names} for r in self)
+
+
+@pytest.fixture
+def ids_folder(tmp_path):
+    jsonl(tmp_path / "train.jsonl", [
+        {"query_id": 1, "pos_ids": [10, 11], "neg_id": 12, "score": 0.5, "extra": "a b"},
+        {"query_id": 2, "pos_ids": [11], "neg_id": 13, "score": 1.0, "extra": "c d"},
+        {"query_id": 3, "pos_ids": [10], "neg_id": 12, "score": 0.0, "extra": "e f"}])
+    jsonl(tmp_path / "queries.jsonl", [{"_id": "1", "text": "first q"}, {"_id": "2", "text": "second q"}])
+    write(tmp_path, "corpus.tsv", "id\ttext\ttitle\n10\tdoc ten\tT\n11\tdoc eleven\tX\n12\tdoc twelve\tY\n13\tdoc 13\tZ\n")
+    return tmp_path
+
+
+def test_ids_resolved_into_texts(ids_folder):
+    from lossadvisor.sources.ids import ids_layout, sample_load_code
+
+    assert ids_layout(str(ids_folder)) == {"ids": ids_folder / "train.jsonl", "queries": ids_folder / "queries.jsonl",
+                                           "corpus": ids_folder / "corpus.tsv"}
+    sample = open_sample(str(ids_folder))
+    rows = {"query": ["first q", "second q"], "pos": [["doc ten", "doc eleven"], ["doc eleven"]],
+            "neg": ["doc twelve", "doc 13"], "score": [0.5, 1.0]}
+    assert (sample.kind, sample.num_rows) == ("ids", 2) and sample.table.to_pydict() == rows
+    assert sample.files == tuple(str(ids_folder / n) for n in ("train.jsonl", "queries.jsonl", "corpus.tsv"))
+    assert sample.reading_notes == (("resolved-ids", (
+        "ids resolved into texts, as sentence-transformers' resolve_ids does: query_id → query (from queries.jsonl); "
+        "pos_ids → pos (from corpus.tsv); neg_id → neg (from corpus.tsv); 1 of 3 rows dropped (an id not found: "
+        "query_id 1); columns left out: extra")),)
+    counts = sample.source_info["counts"]
+    assert counts == {
+        "rows": 3, "resolved": 2, "missing": {"query_id": 1, "pos_ids": 0, "neg_id": 0}, "titled": 0,
+        "columns": {"query_id": ("queries", "query"), "pos_ids": ("corpus", "pos"), "neg_id": ("corpus", "neg")},
+        "fields": {"queries": {"id": "_id", "text": "text", "title": None},
+                   "corpus": {"id": 0, "text": 1, "header": True, "delimiter": "\t"}},
+        "listed": ["pos_ids"], "order": ["query", "pos", "neg", "score"], "dropped_columns": ["extra"]}
+    code = sample_load_code(sample)
+    assert run_ids_code(code) == [dict(zip(rows, r)) for r in zip(*rows.values())]
+    assert read_table(open_sample(str(ids_folder), limit=1)).to_pydict() == rows
+
+
+def run_ids_code(code: str) -> list[dict]:
+    def load_dataset(kind, data_files, split="train"):
+        assert kind in ("json", "parquet") and split == "train"
+        if kind == "parquet":
+            return Rows(pq.read_table(data_files).to_pylist())
+        return Rows(load_dataset_stub(kind, data_files))
+
+    return list(eval(code, {"load_dataset": load_dataset}))
+
+
+def test_ids_read_from_parquet_and_json_lookups_with_titles(tmp_path):
+    from lossadvisor.sources.ids import sample_load_code
+
+    jsonl(tmp_path / "pairs.jsonl", [{"qid": "a1", "doc_id": 1}, {"qid": "a2", "doc_id": 2}, {"qid": "a2", "doc_id": 3}])
+    jsonl(tmp_path / "questions.jsonl", [{"id": "a1", "question": "what is one"}, {"id": "a2", "question": "what is two"}])
+    pq.write_table(pa.table({"doc_id": [1, 2, 3], "title": ["One", None, "Three"],
+                             "contents": ["One is a number", "two", "a third"]}), tmp_path / "docs.parquet")
+    sample = open_sample(str(tmp_path))
+    rows = {"query": ["what is one", "what is two", "what is two"],
+            "positive": ["One is a number", "two", "Three a third"]}
+    assert sample.table.to_pydict() == rows
+    assert sample.reading_notes[-1] == ("resolved-ids", (
+        "ids resolved into texts, as sentence-transformers' resolve_ids does: qid → query (from questions.jsonl); "
+        "doc_id → positive (from docs.parquet); title put before the text for 1 documents (as BEIR does)"))
+    assert run_ids_code(sample_load_code(sample)) == [dict(zip(rows, r)) for r in zip(*rows.values())]
+
+
+def test_ids_alone_are_explained_with_the_files_to_name(tmp_path):
+    from lossadvisor.sources.ids import ids_error
+
+    write(tmp_path, "topics.tsv", "1\tq\n")
+    error = ids_error(str(tmp_path / "train.jsonl"), pa.table({"qid": [1, 2], "doc_ids": [[3, 4], [5]], "label": [1, 0]}))
+    assert error.message == (f"{tmp_path}/train.jsonl: ids, not text: qid (ids), doc_ids (lists of ids) point into a "
+                             "queries file and a corpus file that hold the texts (label kept as the label)")
+    assert error.hint == (
+        f"Name the text files with it, comma-separated (each with an id and a text column): lossadvisor inspect "
+        f"{tmp_path}/train.jsonl,{tmp_path}/topics.tsv,{tmp_path}/corpus.jsonl (convert and trial take the same). Or "
+        "resolve them in your training script: from sentence_transformers.util import resolve_ids; dataset = "
+        "dataset.map(resolve_ids({'qid': queries, 'doc_ids': corpus}, output_format=\"lists\"), batched=True, "
+        "remove_columns=['qid', 'doc_ids']) with queries and corpus loaded as datasets of (id, text).")
+    headless = ids_error("x/t.tsv", pa.table({"column_1": [1], "column_2": ["p7"]}))
+    assert headless.message == ("x/t.tsv: ids, not text: column_1 (ids), column_2 (ids) point into a queries file and a "
+                                "corpus file that hold the texts")
+    assert "resolve_ids({'column_1': queries, 'column_2': corpus}" in headless.hint
+    assert "lossadvisor inspect x/t.tsv,x/queries.jsonl,x/corpus.jsonl (" in headless.hint
+    assert ids_error("x/t.jsonl", pa.table({"qid": [1], "text": ["a real text here"]})) is None
+    assert ids_error("x/t.jsonl", pa.table({"a": [1], "b": [2]})) is None
+    assert ids_error("x/t.jsonl", pa.table({"qid": pa.array([], pa.int64())})) is None
+    assert ids_error("x/t.tsv", pa.table({"column_1": [1], "column_2": [1.5]})) is None
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("query_id", False, set()), "query"), (("document_ids", True, set()), "documents"), (("pid+", False, set()), "positive"),
+    (("pid-", False, set()), "negative"), (("column_2", False, set(), "corpus", 0), "positive"),
+    (("column_3", False, set(), "corpus", 1), "negative"), (("column_1", False, set(), "queries"), "query"),
+    (("column_4", True, set(), "corpus", 1), "documents"), (("doc_ids", True, set()), "documents"),
+    (("pos_ids", True, set()), "pos"), (("neg_ids", True, {"neg"}), "neg_2"), (("qid", False, {"query", "query_2"}, "queries"), "query_3"),
+    (("passage_no", False, set()), "passage"), (("qidx", False, set()), "positive"), (("docs", True, set()), "documents"),
+    (("answer_id", True, set()), "answers"),
+])
+def test_output_names(args, expected):
+    from lossadvisor.sources.ids import output_name
+
+    assert output_name(*args) == expected
+
+
+def test_lookup_fields():
+    from lossadvisor.sources.ids import _header, _pick, _stem_kind
+
+    assert _pick(["_id", "title", "text"], "corpus") == ("_id", "text")
+    assert _pick(["docid", "body"], "c") == ("docid", "body")
+    assert _pick(["my_id", "title", "words"], "c") == ("my_id", "words")
+    hint = "Give each record an id field (_id or id) and a text field (text)."
+    assert refused(_pick, ["a", "b"], "corpus") == (
+        "cannot tell the id and the text field of the corpus records (fields: a, b)", hint)
+    assert refused(_pick, ["xid"], "queries") == (
+        "cannot tell the id and the text field of the queries records (fields: xid)", hint)
+    assert [_header(c) for c in (["id", "text"], ["text", "pid"], ["1", "2"], ["id"], ["qid", "foo", "query"],
+                                 ["foo", "DocID"])] == [(0, 1), (1, 0), None, None, (0, 2), (1, 0)]
+    assert [_stem_kind(Path(n)) for n in ("queries.tsv", "Query.jsonl", "topics.x.y", "collection.tsv", "docs.parquet",
+                                          "train.jsonl", "questions_dev.json", "passages")] == [
+        "queries", "queries", "queries", "corpus", "corpus", None, "queries", "corpus"]
+
+
+def test_read_lookup_of_each_format(tmp_path):
+    from lossadvisor.sources.ids import read_lookup
+
+    pq.write_table(pa.table({"doc_id": [1, 2, 3], "title": ["A", None, "C"], "contents": ["A b", "two", "three"]}),
+                   tmp_path / "corpus.parquet")
+    fields: dict = {}
+    assert read_lookup(tmp_path / "corpus.parquet", "corpus", {"1", "2", "3"}, fields) == (
+        {"1": "A b", "2": "two", "3": "C three"}, 1)
+    assert fields == {"id": "doc_id", "text": "contents", "title": "title"}
+    fields = {}
+    assert read_lookup(tmp_path / "corpus.parquet", "queries", {"1", "3"}, fields) == ({"1": "A b", "3": "three"}, 0)
+    assert fields == {"id": "doc_id", "text": "contents", "title": None}
+    fields = {}
+    assert read_lookup(Path(write(tmp_path, "c.csv", "7,seven\n8,eight\n9\n")), "corpus", {"7", "9"}, fields) == (
+        {"7": "seven"}, 0)
+    assert fields == {"id": 0, "text": 1, "header": False, "delimiter": ","}
+    lines = Path(write(tmp_path, "c.jsonl", '{"id": 1, "title": "T", "text": "body"}\n{"id": 2, "text": "two"}\n'))
+    fields = {}
+    assert read_lookup(lines, "corpus", {"1", "2"}, fields) == ({"1": "T body", "2": "two"}, 1)
+    assert fields == {"id": "id", "text": "text", "title": "title"}
+    fields = {}
+    assert read_lookup(lines, "queries", {"1"}, fields) == ({"1": "body"}, 0)
+    assert fields == {"id": "id", "text": "text", "title": None}
