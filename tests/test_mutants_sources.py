@@ -778,3 +778,167 @@ def test_read_lookup_of_each_format(tmp_path):
     fields = {}
     assert read_lookup(lines, "queries", {"1"}, fields) == ({"1": "body"}, 0)
     assert fields == {"id": "id", "text": "text", "title": None}
+
+
+# --- nested.py and jsonfile.flatten_nested: nested fields and records -------------------------------------------------
+
+MSMARCO_ROWS = [{"query": "q one", "passages": [{"is_selected": 1, "passage_text": "a b"}, {"is_selected": 0, "passage_text": "c d"}]},
+                {"query": "q two", "passages": [{"is_selected": 0, "passage_text": "e f"}]}]
+
+
+def test_judged_records_read_as_parallel_lists(tmp_path):
+    from lossadvisor.sources.nested import flatten_code
+
+    sample = open_sample(jsonl(tmp_path / "m.jsonl", MSMARCO_ROWS), limit=1)
+    assert (sample.num_rows, sample.fields_flattened) == (2, ("passages",))
+    assert sample.schema_before == pa.schema([("query", pa.string()), ("passages", pa.list_(pa.struct(
+        [("is_selected", pa.int64()), ("passage_text", pa.string())])))])
+    assert sample.reading_notes == (("nested-fields", "nested fields read as columns: passages.is_selected, "
+                                                      "passages.passage_text"),)
+    rows = {"query": ["q one", "q two"], "passages.is_selected": [[1, 0], [0]],
+            "passages.passage_text": [["a b", "c d"], ["e f"]]}
+    assert sample.table.to_pydict() == {k: v[:1] for k, v in rows.items()}
+    assert read_table(sample).to_pydict() == rows
+    code = flatten_code(sample.fields_flattened, sample.schema_before)
+    assert code == ("dataset = dataset.map(lambda row: {f'passages.{k}': [r[k] for r in row['passages']] for k in "
+                    "['is_selected', 'passage_text']}, remove_columns=['passages'])")
+    dataset = Rows(MSMARCO_ROWS)
+    exec(code, {}, scope := {"dataset": dataset})
+    assert list(scope["dataset"]) == [dict(zip(rows, r)) for r in zip(*rows.values())]
+
+
+def test_a_judged_struct_and_nulls(tmp_path):
+    from lossadvisor.sources.nested import flatten_code, flatten_fields
+
+    table = pa.Table.from_pylist([{"query": "q one", "passages": {"is_selected": [1, 0], "passage_text": ["a b", "c d"]}},
+                                  {"query": "q two", "passages": None}])
+    flat, fields = flatten_fields(table)
+    assert fields == ("passages",)
+    assert flat.to_pydict() == {"query": ["q one", "q two"], "passages.is_selected": [[1, 0], None],
+                                "passages.passage_text": [["a b", "c d"], None]}
+    assert flatten_code(fields, table.schema) == "dataset = dataset.flatten()"
+    assert flatten_code((), table.schema) == "dataset = dataset.flatten()"
+    records = pa.Table.from_pylist([MSMARCO_ROWS[0], {"query": "q two", "passages": None}, {"query": "q3", "passages": []}])
+    flat, fields = flatten_fields(records)
+    assert flat.to_pydict() == {"query": ["q one", "q two", "q3"], "passages.is_selected": [[1, 0], None, []],
+                                "passages.passage_text": [["a b", "c d"], None, []]}
+    clash = pa.Table.from_pylist([{"p.label": 5, "p": {"label": 1, "text": "x y"}}])
+    assert flatten_fields(clash)[0].column_names == ["p.label", "p.label_", "p.text"]
+    plain = pa.Table.from_pylist([{"answers": {"text": "t", "start": 1}}])  # no label-like field: one nested column
+    assert flatten_fields(plain) == (plain, ())
+
+
+def test_nested_records_exploded(tmp_path):
+    from lossadvisor.sources.jsonfile import flatten_nested
+
+    squad = [{"title": "T", "paragraphs": [{"context": "ctx one", "qas": [{"question": "q?", "id": "1"}]},
+                                          {"context": "ctx two", "qas": []}]},
+             {"title": "U", "paragraphs": [{"context": "c3", "qas": []}]}]
+    sample = open_sample(jsonl(tmp_path / "sq.jsonl", squad), limit=1)
+    assert (sample.num_rows, sample.flattened) == (None, ("paragraphs",))
+    assert sample.reading_notes == (("nested-records", "nested records flattened: paragraphs (one row per innermost record)"),)
+    assert sample.table.to_pydict() == {"title": ["T", "T"], "context": ["ctx one", "ctx two"],
+                                        "qas": [[{"question": "q?", "id": "1"}], []]}
+    assert read_table(sample).to_pydict() == {"title": ["T", "T", "U"], "context": ["ctx one", "ctx two", "c3"],
+                                              "qas": [[{"question": "q?", "id": "1"}], [], []]}
+    whole = open_sample(jsonl(tmp_path / "two.jsonl", squad))
+    assert (whole.num_rows, whole.flattened) == (3, ("paragraphs",))
+    clash = pa.Table.from_pylist([{"id": "x", "items": [{"id": "i1", "v": 1}]}])
+    flat, path = flatten_nested(clash)
+    assert path == ("items",) and flat.to_pydict() == {"id": ["x"], "items.id": ["i1"], "v": [1]}
+    leaf = pa.Table.from_pylist([{"a": "x", "b": "y", "answers": [{"text": "t", "start": 1}]}])
+    assert flatten_nested(leaf) == (leaf, ())
+    records_in_records = [{"sub": [{"t": "z"}, {"t": "w"}]}]
+    kept = pa.Table.from_pylist([{"a": "x", "b": "y", "items": records_in_records}])  # texts paired: one level
+    flat, path = flatten_nested(kept)
+    assert path == ("items",) and flat.to_pydict() == {"a": ["x"], "b": ["y"], "sub": [[{"t": "z"}, {"t": "w"}]]}
+    deep = pa.Table.from_pylist([{"a": "x", "items": records_in_records}])
+    flat, path = flatten_nested(deep)
+    assert path == ("items", "sub") and flat.to_pydict() == {"a": ["x", "x"], "t": ["z", "w"]}
+
+
+# --- jsonfile.py: JSON arrays read by their head, whole documents -----------------------------------------------------
+
+
+def test_array_head_reads_chunk_by_chunk(tmp_path, monkeypatch):
+    from lossadvisor.sources import jsonfile
+
+    monkeypatch.setattr(jsonfile, "ARRAY_CHUNK_BYTES", 8)  # elements run past what was read so far
+    array = write(tmp_path, "arr.json", '\ufeff [ {"a": 1} ,\n {"a": [2, 3]}, {"a": 4}]')
+    assert jsonfile._array_head(array, 2) == [{"a": 1}, {"a": [2, 3]}]
+    assert jsonfile._array_head(array, 10) == [{"a": 1}, {"a": [2, 3]}, {"a": 4}]
+    unclosed = write(tmp_path, "open.json", '[{"a": 1}, {"a": 2}')
+    assert refused(jsonfile._array_head, unclosed, 10) == (f"{unclosed}: not JSON (the array is not closed)", None)
+    empty = write(tmp_path, "empty.json", "[ ]")
+    assert refused(jsonfile._array_head, empty, 10) == (f"{empty}: an empty JSON array", None)
+    bad = write(tmp_path, "bad.json", '[{"a": 1}, nope]')
+    assert refused(jsonfile._array_head, bad, 10) == (
+        f"{bad}: not JSON or JSON Lines (Expecting value: line 1 column 11 (char 10))", None)
+    latin = tmp_path / "lat.json"
+    latin.write_bytes(b'[{"a": "caf\xe9"}]')
+    assert refused(jsonfile._array_head, str(latin), 10) == (f"{latin}: not UTF-8 text", None)
+
+
+def test_array_head_bounds_one_element(tmp_path, monkeypatch):
+    from lossadvisor.sources import jsonfile
+
+    monkeypatch.setattr(jsonfile, "ARRAY_CHUNK_BYTES", 1 << 20)
+    monkeypatch.setattr(jsonfile, "TEXT_WINDOW_MAX_BYTES", 3 << 20)
+    huge = write(tmp_path, "huge.json", '[{"a": "' + "x" * (4 << 20) + '"}]')
+    assert refused(jsonfile._array_head, huge, 10) == (f"{huge}: a JSON array element longer than 3 MiB",
+                                                       "Write it as JSON Lines or parquet.")
+
+
+def test_a_whole_json_document(tmp_path, monkeypatch):
+    from lossadvisor.sources import jsonfile
+
+    document = write(tmp_path, "doc.json", '{"x": 1, "rows": [{"a": 1}, {"a": 2}, {"a": 3}]}')
+    assert jsonfile._document(document, 2, []) == ([{"a": 1}, {"a": 2}], 3, "rows", [
+        ("json-field", "one JSON document: the records are under the field 'rows' (field=\"rows\")")])
+    one = write(tmp_path, "obj.json", '{"x": 1}')
+    assert refused(jsonfile._document, one, 2, []) == (f"{one}: one JSON object, not a list of records",
+                                                       "Write the records as JSON Lines.")
+    cut = write(tmp_path, "nj.json", '{"x": ')
+    assert refused(jsonfile._document, cut, 2, []) == (
+        f"{cut}: not JSON or JSON Lines (Expecting value: line 1 column 7 (char 6))", None)
+    monkeypatch.setattr(jsonfile, "JSON_DOCUMENT_MAX_BYTES", 10)
+    big = write(tmp_path, "big.json", '{"x": [' + ", ".join(['{"a": 1}'] * 200_000) + "]}")
+    assert refused(jsonfile._document, big, 2, []) == (
+        f"{big}: one JSON document of 2 MiB, more than lossadvisor parses whole",
+        "Write the records as JSON Lines (one object per line).")
+    too_deep = jsonfile._too_deep("p")
+    assert (too_deep.message, too_deep.hint) == (
+        f"p: JSON nested too deeply to read (more than {__import__('sys').getrecursionlimit()} levels)",
+        "Flatten the records to one object per row.")
+
+
+# --- base.py ------------------------------------------------------------------------------------------------------------
+
+
+def test_class_names_kept_by_datasets():
+    from lossadvisor.sources.base import _class_names, _class_names_from_schema
+
+    features = {"label": {"_type": "ClassLabel", "names": ["neg", "pos"]}, "x": {"_type": "Value"},
+                "y": {"_type": "ClassLabel", "names": []}, "z": {"_type": "ClassLabel", "names": "ab"}, "w": 3,
+                7: {"_type": "ClassLabel", "names": [0, 1]}}
+    assert _class_names(features) == {"label": ["neg", "pos"], "7": ["0", "1"]}
+    assert _class_names([]) == {}
+    meta = {b"huggingface": json.dumps({"info": {"features": {"label": {"_type": "ClassLabel", "names": ["a", "b"]}}}})}
+    assert _class_names_from_schema(pa.schema([("label", pa.int64())], metadata=meta)) == {"label": ["a", "b"]}
+    for raw in (b"{bad", b"[1]", b""):
+        assert _class_names_from_schema(pa.schema([("label", pa.int64())], metadata={b"huggingface": raw})) == {}
+    assert _class_names_from_schema(pa.schema([])) == {}
+
+
+def test_small_helpers_of_base():
+    from lossadvisor.sources.base import _first_batches, _short, json_lines
+
+    assert _short(ValueError("  first\nsecond")) == "first"
+    assert _short(ValueError("")) == "ValueError"
+    assert _short(ValueError("x" * 300)) == "x" * 200
+    assert refused(lambda: list(json_lines("P", ['{"a":1}\n', "\n", "bad\n"]))) == ("P: line 3 is not JSON", None)
+    schema = pa.schema([("a", pa.int64())])
+    batches = [pa.record_batch([pa.array(v)], schema=schema) for v in ([1, 2, 3], [4, 5], [6])]
+    assert _first_batches(iter(batches), 4, schema).to_pydict() == {"a": [1, 2, 3, 4]}
+    assert _first_batches(iter(batches), 3, schema).to_pydict() == {"a": [1, 2, 3]}
+    assert _first_batches(iter([]), 4, schema).num_rows == 0
