@@ -942,3 +942,178 @@ def test_small_helpers_of_base():
     assert _first_batches(iter(batches), 4, schema).to_pydict() == {"a": [1, 2, 3, 4]}
     assert _first_batches(iter(batches), 3, schema).to_pydict() == {"a": [1, 2, 3]}
     assert _first_batches(iter([]), 4, schema).num_rows == 0
+
+
+# --- local.py: parquet and Arrow samples ------------------------------------------------------------------------------
+
+
+def test_parquet_sample_over_shards_and_its_footer_stats(tmp_path):
+    from lossadvisor.sources.local import _parquet_sample
+
+    first, second = str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")
+    pq.write_table(pa.table({"t": ["a b", "c d", None, "e f"], "n": [1, 5, None, -2], "f": [0.5, float("nan"), 1.0, 2.0],
+                             "s": [{"x": 1}] * 4}), first, row_group_size=2)
+    pq.write_table(pa.table({"t": ["g h"], "n": [9], "f": [1.5], "s": [{"x": 2}]}), second)
+    table, total, stats = _parquet_sample([first, second], 3)
+    assert total == 5 and table.column_names == ["t", "n", "f", "s"]
+    assert table.select(["t", "n"]).to_pydict() == {"t": ["a b", "c d", None], "n": [1, 5, None]}
+    assert stats == {"n": {"min": -2, "max": 5, "nulls": 1}, "f": {"min": 0.5, "max": 2.0, "nulls": 0}}  # first file's
+    table, total, _ = _parquet_sample([first, second], 10)
+    assert table.select(["t", "n"]).to_pydict() == {"t": ["a b", "c d", None, "e f", "g h"], "n": [1, 5, None, -2, 9]}
+    sample = open_sample(first)
+    assert (sample.num_rows, sample.column_stats) == (4, stats)
+
+
+def test_unreadable_parquet_and_arrow_files(tmp_path):
+    from lossadvisor.sources.local import _arrow_sample, open_parquet
+
+    bad = write(tmp_path, "bad.parquet", "nope")
+    assert refused(open_parquet, bad) == (
+        f"{bad}: not a readable parquet file (Parquet file size is 4 bytes, smaller than the minimum file footer (8 bytes))",
+        None)
+    bad_arrow = write(tmp_path, "bad.arrow", "nope")
+    assert refused(_arrow_sample, [bad_arrow], 4) == (f"{bad_arrow}: not a readable Arrow file (File is too small: 4)", None)
+
+
+def test_arrow_file_and_stream_formats(tmp_path):
+    from lossadvisor.sources.local import _arrow_sample
+
+    table = pa.table({"x": [1, 2, 3]})
+    with pa.OSFile(str(tmp_path / "f.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=2)
+    with pa.OSFile(str(tmp_path / "s.arrow"), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=1)
+    files = [str(tmp_path / "f.arrow"), str(tmp_path / "s.arrow")]
+    sample, total, schema = _arrow_sample(files, 4)
+    assert (sample.to_pydict(), total, schema) == ({"x": [1, 2, 3, 1]}, 6, table.schema)
+    sample, total, _ = _arrow_sample(files, 2)
+    assert (sample.to_pydict(), total) == ({"x": [1, 2]}, 6)
+    whole = open_sample(str(tmp_path / "s.arrow"))
+    assert (whole.kind, whole.num_rows, whole.exhaustive) == ("arrow", 3, True)
+
+
+# --- dictionary.py: dictionary-encoded text sized and decoded from its buffers ---------------------------------------
+
+
+def dictionary_column() -> pa.DictionaryArray:
+    # a null index (row 1) and a null entry (index 1, row 3): both decode to null and cost no bytes
+    return pa.DictionaryArray.from_arrays(pa.array([0, None, 2, 1, 0], pa.int32()), pa.array(["ab", None, "cde"]))
+
+
+@pytest.mark.parametrize("in_python", [True, False])
+def test_dictionary_decode_and_sizes(in_python):
+    from lossadvisor.sources import dictionary
+
+    column = dictionary_column()
+    decoded = dictionary.decode(column, in_python=in_python)
+    assert (decoded.to_pylist(), decoded.type, decoded.null_count) == (["ab", None, "cde", None, "ab"], pa.string(), 2)
+    assert dictionary.value_bytes(column).tolist() == [2, 0, 3, 0, 2]
+    assert dictionary._value_bytes_compute(column).tolist() == [2, 0, 3, 0, 2]
+    part = column.slice(1, 3)
+    assert dictionary.decode(part, in_python=in_python).to_pylist() == [None, "cde", None]
+    assert dictionary.value_bytes(part).tolist() == [0, 3, 0]
+
+
+def test_dictionary_decode_of_other_layouts():
+    from lossadvisor.sources import dictionary
+
+    column = dictionary_column()
+    assert dictionary.decode(column, in_python=True, target=pa.large_string()).type == pa.large_string()
+    assert dictionary.decode(column, in_python=True, target=pa.int64()).type == pa.string()
+    unsigned = pa.DictionaryArray.from_arrays(pa.array([1, 0], pa.uint8()), pa.array([b"x", b"yz"]))
+    assert dictionary.decode(unsigned, in_python=True).to_pylist() == [b"yz", b"x"]
+    assert dictionary.value_bytes(unsigned).tolist() == [2, 1]
+    empty = pa.DictionaryArray.from_arrays(pa.array([None, None], pa.int32()), pa.array([], pa.string()))
+    assert dictionary.decode(empty, in_python=True).to_pylist() == [None, None]
+    assert dictionary.value_bytes(empty).tolist() == [0, 0]
+    large = pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int32()), pa.array(["q", "rs"], pa.large_string()))
+    decoded = dictionary.decode(large, in_python=True)
+    assert (decoded.to_pylist(), decoded.type) == (["q", "rs"], pa.large_string())
+    assert dictionary.value_bytes(large).tolist() == [1, 2]
+    assert dictionary._valid(pa.array([1, None, 3]).slice(1)).tolist() == [False, True]
+    out_of_range = pa.DictionaryArray.from_buffers(pa.dictionary(pa.int32(), pa.string()), 2,
+                                                   [None, pa.array([0, 5], pa.int32()).buffers()[1]],
+                                                   dictionary=pa.array(["a", "b"]))
+    assert dictionary._entries(out_of_range) is None
+    with pytest.raises(pa.ArrowIndexError, match="Index 5 out of bounds"):
+        dictionary.decode(out_of_range, in_python=True)
+
+
+# --- spec.py globs, sample.py refusals and shards, hub.py offline ----------------------------------------------------
+
+
+def test_double_star_globs(tmp_path, monkeypatch):
+    from lossadvisor.sources.spec import _glob_files
+
+    for name in ("a/x.jsonl", "a/b/y.jsonl", "a/.h/z.jsonl", "top.jsonl", "a/b/notes.txt"):
+        write(tmp_path, name, '{"t": "a"}\n')
+    assert _glob_files(str(tmp_path / "**" / "*.jsonl")) == [
+        str(tmp_path / "a/b/y.jsonl"), str(tmp_path / "a/x.jsonl"), str(tmp_path / "top.jsonl")]
+    assert _glob_files(str(tmp_path / "a" / "**")) == [
+        str(tmp_path / "a/b/notes.txt"), str(tmp_path / "a/b/y.jsonl"), str(tmp_path / "a/x.jsonl")]
+    monkeypatch.chdir(tmp_path)
+    assert _glob_files("**/*.jsonl") == ["a/b/y.jsonl", "a/x.jsonl", "top.jsonl"]
+    assert _glob_files("**/b/*.jsonl") == ["a/b/y.jsonl"]
+    assert _glob_files("a/*.jsonl") == ["a/x.jsonl"]
+
+
+def test_walk_is_bounded(tmp_path, monkeypatch):
+    from lossadvisor.sources import spec
+
+    for i in range(4):
+        write(tmp_path, f"d/{i}.csv", "a\n1\n")
+    monkeypatch.setattr(spec, "MAX_WALK_ENTRIES", 5)  # d and its 4 files: 5 entries
+    assert sorted(spec._walk_files(str(tmp_path))) == [str(tmp_path / f"d/{i}.csv") for i in range(4)]
+    monkeypatch.setattr(spec, "MAX_WALK_ENTRIES", 4)
+    assert refused(spec._walk_files, str(tmp_path)) == (
+        f"{tmp_path}: more than 4 entries under it; point at the data files", None)
+
+
+def test_local_files_refuse_hub_options(tmp_path):
+    path = jsonl(tmp_path / "top.jsonl", [{"t": "e", "l": 3}])
+    assert refused(open_sample, path, subset="x") == ("--subset applies to hub datasets only", None)
+    assert refused(open_sample, path, split="dev") == (f"{path}: local files have one split, 'train' (got --split dev)", None)
+    assert open_sample(path, split="train").split == "train"
+
+
+def test_json_shards_are_checked_by_their_heads(tmp_path):
+    first = jsonl(tmp_path / "s/1.jsonl", [{"t": "a", "l": 1}])
+    second = jsonl(tmp_path / "s/2.jsonl", [{"t": "b", "l": "x"}])
+    assert refused(open_sample, str(tmp_path / "s")) == (
+        f"shards disagree on column 'l': int64 in {first}, string in {second}", "Cast that column to one type in every file.")
+    jsonl(tmp_path / "ok/1.jsonl", [{"t": "a", "l": 1}])
+    jsonl(tmp_path / "ok/2.jsonl", [{"t": "b", "l": 2.5}])
+    write(tmp_path, "ok/3.jsonl", "garbage\n[1]\n")
+    write(tmp_path, "ok/4.jsonl", '[{"t": 5}]')  # a whole-JSON document: read with the rest, not checked here
+    sample = open_sample(str(tmp_path / "ok"))
+    assert (sample.num_rows, sample.table.to_pydict()) == (None, {"t": ["a"], "l": [1]})
+
+
+def test_a_drifting_shard_past_the_head_size_is_cut_at_a_line(tmp_path, monkeypatch):
+    from lossadvisor.sources import sample as sample_module
+
+    monkeypatch.setattr(sample_module, "SHARD_HEAD_BYTES", 40)
+    jsonl(tmp_path / "1.jsonl", [{"t": "a", "l": 1}])
+    # the head ends inside the second record: only whole lines are read, and the first agrees
+    jsonl(tmp_path / "2.jsonl", [{"t": "bbbbbbbbbbbbbbbb", "l": 2}, {"t": "c", "l": "text"}])
+    assert open_sample(str(tmp_path)).table.to_pydict() == {"t": ["a"], "l": [1]}
+    monkeypatch.setattr(sample_module, "SHARDS_CHECKED", 1)
+    third = jsonl(tmp_path / "3.jsonl", [{"t": "d", "l": "x"}])
+    assert open_sample(str(tmp_path)).files[-1] == third  # beyond the shards checked
+
+
+@pytest.mark.parametrize("variable, value, offline", [
+    ("HF_HUB_OFFLINE", "Yes", True), ("HF_HUB_OFFLINE", "1", True), ("HF_DATASETS_OFFLINE", "TRUE", True),
+    ("HF_DATASETS_OFFLINE", "no", False), ("HF_HUB_OFFLINE", "0", False),
+])
+def test_hub_offline(monkeypatch, variable, value, offline):
+    from lossadvisor.sources import hub
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    monkeypatch.setenv(variable, value)
+    assert hub._offline() is offline
+    if offline:
+        assert refused(open_sample, "org/name") == (
+            "'org/name' is not a local path and the Hugging Face Hub is offline (HF_HUB_OFFLINE is set)",
+            "Point at a local file or save_to_disk folder, or unset HF_HUB_OFFLINE.")
