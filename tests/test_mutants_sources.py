@@ -1117,3 +1117,69 @@ def test_hub_offline(monkeypatch, variable, value, offline):
         assert refused(open_sample, "org/name") == (
             "'org/name' is not a local path and the Hugging Face Hub is offline (HF_HUB_OFFLINE is set)",
             "Point at a local file or save_to_disk folder, or unset HF_HUB_OFFLINE.")
+
+
+# --- sample.py and full.py over save_to_disk folders and parquet shards -----------------------------------------------
+
+
+def save_split(folder: Path, table: pa.Table, info: dict | None = None) -> None:
+    """A `datasets` save_to_disk split written by hand: an Arrow stream, state.json and (optionally) dataset_info.json."""
+    folder.mkdir(parents=True)
+    with pa.OSFile(str(folder / "data-00000-of-00001.arrow"), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=2)
+    (folder / "state.json").write_text(json.dumps({"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}))
+    if info is not None:
+        (folder / "dataset_info.json").write_text(json.dumps(info))
+
+
+def test_a_dataset_dict_folder(tmp_path):
+    table = pa.table({"text": ["a b", "c d", "e f"], "label": [0, 1, 0]})
+    save_split(tmp_path / "train", table, {"features": {"label": {"_type": "ClassLabel", "names": ["neg", "pos"]}}})
+    save_split(tmp_path / "test", table.slice(0, 1))
+    (tmp_path / "dataset_dict.json").write_text(json.dumps({"splits": ["train", "test"]}))
+    sample = open_sample(str(tmp_path), limit=2)
+    assert (sample.kind, sample.split, sample.splits, sample.num_rows) == ("save_to_disk", "train", ("train", "test"), 3)
+    assert sample.files == (str(tmp_path / "train" / "data-00000-of-00001.arrow"),)
+    assert sample.class_names == {"label": ["neg", "pos"]}
+    assert sample.table.to_pydict() == {"text": ["a b", "c d"], "label": [0, 1]}
+    assert read_table(sample).to_pydict() == table.to_pydict()
+    test = open_sample(str(tmp_path), split="test")
+    assert (test.split, test.num_rows, test.class_names) == ("test", 1, {})
+    assert refused(open_sample, str(tmp_path), subset="x") == ("--subset applies to hub datasets only", None)
+    for broken in ("[1]", "{bad"):
+        (tmp_path / "train" / "dataset_info.json").write_text(broken)
+        assert open_sample(str(tmp_path)).class_names == {}
+
+
+def test_parquet_shards_read_whole(tmp_path):
+    pq.write_table(pa.table({"a": [1, 2, 3]}), tmp_path / "1.parquet")
+    pq.write_table(pa.table({"a": [4]}), tmp_path / "2.parquet")
+    sample = open_sample(str(tmp_path), limit=2)
+    assert (sample.kind, sample.num_rows, sample.table.to_pydict()) == ("parquet", 4, {"a": [1, 2]})
+    assert read_table(sample).to_pydict() == {"a": [1, 2, 3, 4]}
+
+
+def test_parquet_batches_within_a_byte_budget(tmp_path):
+    import os
+
+    from lossadvisor.sources.local import _decoded_bytes, open_parquet, parquet_batches
+
+    path = str(tmp_path / "t.parquet")
+    pq.write_table(pa.table({"t": ["aaaa", "bbbbbbbb", "c"], "n": [1, 2, 3]}), path)
+    parquet, _ = open_parquet(path)
+    batch = next(parquet.iter_batches())
+    assert pa.types.is_dictionary(batch.schema.field("t").type)
+    # per row: the fixed-width bytes shared out (24 // 3) + 8, and the bytes of its text
+    assert _decoded_bytes(batch).tolist() == [8 + 8 + 4, 8 + 8 + 8, 8 + 8 + 1]
+    _, batches = parquet_batches(path, max_bytes=40, stop_at_budget=True)
+    assert [b.to_pydict() for b in batches] == [{"t": ["aaaa"], "n": [1]}]
+    message = (f"{path}: its data decodes to more than 0 MiB ({os.path.getsize(path):,} bytes on disk): values repeated "
+               "from a dictionary, too large to read", "Check how the file was made; a few kB must not hold gigabytes of text.")
+    _, batches = parquet_batches(path, max_bytes=40)
+    assert refused(list, batches) == message
+    _, batches = parquet_batches(path, max_bytes=10, stop_at_budget=True)  # not even one row fits
+    assert refused(list, batches) == message
+    _, batches = parquet_batches(path, batch_rows=2, max_rows=3)
+    assert [b.to_pydict() for b in batches] == [{"t": ["aaaa", "bbbbbbbb"], "n": [1, 2]}, {"t": ["c"], "n": [3]}]
+    _, batches = parquet_batches(path, batch_rows=2, max_rows=1)
+    assert [b.to_pydict() for b in batches] == [{"t": ["aaaa"], "n": [1]}]
