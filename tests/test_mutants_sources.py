@@ -1183,3 +1183,86 @@ def test_parquet_batches_within_a_byte_budget(tmp_path):
     assert [b.to_pydict() for b in batches] == [{"t": ["aaaa", "bbbbbbbb"], "n": [1, 2]}, {"t": ["c"], "n": [3]}]
     _, batches = parquet_batches(path, batch_rows=2, max_rows=1)
     assert [b.to_pydict() for b in batches] == [{"t": ["aaaa"], "n": [1]}]
+
+
+def test_full_reads_of_parallel_files_and_json_fallbacks(tmp_path):
+    from lossadvisor.sources.full import _read_json_all, _read_json_whole, _read_text_all
+
+    write(tmp_path, "p/a.toks", "x y\nz w\nq r\n")
+    write(tmp_path, "p/b.toks", "1\n2\n3\n")
+    sample = open_sample(str(tmp_path / "p"), limit=1)
+    assert (sample.kind, sample.num_rows, sample.table.to_pydict()) == ("parallel", 3, {"a": ["x y"], "b": [1]})
+    assert read_table(sample).to_pydict() == {"a": ["x y", "z w", "q r"], "b": [1, 2, 3]}
+    # pyarrow's reader loses the null of [null, ""]: an array and JSON Lines are read with the json module instead
+    array = write(tmp_path, "arr.json", '[{"a": [null, ""]}, {"a": ["x"]}]')
+    assert _read_json_whole(array, None).to_pydict() == {"a": [[None, ""], ["x"]]}
+    lines = write(tmp_path, "lines.json", '{"a": [null, ""]}\n\n{"a": ["x"]}\n')
+    assert _read_json_whole(lines, None).to_pydict() == {"a": [[None, ""], ["x"]]}
+    bad = write(tmp_path, "bad.json", '{"a": 1}\n{"a": \n')
+    assert refused(_read_json_all, bad, None) == (
+        f"{bad}: cannot read the whole file as JSON (Expecting value: line 1 column 7 (char 6))", None)
+    field = write(tmp_path, "f.json", '{"rows": [{"a": 1}]}')
+    assert refused(_read_json_all, field, "nope") == (f"{field}: cannot read the whole file as JSON ('nope')", None)
+    text = write(tmp_path, "t.csv", "1;2,5\n3;4\n")
+    dialect = TextDialect(";", False, False, ("x", "y"), decimal_comma=("y",))
+    assert _read_text_all(text, dialect).to_pydict() == {"x": ["1", "3"], "y": ["2.5", "4"]}
+
+
+def test_resolve_table_refusals_and_switched_lookups(tmp_path):
+    from lossadvisor.sources.ids import resolve_table
+
+    write(tmp_path, "queries.tsv", "q1\tfirst query\nq2\tsecond query\n")
+    write(tmp_path, "collection.tsv", "pid\tpassage\n7\tseven text\n8\teight text\n")
+    layout = {"ids": tmp_path / "train.tsv", "queries": tmp_path / "queries.tsv", "corpus": tmp_path / "collection.tsv"}
+    assert refused(resolve_table, pa.table({"text": ["a b c"]}), layout) == (
+        f"{tmp_path}/train.tsv: no column holds ids to resolve in queries.tsv and collection.tsv",
+        "The ids file needs integer or token id columns (query_id, doc_ids, ...).")
+    assert refused(resolve_table, pa.table({"a": [99], "b": [98]}), layout) == (
+        f"{tmp_path}/train.tsv: the ids in 'a' (e.g. '99') are in neither queries.tsv nor collection.tsv",
+        "Check that the three files belong together (the same id scheme).")
+    assert refused(resolve_table, pa.table({"qid": ["q1", "q9"], "pid": [9, 7]}), layout) == (
+        f"{tmp_path}/train.tsv: no row's ids are all in queries.tsv and collection.tsv", None)
+    # no query-named column: the first is taken for the query, and switches when its ids are the corpus's
+    table, counts = resolve_table(pa.table({"column_1": [7, 8], "column_2": ["q1", "q2"]}), layout)
+    assert table.to_pydict() == {"positive": ["seven text", "eight text"], "query": ["first query", "second query"]}
+    assert counts["columns"] == {"column_1": ("corpus", "positive"), "column_2": ("queries", "query")}
+
+
+def test_which_columns_hold_ids():
+    from lossadvisor.sources.ids import _is_text, _values, id_columns
+
+    table = pa.table({"qid": [1], "label": [1], "x": [2], "doc_ids": [[1]], "t": ["a b"], "tok": ["ab-1"]})
+    assert id_columns(table) == {"qid": False, "doc_ids": True}
+    assert id_columns(table, named_only=False) == {"qid": False, "x": False, "doc_ids": True, "tok": False}
+
+    def column(values, type=None):
+        return pa.chunked_array([pa.array(values, type)])
+
+    assert _values(column([None, None], pa.int64())) is None
+    assert _values(column([[1], None, []])) == ([1], True)
+    assert _values(column([1.5])) is None
+    assert _values(column(["a" * 65])) is None
+    assert _values(column(["a" * 64, None])) == (["a" * 64], False)
+    assert [_is_text(column(v)) for v in (["ab"], ["a b"], [1], [["a b"]])] == [False, True, False, True]
+
+
+def test_ids_layouts(tmp_path):
+    from lossadvisor.sources.ids import ids_layout
+
+    names = ("train.jsonl", "queries.jsonl", "corpus.jsonl")
+    for name in names:
+        write(tmp_path, f"a/{name}", "{}")
+    expected = {"ids": tmp_path / "a/train.jsonl", "queries": tmp_path / "a/queries.jsonl", "corpus": tmp_path / "a/corpus.jsonl"}
+    assert ids_layout(str(tmp_path / "a")) == expected
+    assert ids_layout(",".join(str(tmp_path / "a" / n) for n in names)) == expected
+    assert ids_layout(",".join(str(tmp_path / "a" / n) for n in names[:2])) is None
+    assert ids_layout(",".join(str(tmp_path / "a" / n) for n in ("train.jsonl", "queries.jsonl", "queries.jsonl"))) is None
+    assert ids_layout(",".join(str(tmp_path / "a" / n) for n in ("train.jsonl", "queries.jsonl", "missing.jsonl"))) is None
+    write(tmp_path, "a/.hidden.jsonl", "{}")
+    write(tmp_path, "a/readme.md", "x")
+    assert ids_layout(str(tmp_path / "a")) == expected
+    write(tmp_path, "a/more.jsonl", "{}")
+    assert ids_layout(str(tmp_path / "a")) is None
+    (tmp_path / "a/more.jsonl").unlink()
+    (tmp_path / "a/qrels").mkdir()
+    assert ids_layout(str(tmp_path / "a")) is None  # a BEIR folder
