@@ -1266,3 +1266,89 @@ def test_ids_layouts(tmp_path):
     (tmp_path / "a/more.jsonl").unlink()
     (tmp_path / "a/qrels").mkdir()
     assert ids_layout(str(tmp_path / "a")) is None  # a BEIR folder
+
+
+def test_empty_and_truncated_arrow_streams(tmp_path):
+    from lossadvisor.sources.local import _arrow_sample
+
+    empty = str(tmp_path / "e.arrow")
+    with pa.OSFile(empty, "wb") as sink, pa.ipc.new_stream(sink, pa.schema([("x", pa.int64())])):
+        pass
+    table, total, schema = _arrow_sample([empty], 5)
+    assert (table.schema, table.num_rows, total, schema) == (pa.schema([("x", pa.int64())]), 0, 0, pa.schema([("x", pa.int64())]))
+    whole = pa.table({"x": list(range(1000))})
+    with pa.OSFile(str(tmp_path / "s.arrow"), "wb") as sink, pa.ipc.new_stream(sink, whole.schema) as writer:
+        writer.write_table(whole, max_chunksize=100)
+    data = (tmp_path / "s.arrow").read_bytes()
+    cut = tmp_path / "cut.arrow"
+    cut.write_bytes(data[: len(data) // 2])
+    message, hint = refused(_arrow_sample, [str(cut)], 5)
+    assert message.startswith(f"{cut}: truncated or corrupt Arrow data (") and hint is None
+
+
+# --- hub.py: a streamed sample, with the network and `datasets` stood in for -------------------------------------------
+
+
+class FakeNetwork:
+    def __init__(self, reachable: bool = True):
+        self.reachable, self.calls = reachable, []
+
+    def create_connection(self, address, timeout):
+        self.calls.append((address, timeout))
+        if not self.reachable:
+            raise OSError("unreachable")
+        return self
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    """A reachable hub whose `datasets.load_dataset` streams three records; its calls are kept."""
+    import socket
+    import sys
+    import types
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    network = FakeNetwork()
+    monkeypatch.setattr(socket, "create_connection", network.create_connection)
+    fake = types.ModuleType("datasets")
+    fake.calls = []
+
+    def load_dataset(*args, **kwargs):
+        fake.calls.append((args, kwargs))
+        if args[0] == "org/broken":
+            raise ConnectionError("the hub said no\nand more")
+        if args[0] == "org/empty":
+            return iter([])
+        return iter([{"text": "a b", "label": 1}, {"text": "c d", "label": 0}, {"text": "e f", "label": 1}])
+
+    fake.load_dataset = load_dataset
+    monkeypatch.setitem(sys.modules, "datasets", fake)
+    return network, fake
+
+
+def test_a_hub_sample_is_streamed(hub):
+    network, fake = hub
+    sample = open_sample("org/name", limit=2)
+    assert network.calls == [(("huggingface.co", 443), 3)]
+    assert fake.calls == [(("org/name", None), {"split": "train", "streaming": True})]
+    assert (sample.spec, sample.kind, sample.num_rows, sample.files, sample.split, sample.splits) == (
+        "org/name", "hub", None, (), "train", ("train",))
+    assert sample.table.to_pydict() == {"text": ["a b", "c d"], "label": [1, 0]}
+    other = open_sample("org/name", split="test", subset="pairs", limit=5)
+    assert fake.calls[-1] == (("org/name", "pairs"), {"split": "test", "streaming": True})
+    assert (other.split, other.splits, other.table.num_rows) == ("test", ("test",), 3)
+
+
+def test_a_hub_that_cannot_be_reached_or_opened(hub, monkeypatch):
+    network, _ = hub
+    assert refused(open_sample, "org/broken") == (
+        "cannot open hub dataset 'org/broken': the hub said no", "Check the id and your network, or point at a local copy.")
+    assert refused(open_sample, "org/empty") == ("org/empty: no records", None)
+    network.reachable = False
+    assert refused(open_sample, "org/name") == (
+        "'org/name' is not a local path, and the Hugging Face Hub cannot be reached (offline?)",
+        "Point at a local file or save_to_disk folder, or check your network.")
