@@ -1352,3 +1352,28 @@ def test_a_hub_that_cannot_be_reached_or_opened(hub, monkeypatch):
     assert refused(open_sample, "org/name") == (
         "'org/name' is not a local path, and the Hugging Face Hub cannot be reached (offline?)",
         "Point at a local file or save_to_disk folder, or check your network.")
+
+
+def test_a_beir_folder_without_titles_keyed_by_id(tmp_path):
+    jsonl(tmp_path / "corpus.jsonl", [{"id": "d1", "text": "cats purr"}, {"id": "d2"}])
+    jsonl(tmp_path / "queries.jsonl", [{"id": "q1", "text": "what purrs"}, {"id": "q2"}])
+    write(tmp_path, "qrels/dev.tsv", "query-id\tcorpus-id\tscore\nq1\td1\t1\n\t\nq2\td2\t1\n \n")
+    sample = open_sample(str(tmp_path))
+    assert sample.table.to_pydict() == {"query": ["what purrs", ""], "passage": ["cats purr", ""]}
+    assert sample.reading_notes == (("beir-folder", (
+        "a BEIR/MTEB retrieval layout: corpus.jsonl + queries.jsonl + qrels (dev); joined qrels 'dev': 2 judgments of 2 "
+        "queries; every judgment is a positive: (query, positive) pairs, negatives to mine from the corpus")),)
+
+
+def test_a_json_document_at_its_size_limit_and_too_deep(tmp_path, monkeypatch):
+    import os
+
+    from lossadvisor.sources import jsonfile
+
+    deep = write(tmp_path, "deep.json", '{\n"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    too_deep = jsonfile._too_deep(deep)
+    assert refused(jsonfile._document, deep, 5, []) == (too_deep.message, too_deep.hint)
+    assert too_deep.message.startswith(f"{deep}: JSON nested too deeply")
+    document = write(tmp_path, "doc.json", '{"rows": [{"a": 1}]}')
+    monkeypatch.setattr(jsonfile, "JSON_DOCUMENT_MAX_BYTES", os.path.getsize(document))  # at the limit: parsed
+    assert jsonfile._document(document, 5, [])[:3] == ([{"a": 1}], 1, "rows")
