@@ -1377,3 +1377,39 @@ def test_a_json_document_at_its_size_limit_and_too_deep(tmp_path, monkeypatch):
     document = write(tmp_path, "doc.json", '{"rows": [{"a": 1}]}')
     monkeypatch.setattr(jsonfile, "JSON_DOCUMENT_MAX_BYTES", os.path.getsize(document))  # at the limit: parsed
     assert jsonfile._document(document, 5, [])[:3] == ([{"a": 1}], 1, "rows")
+
+
+def lying_parquet(path: Path, table: pa.Table, claim: int) -> str:
+    """A parquet file whose footer claims `claim` rows (the row counts rewritten, as tests/hostile_inputs.py does)."""
+    import io
+    import struct
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from hostile_inputs import _varint
+
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    data = buffer.getvalue()
+    length = struct.unpack("<I", data[-8:-4])[0]
+    footer = data[-8 - length:-8].replace(_varint(table.num_rows << 1), _varint(claim << 1))
+    path.write_bytes(data[:-8 - length] + footer + struct.pack("<I", len(footer)) + b"PAR1")
+    return str(path)
+
+
+def test_a_parquet_footer_is_checked_against_its_pages(tmp_path):
+    from lossadvisor.sources.local import open_parquet
+
+    one_column = pa.table({"t": [f"row {i}" for i in range(1234)]})
+    lies = lying_parquet(tmp_path / "lies.parquet", one_column, 2**40)
+    assert refused(open_parquet, lies) == (
+        f"{lies}: corrupt parquet footer: it claims 1,099,511,627,776 rows, its pages hold 1,234",
+        "Rewrite the file from its source; lossadvisor does not trust a footer that its data contradicts.")
+    plausible = lying_parquet(tmp_path / "plausible.parquet", one_column, 65536)  # not worth reading the pages for
+    assert open_parquet(plausible)[0].metadata.num_rows == 65536
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(pa.table({"t": pa.array([], pa.string())}), empty)
+    assert open_parquet(str(empty))[0].metadata.num_rows == 0
+    two_columns = pa.table({"t": ["x"] * 1234, "n": list(range(1234))})
+    assert refused(open_parquet, lying_parquet(tmp_path / "two.parquet", two_columns, 10**9))[0].endswith(
+        "it claims 1,000,000,000 rows, its pages hold 1,234")
