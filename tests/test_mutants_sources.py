@@ -1413,3 +1413,47 @@ def test_a_parquet_footer_is_checked_against_its_pages(tmp_path):
     two_columns = pa.table({"t": ["x"] * 1234, "n": list(range(1234))})
     assert refused(open_parquet, lying_parquet(tmp_path / "two.parquet", two_columns, 10**9))[0].endswith(
         "it claims 1,000,000,000 rows, its pages hold 1,234")
+
+
+def test_dictionary_decode_of_one_entry_one_row_and_large_binary():
+    from lossadvisor.sources import dictionary
+
+    one_entry = pa.DictionaryArray.from_arrays(pa.array([0, 0, None], pa.int32()), pa.array(["x"]))
+    assert dictionary.decode(one_entry, in_python=True).to_pylist() == ["x", "x", None]
+    assert dictionary.value_bytes(one_entry).tolist() == [1, 1, 0]
+    one_row = pa.DictionaryArray.from_arrays(pa.array([1], pa.int32()), pa.array(["a", "bc"]))
+    assert dictionary.decode(one_row, in_python=True).to_pylist() == ["bc"]
+    large_binary = pa.DictionaryArray.from_arrays(pa.array([1, 0], pa.int32()), pa.array([b"x", b"yz"], pa.large_binary()))
+    decoded = dictionary.decode(large_binary, in_python=True)
+    assert (decoded.to_pylist(), decoded.type) == ([b"yz", b"x"], pa.large_binary())
+    assert dictionary.value_bytes(large_binary).tolist() == [2, 1]
+
+
+def test_a_tsv_whose_cells_hold_one_comma_is_read_whole_by_tabs(tmp_path):
+    sample = open_sample(write(tmp_path, "c.tsv", "x\ty\np,q\tr\ns,t\tu\nv,w\tz\n"), limit=1)
+    assert read_table(sample).to_pydict() == {"x": ["p,q", "s,t", "v,w"], "y": ["r", "u", "z"]}
+
+
+def test_a_json_array_too_deep_to_read(tmp_path):
+    from lossadvisor.sources import jsonfile
+
+    deep = write(tmp_path, "deep.json", "[" + "[" * 100_000 + "]" * 100_000 + "]")
+    too_deep = jsonfile._too_deep(deep)
+    assert refused(jsonfile._array_head, deep, 5) == (too_deep.message, too_deep.hint)
+
+
+def test_a_shard_head_is_read_by_whole_lines(tmp_path, monkeypatch):
+    from lossadvisor.sources import sample as sample_module
+
+    monkeypatch.setattr(sample_module, "SHARD_HEAD_BYTES", 40)
+    first = jsonl(tmp_path / "a/1.jsonl", [{"t": "a", "l": 1}])
+    # a first line longer than the head: nothing whole to check, the shard is left to the full read
+    jsonl(tmp_path / "a/2.jsonl", [{"t": "b" * 60, "l": "x"}])
+    assert open_sample(str(tmp_path / "a")).table.to_pydict() == {"t": ["a"], "l": [1]}
+    # a whole first line within the head that drifts is found
+    jsonl(tmp_path / "b/1.jsonl", [{"t": "a", "l": 1}])
+    second = jsonl(tmp_path / "b/2.jsonl", [{"t": "b", "l": "x"}, {"t": "c" * 60, "l": "y"}])
+    assert refused(open_sample, str(tmp_path / "b")) == (
+        f"shards disagree on column 'l': int64 in {tmp_path}/b/1.jsonl, string in {second}",
+        "Cast that column to one type in every file.")
+    assert first
