@@ -1457,3 +1457,52 @@ def test_a_shard_head_is_read_by_whole_lines(tmp_path, monkeypatch):
         f"shards disagree on column 'l': int64 in {tmp_path}/b/1.jsonl, string in {second}",
         "Cast that column to one type in every file.")
     assert first
+
+
+@pytest.mark.parametrize("name, text, header, rows, notes", [
+    ("w.csv", 'a,b\n"x,y",1\nz,2\n', True, [["x,y", "1"], ["z", "2"]], []),  # CSV quoting kept: no rows merged
+    ("qc.csv", 'text,score\nfoo bar,"0,5"\nbaz qux,"1,5"\n', True, [["foo bar", "0,5"], ["baz qux", "1,5"]], []),
+    ("t.csv", "a\tb\nfoo bar\t1\n", True, [["foo bar", "1"]],
+     [("misleading-extension", "t.csv is TAB-separated despite its .csv extension")]),
+    ("one.csv", "a,b\n", True, [], []),  # one row: a header over no data
+    ("rep.csv", "cat,dog\ncat,bird\n", False, [["cat", "dog"], ["cat", "bird"]],
+     [("no-header", "no header row: columns are named column_1..column_2 by position")]),
+    ("long.csv", "h" * 64 + ",b\nfoo,1\n", True, [["foo", "1"]], []),
+    ("longer.csv", "h" * 65 + ",b\nfoo,1\n", False, [["h" * 65, "b"], ["foo", "1"]],
+     [("no-header", "no header row: columns are named column_1..column_2 by position")]),
+])
+def test_dialects_at_their_edges(tmp_path, name, text, header, rows, notes):
+    dialect, body, found = dialect_of(tmp_path, name, text)
+    assert (dialect.header, body, found) == (header, rows, notes)
+
+
+def test_a_pandas_index_over_one_column(tmp_path):
+    dialect, rows, _ = dialect_of(tmp_path, "pi.csv", ",text\n0,hello there\n1,good bye\n")
+    assert dialect.column_names == ("Unnamed: 0", "text") and rows == [["0", "hello there"], ["1", "good bye"]]
+
+
+def test_header_evidence_is_taken_from_the_first_199_rows(tmp_path):
+    from lossadvisor.sources.text import _has_header, _pandas_index
+
+    body = [["some longer text", "other longer text"]] * 199
+    # the header's value appears in its column only at row 200: not looked at
+    assert _has_header([["x", "y"], *body, ["x", "zzz"]]) is True
+    assert _has_header([["x", "y"], *body[:198], ["x", "zzz"]]) is False
+    index = [["", "text"], ["0", "a b"], *[[str(i), "c d"] for i in range(1, 199)], ["not a number", "e f"]]
+    assert _pandas_index(index) is True
+    assert _pandas_index([["", "text"], ["x", "a b"], ["1", "c d"]]) is False
+
+
+def test_the_most_consistent_delimiter_wins():
+    from lossadvisor.sources.text import _sniff_delimiter
+
+    assert _sniff_delimiter(["a,b;c;d", "e,f;g;h", "i,j;k;l;m"], ".txt") == ","
+
+
+def test_line_numbers_of_a_bad_byte_past_the_first_block(tmp_path):
+    from lossadvisor.sources.full import _check_utf8
+
+    path = tmp_path / "big.csv"
+    lines = 6 * 2**20  # 18 MiB: more than one 16 MiB block
+    path.write_bytes(b"ab\n" * lines + b"caf\xe9\n")
+    assert refused(_check_utf8, str(path))[0] == f"{path}: not UTF-8 text at line {lines + 1:,} (byte {3 * lines + 3:,})"
