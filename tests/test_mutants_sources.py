@@ -1506,3 +1506,76 @@ def test_line_numbers_of_a_bad_byte_past_the_first_block(tmp_path):
     lines = 6 * 2**20  # 18 MiB: more than one 16 MiB block
     path.write_bytes(b"ab\n" * lines + b"caf\xe9\n")
     assert refused(_check_utf8, str(path))[0] == f"{path}: not UTF-8 text at line {lines + 1:,} (byte {3 * lines + 3:,})"
+
+
+def test_aligned_files_at_their_edges(tmp_path):
+    from lossadvisor.sources.parallel import aligned_error
+
+    two = tmp_path / "two"
+    write(two, "a.txt", "a man runs\nthe dog eats\n")
+    write(two, "val.txt", "0.5\n1.5\n")  # a number per line, not named as a label: a decimal point makes it one
+    error = aligned_error(two)
+    assert error.hint == (f"Name the files as the columns: lossadvisor inspect {two} --inputs a.txt --label val.txt "
+                          "(convert and trial take the same; or pass them comma-separated).")
+    odd = tmp_path / "odd"
+    write(odd, "0notes.txt", "1\n2\n3\n4\n5\n")
+    write(odd, "a.txt", "a man runs\nthe dog eats\nkids play\n")
+    write(odd, "b.txt", "a person runs\nthe cat eats\nchildren play\n")
+    write(odd, "sim.txt", "4.5\n3\n5\n")
+    assert aligned_error(odd).message == (f"{odd}: a.txt, b.txt, sim.txt hold 3 lines each: line-aligned columns (line i "
+                                          "of each file is row i), not one table")
+
+
+def test_files_as_columns_without_a_choice_or_from_the_working_folder(sick, monkeypatch):
+    from lossadvisor.profile import ColumnChoice
+    from lossadvisor.sources.parallel import files_as_columns
+
+    assert files_as_columns("org/name", None) == ("org/name", None)
+    monkeypatch.chdir(sick)
+    assert files_as_columns("org/name", ColumnChoice(inputs=("a.txt", "b.txt"), label="sim.txt")) == (
+        "a.txt,b.txt,sim.txt", ColumnChoice(inputs=("a", "b"), label="sim"))
+
+
+def test_sixteen_line_files_at_most(tmp_path):
+    from lossadvisor.sources.parallel import parallel_files
+
+    for i in range(16):
+        write(tmp_path, f"f{i:02d}.toks", "x\ny\n")
+    assert len(parallel_files(tmp_path)) == 16
+    write(tmp_path, "f16.toks", "x\ny\n")
+    assert parallel_files(tmp_path) is None
+
+
+def test_ids_found_in_both_lookups_read_by_their_names(tmp_path):
+    from lossadvisor.sources.ids import resolve_table
+
+    write(tmp_path, "queries.tsv", "1\tquery one\n2\tquery two\n")
+    write(tmp_path, "corpus.tsv", "1\tdoc one\n2\tdoc two\n")
+    layout = {"ids": tmp_path / "t.tsv", "queries": tmp_path / "queries.tsv", "corpus": tmp_path / "corpus.tsv"}
+    table, _ = resolve_table(pa.table({"pid": [2, 1], "qid": [1, 2]}), layout)
+    assert table.to_pydict() == {"query": ["query one", "query two"], "positive": ["doc two", "doc one"]}
+
+
+@pytest.mark.parametrize("cells, expected", [
+    (["query_id", "text"], (0, 1)), (["doc_id", "contents"], (0, 1)), (["x", "passage", "docid"], (2, 1)),
+    (["document", "id"], (1, 0)), (["QID", "Query"], (0, 1)), (["pid", "other"], (0, 1)), (["other", "pid"], (1, 0)),
+])
+def test_header_positions(cells, expected):
+    from lossadvisor.sources.ids import _header
+
+    assert _header(cells) == expected
+
+
+def test_ids_sample_drops_what_the_ids_file_had(ids_folder):
+    sample = open_sample(str(ids_folder))
+    assert (sample.column_stats, sample.class_names, sample.flattened, sample.fields_flattened, sample.schema_before) == (
+        {}, {}, (), (), None)
+
+
+def test_whole_json_records_that_are_not_objects(tmp_path):
+    from lossadvisor.sources.full import _read_json_whole
+
+    array = write(tmp_path, "a.json", '[{"a": [null, ""]}, 1]')
+    assert refused(_read_json_whole, array, None) == (f"{array}: JSON records are not objects", None)
+    lines = write(tmp_path, "l.json", '{"a": [null, ""]}\n2\n')
+    assert refused(_read_json_whole, lines, None) == (f"{lines}: JSON records are not objects", None)
