@@ -1579,3 +1579,70 @@ def test_whole_json_records_that_are_not_objects(tmp_path):
     assert refused(_read_json_whole, array, None) == (f"{array}: JSON records are not objects", None)
     lines = write(tmp_path, "l.json", '{"a": [null, ""]}\n2\n')
     assert refused(_read_json_whole, lines, None) == (f"{lines}: JSON records are not objects", None)
+
+
+@pytest.mark.parametrize("names, expected", [
+    (["ID", "Text"], ("ID", "Text")), (["x", "qid", "question"], ("qid", "question")), (["query_id", "query"], ("query_id", "query")),
+    (["document_id", "document"], ("document_id", "document")), (["corpus_id", "contents"], ("corpus_id", "contents")),
+    (["pid", "body"], ("pid", "body")), (["doc_id", "content", "passage"], ("doc_id", "content")),
+])
+def test_pick_names_the_id_and_text_fields(names, expected):
+    from lossadvisor.sources.ids import _pick
+
+    assert _pick(names, "corpus") == expected
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("QUERY_ID", False, set()), "QUERY"), (("d_id", False, set()), "positive"), (("qid", False, set(), "corpus"), "positive"),
+])
+def test_more_output_names(args, expected):
+    from lossadvisor.sources.ids import output_name
+
+    assert output_name(*args) == expected
+
+
+def test_headerless_tsv_lookups_and_their_load_code(tmp_path):
+    from lossadvisor.sources.ids import sample_load_code
+
+    jsonl(tmp_path / "train.jsonl", [{"qid": 1, "pid": 7, "note": "x y"}, {"qid": 2, "pid": 8, "note": "z w"},
+                                     {"qid": 3, "pid": 9, "note": "v u"}, {"qid": 4, "pid": 7, "note": "t s"}])
+    write(tmp_path, "queries.tsv", "1\tfirst query\n2\tsecond query\n")
+    write(tmp_path, "corpus.tsv", '7\t"quoted" text\n8\tplain text\n')
+    sample = open_sample(str(tmp_path))
+    rows = {"query": ["first query", "second query"], "positive": ['"quoted" text', "plain text"]}
+    assert sample.table.to_pydict() == rows
+    assert sample.reading_notes[-1][1] == (
+        "ids resolved into texts, as sentence-transformers' resolve_ids does: qid → query (from queries.tsv); pid → "
+        "positive (from corpus.tsv); 2 of 4 rows dropped (an id not found: qid 2); columns left out: note")
+    assert run_ids_code(sample_load_code(sample)) == [dict(zip(rows, r)) for r in zip(*rows.values())]
+
+
+def test_titles_counted_and_columns_left_out(tmp_path):
+    jsonl(tmp_path / "train.jsonl", [{"qid": 1, "pid": 7, "a": "x y", "b": "z w"}, {"qid": 1, "pid": 8, "a": "v u", "b": "t s"}])
+    jsonl(tmp_path / "queries.jsonl", [{"_id": 1, "text": "first query"}])
+    jsonl(tmp_path / "corpus.jsonl", [{"_id": 7, "title": "Seven", "text": "is a number"},
+                                      {"_id": 8, "title": "Eight", "text": "is more"}])
+    sample = open_sample(str(tmp_path))
+    assert sample.table.to_pydict() == {"query": ["first query", "first query"],
+                                        "positive": ["Seven is a number", "Eight is more"]}
+    assert sample.reading_notes[-1][1] == (
+        "ids resolved into texts, as sentence-transformers' resolve_ids does: qid → query (from queries.jsonl); pid → "
+        "positive (from corpus.jsonl); columns left out: a, b; title put before the text for 2 documents (as BEIR does)")
+
+
+def test_a_column_with_half_its_ids_in_its_lookup_keeps_it(tmp_path):
+    from lossadvisor.sources.ids import resolve_table
+
+    write(tmp_path, "queries.tsv", "1\tquery one\n2\tquery two\n")
+    write(tmp_path, "corpus.tsv", "1\tdoc one\n")
+    layout = {"ids": tmp_path / "t.tsv", "queries": tmp_path / "queries.tsv", "corpus": tmp_path / "corpus.tsv"}
+    table, counts = resolve_table(pa.table({"qid": [1, 2], "pid": [1, 2]}), layout)
+    assert table.to_pydict() == {"query": ["query one"], "positive": ["doc one"]}
+    assert counts["columns"]["pid"] == ("corpus", "positive") and counts["missing"] == {"qid": 0, "pid": 1}
+
+
+def test_parallel_lines_keep_their_last_characters(tmp_path):
+    from lossadvisor.sources.parallel import parallel_table
+
+    files = [write(tmp_path, "a.toks", "ends with X\r\nsecond X\n"), write(tmp_path, "b.toks", "XX\nY\n")]
+    assert parallel_table(files).to_pydict() == {"a": ["ends with X", "second X"], "b": ["XX", "Y"]}
