@@ -1646,3 +1646,17 @@ def test_parallel_lines_keep_their_last_characters(tmp_path):
 
     files = [write(tmp_path, "a.toks", "ends with X\r\nsecond X\n"), write(tmp_path, "b.toks", "XX\nY\n")]
     assert parallel_table(files).to_pydict() == {"a": ["ends with X", "second X"], "b": ["XX", "Y"]}
+
+
+def test_latin1_bytes_do_not_stop_the_line_file_checks(tmp_path):
+    from lossadvisor.sources.beir import looks_like_qrels
+    from lossadvisor.sources.parallel import aligned_error
+
+    qrels = tmp_path / "judged.tsv"
+    qrels.write_bytes(b"1 2 1\ncaf\xe9 2 0\n")
+    assert looks_like_qrels(qrels) is True
+    folder = tmp_path / "lines"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(b"un caf\xe9 noir\nthe dog eats\n")
+    write(folder, "sim.txt", "4.5\n3\n")
+    assert aligned_error(folder).message.startswith(f"{folder}: a.txt, sim.txt hold 2 lines each")
