@@ -1660,3 +1660,28 @@ def test_latin1_bytes_do_not_stop_the_line_file_checks(tmp_path):
     (folder / "a.txt").write_bytes(b"un caf\xe9 noir\nthe dog eats\n")
     write(folder, "sim.txt", "4.5\n3\n")
     assert aligned_error(folder).message.startswith(f"{folder}: a.txt, sim.txt hold 2 lines each")
+
+
+def test_nulls_among_more_than_eight_numbers():
+    from lossadvisor.sources.schema import rows_to_table
+
+    cells = [[str(i)] if i % 3 else [""] for i in range(10)]
+    assert rows_to_table(cells, ("n",)).to_pydict() == {"n": [None, 1, 2, None, 4, 5, None, 7, 8, None]}
+
+
+def test_a_first_line_of_megabytes_is_measured_in_mib(tmp_path, monkeypatch):
+    from lossadvisor.sources import text
+
+    monkeypatch.setattr(text, "TEXT_WINDOW_BYTES", 1 << 20)
+    monkeypatch.setattr(text, "TEXT_WINDOW_MAX_BYTES", 3 << 20)
+    path = write(tmp_path, "wide.csv", "x" * (5 << 20) + "\n")
+    assert refused(text._read_window, path)[0] == (
+        f"{path}: the first line is longer than 3 MiB, more than lossadvisor reads to sample it")  # 3 MiB + 1 byte read
+
+
+def test_ids_alone_are_refused_from_csv_and_save_to_disk(tmp_path):
+    ids = pa.table({"qid": [1, 3], "pid": [2, 4]})
+    path = write(tmp_path, "pairs.csv", "qid,pid\n1,2\n3,4\n")
+    assert refused(open_sample, path)[0].startswith(f"{path}: ids, not text: qid (ids), pid (ids) point into")
+    save_split(tmp_path / "saved", ids)
+    assert refused(open_sample, str(tmp_path / "saved"))[0].startswith(f"{tmp_path / 'saved'}: ids, not text: qid (ids)")
