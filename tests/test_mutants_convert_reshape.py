@@ -1,0 +1,165 @@
+"""convert/reshape.py: exact outcomes that mutation testing (`make mutate`) found unpinned.
+
+Each reshape is called on a small Arrow table and its whole result compared: the rows, the `dropped` reasons with
+their counts, the notes, the stats, the step's name and the progress it reports. No file, no CLI, no model.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from lossadvisor.convert import reshape
+from lossadvisor.convert.options import ConvertOptions
+from lossadvisor.errors import FitError
+
+
+def whole(result) -> dict:
+    return {
+        "method": result.method, "target": result.target_format, "rows": result.table.to_pydict(),
+        "rows_in": result.rows_in, "rows_out": result.rows_out, "rows_used": result.rows_used,
+        "dropped": result.dropped, "notes": result.notes, "stats": result.stats,
+    }
+
+
+def error_of(call) -> tuple[str, str | None]:
+    with pytest.raises(FitError) as info:
+        call()
+    return info.value.message, info.value.hint
+
+
+# --- pair-positives-with-negatives --------------------------------------------------------------------------------
+
+
+def _labeled_pairs(labels: list, label_type: pa.DataType) -> pa.Table:
+    return pa.table({
+        "query": ["q1", "q1", "q1", "q2", "q3", "", "q1"][: len(labels)],
+        "doc": ["p1", "n1", "n2", "p2", "n3", "x", "p1b"][: len(labels)],
+        "label": pa.array([None if v is None else int(v) for v in labels]).cast(label_type),
+    })
+
+
+@pytest.mark.parametrize("label_type", [pa.bool_(), pa.int8(), pa.int64(), pa.float64()])
+def test_pair_positives_with_negatives_whole_result_for_every_label_type(label_type):
+    labels = [True, False, False, True, False, True, None]
+    calls = []
+    result = reshape.pair_positives_with_negatives(
+        _labeled_pairs(labels, label_type), "triplet", ConvertOptions(), progress=lambda *a: calls.append(a))
+    got = whole(result)
+    rows = got.pop("rows")
+    # q1 has one positive and two negatives: two triplets, the positive reused; which negative comes first is the
+    # seeded shuffle's, so the rows are compared as a sorted list.
+    assert list(rows) == ["query", "doc", "negative"]
+    assert sorted(zip(*rows.values())) == [("q1", "p1", "n1"), ("q1", "p1", "n2")]
+    assert got == {
+        "method": "pair-positives-with-negatives", "target": "triplet",
+        "rows_in": 7, "rows_out": 2, "rows_used": 3,
+        "dropped": {"null or empty text": 1, "missing label": 1, "anchor has no negative": 1, "anchor has no positive": 1},
+        "notes": ["1 anchors have no negative and 1 no positive; their rows are dropped"],
+        "stats": {"anchors": 3, "anchors_used": 1, "anchors_without_positive": 1, "anchors_without_negative": 1,
+                  "triplets_per_anchor_mean": 2.0, "positives_reused": 1, "negatives_reused": 0},
+    }
+    assert calls == [("pairing positives with negatives", 0, 1), ("pairing positives with negatives", 1, 1)]
+
+
+def test_pair_positives_with_negatives_counts_labels_other_than_0_and_1():
+    table = pa.table({"query": ["q", "q", "q", "q"], "doc": ["a", "b", "c", "d"], "label": [1, 0, 2, None]})
+    result = reshape.pair_positives_with_negatives(table, "triplet", ConvertOptions())
+    assert result.table.to_pydict() == {"query": ["q"], "doc": ["a"], "negative": ["b"]}
+    assert result.dropped == {"missing label": 1, "label not 0 or 1": 1}
+    assert (result.rows_used, result.notes) == (2, [])
+
+
+def test_pair_positives_with_negatives_errors_name_the_method():
+    two = pa.table({"a": ["x"], "b": ["y"]})
+    assert error_of(lambda: reshape.pair_positives_with_negatives(two, "triplet", ConvertOptions())) == (
+        "pair-positives-with-negatives needs at least 3 columns, found 2 (a, b)",
+        "Select and order the columns first: text columns, then the label.",
+    )
+    number_first = pa.table({"a": [1], "b": ["y"], "label": [1]})
+    assert error_of(lambda: reshape.pair_positives_with_negatives(number_first, "triplet", ConvertOptions())) == (
+        "pair-positives-with-negatives expects text in column 'a', found int64",
+        "Put the text columns first, in order, and the label last.",
+    )
+    text_label = pa.table({"a": ["x"], "b": ["y"], "label": ["yes"]})
+    assert error_of(lambda: reshape.pair_positives_with_negatives(text_label, "triplet", ConvertOptions())) == (
+        "pair-positives-with-negatives expects a 0/1 label, found string", "Map the labels to 0 and 1 first.",
+    )
+
+
+# --- group-negatives ------------------------------------------------------------------------------------------------
+
+
+def _triplets() -> pa.Table:
+    return pa.table({
+        "anchor": ["q1", "q1", "q1", "q2", "", "q2", "q3", "q1", "q1"],
+        "pos": ["p1", "p1", "p1", "p2", "p", "p2", "p3", "p1", "p1b"],
+        "neg": ["a", "b", "c", "d", "x", "e", "f", "g", "h"],
+    })
+
+
+def test_group_negatives_whole_result_with_blanks_short_pairs_and_refills():
+    calls = []
+    result = reshape.group_negatives(_triplets(), "n-tuple", ConvertOptions(num_negatives=3),
+                                     progress=lambda *a: calls.append(a))
+    assert whole(result) == {
+        "method": "group-negatives", "target": "n-tuple",
+        # (q1, p1) has 4 negatives: two rows of 3, the second completed with the pair's first two again
+        "rows": {"anchor": ["q1", "q1"], "pos": ["p1", "p1"], "negative_1": ["a", "g"], "negative_2": ["b", "a"],
+                 "negative_3": ["c", "b"]},
+        "rows_in": 9, "rows_out": 2, "rows_used": 4,
+        "dropped": {"null or empty text": 1, "fewer than 3 negatives for the pair": 4},
+        "notes": ["2 negative cells repeat a negative of the same pair to fill the last row of a group",
+                  "3 pairs have fewer than 3 negatives and are dropped"],
+        "stats": {"num_negatives": 3, "pairs": 4, "negatives_per_pair_min": 1, "negatives_per_pair_mean": 2.0,
+                  "negatives_per_pair_max": 4, "pairs_short_of_negatives": 3, "negatives_reused_to_fill": 2},
+    }
+
+
+def test_group_negatives_width_is_the_smallest_pair_without_num_negatives():
+    table = pa.table({"a": ["q"] * 3 + ["r"] * 4, "p": ["p"] * 3 + ["s"] * 4, "n": list("abcdefg")})
+    result = reshape.group_negatives(table, "n-tuple", ConvertOptions())
+    assert result.table.to_pydict() == {
+        "a": ["q", "r", "r"], "p": ["p", "s", "s"], "negative_1": ["a", "d", "g"], "negative_2": ["b", "e", "d"],
+        "negative_3": ["c", "f", "e"],
+    }
+    assert result.stats["num_negatives"] == 3
+    assert (result.dropped, result.notes) == ({}, ["2 negative cells repeat a negative of the same pair to fill the last row of a group"])
+
+
+def test_group_negatives_of_only_blank_rows_is_empty_and_counts_them():
+    table = pa.table({"a": ["", None], "p": ["x", "y"], "n": ["u", "v"]})
+    got = whole(reshape.group_negatives(table, "n-tuple", ConvertOptions()))
+    assert got == {
+        "method": "group-negatives", "target": "n-tuple",
+        "rows": {"a": [], "p": [], "negative_1": [], "negative_2": []},
+        "rows_in": 2, "rows_out": 0, "rows_used": 0, "dropped": {"null or empty text": 2}, "notes": [],
+        "stats": {"num_negatives": 2, "pairs": 0, "negatives_per_pair_min": 0, "negatives_per_pair_mean": 0.0,
+                  "negatives_per_pair_max": 0, "pairs_short_of_negatives": 0, "negatives_reused_to_fill": 0},
+    }
+
+
+def test_group_negatives_errors():
+    table = pa.table({"query": ["q", "q", "r"], "answer": ["p", "p", "s"], "neg": ["a", "b", "c"]})
+    assert error_of(lambda: reshape.group_negatives(table, "n-tuple", ConvertOptions(num_negatives=3))) == (
+        "no (anchor, positive) pair has 3 or more negatives (the most is 2): nothing to gather into an n-tuple",
+        "Triplets already suit MultipleNegativesRankingLoss; for more negatives, read them as (anchor, positive) pairs "
+        "and mine: add --inputs query,answer --label none, or pass --num-negatives 2.",
+    )
+    singles = pa.table({"query": ["q", "r"], "answer": ["p", "s"], "neg": ["a", "c"]})
+    assert error_of(lambda: reshape.group_negatives(singles, "n-tuple", ConvertOptions())) == (
+        "no (anchor, positive) pair has 2 or more negatives (the most is 1): nothing to gather into an n-tuple",
+        "Triplets already suit MultipleNegativesRankingLoss; for more negatives, read them as (anchor, positive) pairs "
+        "and mine: add --inputs query,answer --label none.",
+    )
+    assert error_of(lambda: reshape.group_negatives(table, "n-tuple", ConvertOptions(num_negatives=1))) == (
+        "an n-tuple needs at least 2 negatives per row", "Pass --num-negatives 2 or more.",
+    )
+    assert error_of(lambda: reshape.group_negatives(table.select([0, 1]), "n-tuple", ConvertOptions()))[0] == (
+        "group-negatives needs at least 3 columns, found 2 (query, answer)"
+    )
+    for position in range(3):
+        numbers = table.set_column(position, table.column_names[position], pa.array([1, 2, 3]))
+        assert error_of(lambda: reshape.group_negatives(numbers, "n-tuple", ConvertOptions()))[0] == (
+            f"group-negatives expects text in column '{table.column_names[position]}', found int64"
+        )
