@@ -163,3 +163,92 @@ def test_group_negatives_errors():
         assert error_of(lambda: reshape.group_negatives(numbers, "n-tuple", ConvertOptions()))[0] == (
             f"group-negatives expects text in column '{table.column_names[position]}', found int64"
         )
+
+
+# --- class-sampling (and the pairing it shares with pair-positives-with-negatives) ----------------------------------
+
+
+def _nli() -> pa.Table:
+    return pa.table({
+        "premise": ["a", "a", "a", "a", "b", "c", "a", None],
+        "hypothesis": ["h1", "h2", "h3", "h1", "h4", "h5", "h6", "h7"],
+        "label": ["entailment", "contradiction", "neutral", "contradiction", "entailment", "neutral", None, "entailment"],
+    })
+
+
+def test_class_sampling_whole_result_drops_a_negative_also_labelled_positive():
+    calls = []
+    got = whole(reshape.class_sampling(_nli(), "triplet", ConvertOptions(), progress=lambda *a: calls.append(a)))
+    rows = got.pop("rows")
+    assert list(rows) == ["premise", "hypothesis", "negative"]
+    assert sorted(zip(*rows.values())) == [("a", "h1", "h2"), ("a", "h1", "h3")]
+    assert got == {
+        "method": "class-sampling", "target": "triplet", "rows_in": 8, "rows_out": 2, "rows_used": 3,
+        "dropped": {"missing label": 1, "null or empty text": 1, "negative also labelled positive for its anchor": 1,
+                    "anchor has no negative": 1, "anchor has no positive": 1},
+        "notes": ["assumed 'entailment' is the positive class (NLI labels); pass --positive-class to choose another",
+                  "1 anchors have no negative and 1 no positive; their rows are dropped"],
+        "stats": {"anchors": 3, "anchors_used": 1, "anchors_without_positive": 1, "anchors_without_negative": 1,
+                  "triplets_per_anchor_mean": 2.0, "positives_reused": 1, "negatives_reused": 0,
+                  "positive_class": "entailment"},
+    }
+    assert calls == [("pairing positives with negatives", 0, 1), ("pairing positives with negatives", 1, 1)]
+
+
+def test_class_sampling_with_a_negative_class_counts_the_unused_classes():
+    options = ConvertOptions(positive_class="entailment", negative_class="contradiction")
+    result = reshape.class_sampling(_nli(), "triplet", options)
+    assert result.table.to_pydict() == {"premise": ["a"], "hypothesis": ["h1"], "negative": ["h2"]}
+    assert result.dropped == {
+        "missing label": 1, "class not used as positive or negative": 2, "null or empty text": 1,
+        "negative also labelled positive for its anchor": 1, "anchor has no negative": 1,
+    }
+    assert result.notes == ["negatives come from class contradiction only",
+                            "1 anchors have no negative and 1 no positive; their rows are dropped"]
+    # c's only row is neutral: neither positive nor negative now, so c has no positive
+    assert result.stats["anchors_without_positive"] == 1
+    assert error_of(lambda: reshape.class_sampling(_nli().select([0, 1]), "triplet", options))[0] == (
+        "class-sampling needs at least 3 columns, found 2 (premise, hypothesis)")
+
+
+def test_pairing_spreads_the_shorter_side_round_robin():
+    # two positives, three negatives for one anchor: max(2, 3) = 3 triplets, every text used at least once
+    table = pa.table({"q": ["q"] * 5, "d": ["p1", "p2", "n1", "n2", "n3"], "label": [1, 1, 0, 0, 0]})
+    result = reshape.pair_positives_with_negatives(table, "triplet", ConvertOptions(seed=7))
+    rows = result.table.to_pydict()
+    assert rows["d"] == ["p1", "p2", "p1"]
+    assert sorted(rows["negative"]) == ["n1", "n2", "n3"]
+    assert result.stats == {"anchors": 1, "anchors_used": 1, "anchors_without_positive": 0, "anchors_without_negative": 0,
+                            "triplets_per_anchor_mean": 3.0, "positives_reused": 1, "negatives_reused": 0}
+    assert (result.notes, result.dropped, result.rows_used) == ([], {}, 5)
+
+
+# --- class-to-binary -----------------------------------------------------------------------------------------------
+
+
+def test_class_to_binary_whole_result():
+    table = pa.table({
+        "s1": ["a", "b", "c", "d", "  ", "f"], "s2": ["x", "y", "z", "w", "v", "u"],
+        "label": ["yes", "no", "maybe", None, "yes", "Yes "],
+    })
+    got = whole(reshape.class_to_binary(table, "labeled-pair", ConvertOptions(positive_class="yes", negative_class="no")))
+    assert got == {
+        "method": "class-to-binary", "target": "labeled-pair",
+        "rows": {"s1": ["a", "b", "f"], "s2": ["x", "y", "u"], "label": [1, 0, 1]},
+        "rows_in": 6, "rows_out": 3, "rows_used": 3,
+        "dropped": {"null or empty text": 1, "missing label": 1, "class not used as positive or negative": 1},
+        "notes": ["negatives come from class no only"],
+        "stats": {"positive_class": "yes", "positives": 2, "negatives": 1},
+    }
+    assert error_of(lambda: reshape.class_to_binary(table.select([0, 1]), "labeled-pair", ConvertOptions()))[0] == (
+        "class-to-binary needs at least 3 columns, found 2 (s1, s2)")
+    numbers = table.set_column(1, "s2", pa.array([1, 2, 3, 4, 5, 6]))
+    assert error_of(lambda: reshape.class_to_binary(numbers, "labeled-pair", ConvertOptions()))[0] == (
+        "class-to-binary expects text in column 's2', found int64")
+
+
+def test_class_to_binary_every_other_class_is_negative():
+    table = pa.table({"s1": ["p", "q", "r"], "s2": ["x", "y", "z"], "cls": [0, 1, 2]})
+    result = reshape.class_to_binary(table, "labeled-pair", ConvertOptions(positive_class=1))
+    assert result.table.to_pydict() == {"s1": ["p", "q", "r"], "s2": ["x", "y", "z"], "label": [0, 1, 0]}
+    assert (result.dropped, result.notes, result.stats) == ({}, [], {"positive_class": "1", "positives": 1, "negatives": 2})
