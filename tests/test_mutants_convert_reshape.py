@@ -252,3 +252,137 @@ def test_class_to_binary_every_other_class_is_negative():
     result = reshape.class_to_binary(table, "labeled-pair", ConvertOptions(positive_class=1))
     assert result.table.to_pydict() == {"s1": ["p", "q", "r"], "s2": ["x", "y", "z"], "label": [0, 1, 0]}
     assert (result.dropped, result.notes, result.stats) == ({}, [], {"positive_class": "1", "positives": 1, "negatives": 2})
+
+
+# --- group ---------------------------------------------------------------------------------------------------------
+
+
+def _labeled_pairs_to_group() -> pa.Table:
+    return pa.table({
+        "query": ["q1", "q2", "q1", "q2", "q3", "", "q4", "q5", "q5"],
+        "doc": ["d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9"],
+        "label": [1, 0, 0, 0, None, 1, 1, 2, 0],
+    })
+
+
+def test_group_whole_result_drops_lists_with_nothing_to_rank():
+    got = whole(reshape.group(_labeled_pairs_to_group(), "labeled-list", ConvertOptions()))
+    assert got == {
+        "method": "group", "target": "labeled-list",
+        "rows": {"query": ["q1", "q5"], "docs": [["d1", "d3"], ["d8", "d9"]], "label": [[1, 0], [2, 0]]},
+        "rows_in": 9, "rows_out": 2, "rows_used": 4,
+        "dropped": {"null or empty text": 1, "missing label": 1, "list with nothing to rank (every label equal)": 3},
+        "notes": ["dropped 2 lists with nothing to rank (1 without a positive, 3 rows): every label of each is equal, so "
+                  "a listwise loss learns nothing from them (--keep-constant-lists keeps them)"],
+        "stats": {"lists": 4, "docs_per_list_min": 1, "docs_per_list_mean": 1.75, "docs_per_list_max": 2,
+                  "lists_without_positive": 1, "single_doc_lists": 1, "constant_lists_dropped": 2},
+    }
+
+
+def test_group_keeping_constant_lists_says_which_have_no_positive():
+    got = whole(reshape.group(_labeled_pairs_to_group(), "labeled-list", ConvertOptions(keep_constant_lists=True)))
+    assert got == {
+        "method": "group", "target": "labeled-list",
+        "rows": {"query": ["q1", "q2", "q4", "q5"], "docs": [["d1", "d3"], ["d2", "d4"], ["d7"], ["d8", "d9"]],
+                 "label": [[1, 0], [0, 0], [1], [2, 0]]},
+        "rows_in": 9, "rows_out": 4, "rows_used": 7,
+        "dropped": {"null or empty text": 1, "missing label": 1},
+        "notes": ["1 lists have no positive label: ranking losses learn nothing from them"],
+        "stats": {"lists": 4, "docs_per_list_min": 1, "docs_per_list_mean": 1.75, "docs_per_list_max": 2,
+                  "lists_without_positive": 1, "single_doc_lists": 1},
+    }
+
+
+def test_group_of_nothing_but_blank_rows():
+    table = pa.table({"query": ["", None], "doc": ["a", "b"], "label": [1.0, 0.0]})
+    got = whole(reshape.group(table, "labeled-list", ConvertOptions()))
+    assert got == {
+        "method": "group", "target": "labeled-list", "rows": {"query": [], "docs": [], "label": []},
+        "rows_in": 2, "rows_out": 0, "rows_used": 0, "dropped": {"null or empty text": 2}, "notes": [],
+        "stats": {"lists": 0, "docs_per_list_min": 0, "docs_per_list_mean": 0.0, "docs_per_list_max": 0,
+                  "lists_without_positive": 0, "single_doc_lists": 0},
+    }
+    assert error_of(lambda: reshape.group(table.select([0, 1]), "labeled-list", ConvertOptions()))[0] == (
+        "group needs at least 3 columns, found 2 (query, doc)")
+    numbers = table.set_column(1, "doc", pa.array([1, 2]))
+    assert error_of(lambda: reshape.group(numbers, "labeled-list", ConvertOptions()))[0] == (
+        "group expects text in column 'doc', found int64")
+
+
+# --- explode -------------------------------------------------------------------------------------------------------
+
+
+def _lists() -> pa.Table:
+    return pa.table({
+        "query": ["q1", "q2", "q3", None, "q5", "q6", "q7", "q8"],
+        "docs": [["d1", "d2"], [], ["d3"], ["d4"], ["", "d5"], [" "], None, ["d8", "d9"]],
+        "label": [[1, 0], [], [1, 0], [1], [1, 2], [1], None, [None, 0]],
+    })
+
+
+def test_explode_whole_result():
+    got = whole(reshape.explode(_lists(), "labeled-pair", ConvertOptions()))
+    assert got == {
+        "method": "explode", "target": "labeled-pair",
+        "rows": {"query": ["q1", "q1", "q5", "q8"], "text": ["d1", "d2", "d5", "d9"], "label": [1, 0, 2, 0]},
+        "rows_in": 8, "rows_out": 4, "rows_used": 3,
+        "dropped": {"null or empty text": 1, "empty or missing list": 2, "docs and labels differ in length": 1,
+                    "every document blank": 1},
+        "notes": ["3 blank documents (or documents without a label) were left out",
+                  "labels are graded (0..2), not 0/1: the pairs keep the grades, which BinaryCrossEntropyLoss cannot take; "
+                  "binarise them (e.g. label > 0 → 1) or rescale them to [0, 1] first"],
+        "stats": {"pairs": 4, "blank_docs_dropped": 3},
+    }
+
+
+@pytest.mark.parametrize(("labels", "target", "note"), [
+    ([-1, 1], "labeled-pair", "labels are graded (-1..1), not 0/1"),
+    ([0, 1], "labeled-pair", None),
+    ([0.0, 1.0], "labeled-pair", None),
+    ([0.5, 1.5], "labeled-pair", "labels are graded (0.5..1.5), not 0/1"),
+    ([0, 3], "pair-score", None),
+])
+def test_explode_warns_of_graded_labels_only_for_labeled_pairs(labels, target, note):
+    table = pa.table({"q": ["q"], "docs": [["a", "b"]], "label": [labels]})
+    result = reshape.explode(table, target, ConvertOptions())
+    assert result.table.to_pydict() == {"q": ["q", "q"], "text": ["a", "b"], "label": labels}
+    assert [n.split(":")[0] for n in result.notes] == ([note] if note else [])
+    assert (result.dropped, result.rows_used) == ({}, 1)
+
+
+def test_explode_errors():
+    table = _lists()
+    assert error_of(lambda: reshape.explode(table.select([0, 1]), "labeled-pair", ConvertOptions()))[0] == (
+        "explode needs at least 3 columns, found 2 (query, docs)")
+    flat_docs = pa.table({"query": ["q"], "docs": ["d"], "label": [[1]]})
+    assert error_of(lambda: reshape.explode(flat_docs, "labeled-pair", ConvertOptions()))[0] == (
+        "explode expects a list of texts in column 'docs', found string")
+    flat_label = pa.table({"query": ["q"], "docs": [["d"]], "label": [1]})
+    assert error_of(lambda: reshape.explode(flat_label, "labeled-pair", ConvertOptions()))[0] == (
+        "explode expects a list of labels in column 'label', found int64")
+    large = pa.table({"query": ["q"], "docs": [["d"]], "score": pa.array([[1]], pa.large_list(pa.int64()))})
+    assert reshape.explode(large, "labeled-pair", ConvertOptions()).table.to_pydict() == {
+        "query": ["q"], "text": ["d"], "label": [1]}
+
+
+# --- split-negatives -----------------------------------------------------------------------------------------------
+
+
+def test_split_negatives_whole_result_skips_the_label_column():
+    table = pa.table({
+        "anchor": ["a", "b", "c", ""], "pos": ["p", "p2", "p3", "p4"], "n1": ["n1", "", "", "n4"],
+        "label": [0.5, 0.1, 0.2, 0.3], "n2": ["n2", "n3", None, "n5"],
+    })
+    got = whole(reshape.split_negatives(table, "triplet", ConvertOptions()))
+    assert got == {
+        "method": "split-negatives", "target": "triplet",
+        "rows": {"anchor": ["a", "a", "b"], "pos": ["p", "p", "p2"], "negative": ["n1", "n2", "n3"]},
+        "rows_in": 4, "rows_out": 3, "rows_used": 2,
+        "dropped": {"null or empty text": 1, "every negative blank": 1}, "notes": [],
+        "stats": {"num_negatives": 2, "blank_negatives_dropped": 3},
+    }
+    assert error_of(lambda: reshape.split_negatives(table.select([0, 1]), "triplet", ConvertOptions()))[0] == (
+        "split-negatives needs at least 3 columns, found 2 (anchor, pos)")
+    numbers = table.set_column(4, "n2", pa.array([1, 2, 3, 4]))
+    assert error_of(lambda: reshape.split_negatives(numbers, "triplet", ConvertOptions()))[0] == (
+        "split-negatives expects text in column 'n2', found int64")
