@@ -61,6 +61,7 @@ def test_without_a_positive_class_the_error_offers_one():
     (pa.array(["a", "b", "a"]), 1, ("a", "b"), [False, True, False], "b"),  # id into the names of text labels
     (pa.array(["0", " 1", "1", "2"]), "1", None, [False, True, True, False], "1"),  # id as text, no names
     (pa.array(["0", "5"]), 5, ("x", "y"), [False, True], "5"),  # id past the names: compared as text
+    (pa.array(["0", "2"]), 2, ("x", "y"), [False, True], "2"),  # the first id past the names
     (pa.array([True, False, True]), 1, None, [True, False, True], "1"),
     (pa.array([0.0, 1.0, 2.0]), " 2 ", None, [False, False, True], "2"),
     (pa.array([0, 1, 2], pa.int8()), np.int64(0), ("neg", "pos", "other"), [True, False, False], "0 (neg)"),
