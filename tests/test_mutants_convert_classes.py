@@ -62,6 +62,8 @@ def test_without_a_positive_class_the_error_offers_one():
     (pa.array(["0", " 1", "1", "2"]), "1", None, [False, True, True, False], "1"),  # id as text, no names
     (pa.array(["0", "5"]), 5, ("x", "y"), [False, True], "5"),  # id past the names: compared as text
     (pa.array(["0", "2"]), 2, ("x", "y"), [False, True], "2"),  # the first id past the names
+    (pa.array(["a", "b"]), 0, ("a", "b"), [True, False], "a"),  # id 0 is the first name
+    (pa.array([0.5, 1.0, 2.0]), 1, None, [False, True, False], "1"),  # float labels compared as they are
     (pa.array([True, False, True]), 1, None, [True, False, True], "1"),
     (pa.array([0.0, 1.0, 2.0]), " 2 ", None, [False, False, True], "2"),
     (pa.array([0, 1, 2], pa.int8()), np.int64(0), ("neg", "pos", "other"), [True, False, False], "0 (neg)"),
@@ -107,6 +109,8 @@ def test_a_negative_class_narrows_the_negatives():
     (pa.array([0, 1]), 1, ("neg", "pos"), "none",
      ("the negative class 'none' is not one of the classes (neg, pos)", "Pass --negative-class with a class name or id.")),
     (pa.array([0, 1]), 5, None, None, ("no row has the positive class 5", "Check --positive-class against the labels.")),
+    (pa.array(["a", "b"]), 2, ("a", "b", "c"), None,
+     ("the positive class 'c' does not occur in the labels (a, b)", "Pass --positive-class with one of those names.")),
     (pa.array([0, 1]), 5, ("a", "b", "c", "d", "e", "f"), None,
      ("no row has the positive class 5 (f)", "Check --positive-class against the labels.")),
     (pa.array([[1], [0]]), 1, None, None, ("cannot compare a list<item: int64> label with the positive class 1", None)),
@@ -121,7 +125,7 @@ def test_class_errors(label, spec, names, negative, error):
 
 
 @pytest.mark.parametrize(("spec", "is_id"), [
-    (3, True), (np.int32(3), True), ("3", True), (" -2 ", True), ("3a", False), ("a", False), ("", False), (3.0, False),
+    (3, True), (np.int32(3), True), ("3", True), (" -2 ", True), ("3a", False), ("a", False), ("X3", False), ("-X3", False), ("", False), (3.0, False),
 ])
 def test_is_id(spec, is_id):
     assert _is_id(spec) is is_id
