@@ -114,6 +114,7 @@ def test_a_negative_class_narrows_the_negatives():
     (pa.array([0, 1]), 5, ("a", "b", "c", "d", "e", "f"), None,
      ("no row has the positive class 5 (f)", "Check --positive-class against the labels.")),
     (pa.array([[1], [0]]), 1, None, None, ("cannot compare a list<item: int64> label with the positive class 1", None)),
+    (pa.array([[1], [0]]), "B", ("a", "b"), None, ("cannot compare a list<item: int64> label with the positive class 1", None)),
     (pa.array([0, 1]), 1, None, 0, None),  # a negative class by id: no error
 ])
 def test_class_errors(label, spec, names, negative, error):
