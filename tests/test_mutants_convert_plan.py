@@ -6,6 +6,8 @@ reasons per method, stats per method, notes), are compared exactly. Only reshape
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pyarrow as pa
 import pytest
 
@@ -181,3 +183,19 @@ def test_class_names_come_from_the_data_only_when_they_say_nli(loss_table):
     assert (neutral.rows_out, neutral.stats["positive_class"]) == (0, "neutral")
     assert neutral.dropped == {"missing label": 1, "anchor has no negative": 2, "anchor has no positive": 2}
     assert neutral.notes == ["1 anchors have no negative and 2 no positive; their rows are dropped"]
+
+
+def test_class_names_given_are_not_replaced_by_the_data(loss_table):
+    options = ConvertOptions(class_names=("yes", "no"))
+    assert error_of(lambda: plan.run_conversion(_nli(), "pair-class", "triplet", loss_table, options))[0] == (
+        "converting pair-class to triplet needs to know which class is the positive one (classes: yes, no)")
+
+
+def test_a_format_with_a_range_of_text_columns():
+    # no format of the shipped table has one, but a user's --table may: 2 to 3 texts, then the label
+    texts = SimpleNamespace(min=2, max=3, admits=lambda n: 2 <= n <= 3)
+    fmt = SimpleNamespace(name="ranged", labels=["score"], text_list=False, texts=texts)
+    with pytest.raises(FitError) as info:
+        plan._check_shape(pa.table({"a": ["x"], "label": [1.0]}), fmt)
+    assert info.value.message == "a ranged table has 2 to 3 text columns then a label column; found 2 columns (a, label)"
+    plan._check_shape(pa.table({"a": ["x"], "b": ["y"], "label": [1.0]}), fmt)
