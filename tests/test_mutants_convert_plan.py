@@ -199,3 +199,8 @@ def test_a_format_with_a_range_of_text_columns():
         plan._check_shape(pa.table({"a": ["x"], "label": [1.0]}), fmt)
     assert info.value.message == "a ranged table has 2 to 3 text columns then a label column; found 2 columns (a, label)"
     plan._check_shape(pa.table({"a": ["x"], "b": ["y"], "label": [1.0]}), fmt)
+
+
+def test_run_conversion_loads_the_shipped_table_itself():
+    result = plan.run_conversion(pa.table({"a": ["x"], "p": ["y"], "n": ["z"]}), "triplet", "triplet")
+    assert (result.source_format, result.notes) == ("triplet", ["the table is already triplet: nothing to convert"])
