@@ -1,0 +1,261 @@
+"""tidy.py (tidy, apply_plan, _label_steps, load_canonical, tidy_code): whole outcomes that mutation testing
+(`make mutate`, issue 17) found unpinned.
+
+Each test runs the function in-process on a small Arrow table (or a tiny file) and compares the whole result: the
+rows, the `dropped` reasons with their counts, the `applied` notes in order, the error's exact message. No model,
+no subprocess: milliseconds each.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pyarrow as pa
+import pytest
+
+from lossadvisor.advice import TidyPlan
+from lossadvisor.errors import FitError
+from lossadvisor.tidy import apply_plan, tidy
+
+
+def report(plan: TidyPlan | None, columns: list[str], fmt: str | None = "pair-class", dataset: str = "data.csv"):
+    """The part of a Report that tidy() reads: the plan, the format, the dataset's name and its columns in order."""
+    return SimpleNamespace(tidy=plan, format=fmt, dataset=dataset,
+                           columns=tuple(SimpleNamespace(name=n, dtype="string") for n in columns))
+
+
+def outcome(result) -> dict:
+    return {"rows": result.table.to_pydict(), "dropped": list(result.dropped.items()), "applied": list(result.applied),
+            "rows_in": result.rows_in, "rows_out": result.rows_out, "format": result.format,
+            "mapping": result.class_mapping}
+
+
+# --- tidy(): refusals ----------------------------------------------------------------------------------------------
+
+
+def test_tidy_refuses_without_a_plan_or_without_a_format():
+    table = pa.table({"a": ["x"], "b": ["y"]})
+    message = "data.csv: no format fits this data, so there is nothing to tidy it into"
+    with pytest.raises(FitError) as no_plan:
+        tidy(table, report(None, ["a", "b"]))
+    with pytest.raises(FitError) as no_format:
+        tidy(table, report(TidyPlan(inputs=("a", "b"), label=None), ["a", "b"], fmt=None))
+    assert (no_plan.value.message, no_format.value.message) == (message, message)
+
+
+def test_tidy_names_every_column_missing_from_the_full_data():
+    table = pa.table({"a": ["x"], "n": [1.0]})
+    with pytest.raises(FitError) as caught:
+        tidy(table, report(TidyPlan(inputs=("a", "b"), label="gold"), ["a", "b", "gold"]))
+    assert caught.value.message == "data.csv: column(s) b, gold seen in the sample are missing from the data"
+
+
+def test_tidy_names_a_missing_label_alone_and_missing_label_parts():
+    table = pa.table({"a": ["x"], "b": ["y"], "pos": [1.0]})
+    with pytest.raises(FitError) as label:
+        tidy(table, report(TidyPlan(inputs=("a", "b"), label="gold"), ["a", "b", "gold"]))
+    with pytest.raises(FitError) as parts:
+        tidy(table, report(TidyPlan(inputs=("a", "b"), label=None, label_parts=("pos", "neg")), ["a", "b", "pos", "neg"]))
+    assert label.value.message == "data.csv: column(s) gold seen in the sample are missing from the data"
+    assert parts.value.message == "data.csv: column(s) neg seen in the sample are missing from the data"
+
+
+# --- tidy(): the "selected and ordered columns" note ------------------------------------------------------------------
+
+
+PAIRS = {"a": ["x one", "x two", "x three"], "b": ["y one", "y two", "y three"]}
+
+
+def test_no_column_note_when_the_columns_are_already_canonical():
+    table = pa.table({**PAIRS, "label": [1, 0, 1]})
+    result = tidy(table, report(TidyPlan(inputs=("a", "b"), label="label"), ["a", "b", "label"], "labeled-pair"))
+    assert outcome(result) == {"rows": {**PAIRS, "label": [1, 0, 1]}, "dropped": [], "applied": [], "rows_in": 3,
+                               "rows_out": 3, "format": "labeled-pair", "mapping": {}}
+
+
+def test_no_column_note_for_an_unlabeled_pair():
+    table = pa.table(PAIRS)
+    result = tidy(table, report(TidyPlan(inputs=("a", "b"), label=None), ["a", "b"], "pair"))
+    assert outcome(result) == {"rows": PAIRS, "dropped": [], "applied": [], "rows_in": 3, "rows_out": 3,
+                               "format": "pair", "mapping": {}}
+
+
+def test_an_extra_column_left_out_is_noted_last():
+    table = pa.table({"id": [7, 8, 9], **PAIRS, "gold": [1, 0, 1]})
+    result = tidy(table, report(TidyPlan(inputs=("a", "b"), label="gold"), ["id", "a", "b", "gold"], "labeled-pair"))
+    assert outcome(result)["applied"] == ["renamed 'gold' to 'label'", "selected and ordered columns: a, b, label"]
+    assert result.table.column_names == ["a", "b", "label"]
+
+
+def test_inputs_taken_in_another_order_are_noted():
+    table = pa.table({"b": PAIRS["b"], "a": PAIRS["a"], "label": [1, 0, 1]})
+    result = tidy(table, report(TidyPlan(inputs=("a", "b"), label="label"), ["b", "a", "label"], "labeled-pair"))
+    assert outcome(result)["applied"] == ["selected and ordered columns: a, b, label"]
+    assert result.table.to_pydict() == {**PAIRS, "label": [1, 0, 1]}
+
+
+def test_the_column_note_comes_before_the_grouping_note():
+    table = pa.table({"q": ["a?", "a?", "b?"], "doc": ["d1", "d2", "d3"], "rel": [1, 0, 1], "src": ["s", "s", "s"]})
+    plan = TidyPlan(inputs=("q", "doc"), label="rel", group_by_anchor=True)
+    result = tidy(table, report(plan, ["q", "doc", "rel", "src"], "labeled-list"))
+    assert outcome(result)["applied"] == ["renamed 'rel' to 'label'", "selected and ordered columns: q, doc, label",
+                                          "grouped rows by 'q' into lists"]
+
+
+# --- tidy(): the options reach apply_plan -----------------------------------------------------------------------------
+
+
+def test_tidy_passes_its_options_on():
+    table = pa.table({"a": ["x", "x", "z"], "b": ["y", "y", "w"], "label": [1, 1, 2]})
+    plan = TidyPlan(inputs=("a", "b"), label="label")
+    rep = report(plan, ["a", "b", "label"], "labeled-pair")
+    assert tidy(table, rep).table.to_pydict() == {"a": ["x", "z"], "b": ["y", "w"], "label": [1, 2]}
+    assert tidy(table, rep, drop_duplicates=False).table.to_pydict() == {"a": ["x", "x", "z"], "b": ["y", "y", "w"],
+                                                                         "label": [1, 1, 2]}
+    scaled = tidy(table, rep, score_range=(0.0, 4.0))
+    assert scaled.table.column("label").to_pylist() == [0.25, 0.5]
+    gained = tidy(table, rep, gain={1.0: 0.0, 2.0: 3.0})
+    assert gained.table.column("label").to_pylist() == [0, 3]
+    assert gained.applied == ("mapped grades to gains: 1→0, 2→3",)
+
+
+def test_constant_lists_go_unless_kept():
+    table = pa.table({"q": ["a?", "a?", "b?", "b?"], "doc": ["d1", "d2", "d3", "d4"], "rel": [1, 0, 0, 0]})
+    plan = TidyPlan(inputs=("q", "doc"), label="rel", group_by_anchor=True, drop_constant_lists=True)
+    rep = report(plan, ["q", "doc", "rel"], "labeled-list")
+    dropped = tidy(table, rep)
+    assert dropped.table.to_pylist() == [{"q": "a?", "docs": ["d1", "d2"], "label": [1, 0]}]
+    assert dropped.dropped == {"nothing to rank (every label in the list equal)": 1}
+    kept = tidy(table, rep, keep_constant_lists=True)
+    assert kept.table.column("label").to_pylist() == [[1, 0], [0, 0]] and kept.dropped == {}
+
+
+# --- apply_plan: every step, in order -----------------------------------------------------------------------------------
+
+
+def test_a_class_label_with_every_fix():
+    table = pa.table({
+        "a": ["x1", "x2", "", "x4", "x1", "x6", "x7"],
+        "b": ["y1", "y2", "y3", None, "y1", "y6", "y7"],
+        "gold": ["entailment", "-", "neutral", "neutral", "Entailment", "CONTRADICTION ", "maybe"],
+    })
+    plan = TidyPlan(inputs=("a", "b"), label="gold", classes=("entailment", "neutral", "contradiction"),
+                    drop_label_values=("-",))
+    mapping = {"entailment": 0, "neutral": 1, "contradiction": 2}
+    assert outcome(apply_plan(table, plan, "pair-class")) == {
+        "rows": {"a": ["x1", "x6"], "b": ["y1", "y6"], "label": [0, 2]},
+        "dropped": [("label in ['-']", 1), ("null or empty text in 'a'", 1), ("null or empty text in 'b'", 1),
+                    ("label not a known class", 1), ("exact duplicate", 1)],
+        "applied": [f"mapped class names to ids: {mapping}", "renamed 'gold' to 'label'"],
+        "rows_in": 7, "rows_out": 2, "format": "pair-class", "mapping": mapping,
+    }
+
+
+def test_empty_texts_are_looked_for_in_the_inputs_only():
+    table = pa.table({"a": ["x", "y"], "b": ["p", "q"], "note": ["", "n"], "label": [1, 0]})
+    result = apply_plan(table, TidyPlan(inputs=("a", "b"), label="label"), "labeled-pair")
+    assert result.table.to_pydict() == {"a": ["x", "y"], "b": ["p", "q"], "label": [1, 0]} and result.dropped == {}
+
+
+def test_teacher_scores_spread_over_columns_are_combined():
+    table = pa.table({"query": ["q1", "q2"], "pos": ["p1", "p2"], "neg": ["n1", "n2"],
+                      "pos_score": [5.0, 4.0], "neg_score": [-1.0, 1.5]})
+    plan = TidyPlan(inputs=("query", "pos", "neg"), label=None, label_parts=("pos_score", "neg_score"))
+    assert outcome(apply_plan(table, plan, "triplet-margin")) == {
+        "rows": {"query": ["q1", "q2"], "pos": ["p1", "p2"], "neg": ["n1", "n2"], "label": [[5.0, -1.0], [4.0, 1.5]]},
+        "dropped": [], "applied": ["combined pos_score, neg_score into label"], "rows_in": 2, "rows_out": 2,
+        "format": "triplet-margin", "mapping": {},
+    }
+
+
+def test_gains_are_applied_to_the_label():
+    table = pa.table({"q": ["a", "b", "c"], "d": ["x", "y", "z"], "grade": [1, 2, -1]})
+    result = apply_plan(table, TidyPlan(inputs=("q", "d"), label="grade"), "labeled-pair", gain={1.0: 4.0, 2.0: 3.0, -1.0: 0.0})
+    assert result.table.column("label").to_pylist() == [4, 3, 0]
+    assert result.applied == ("renamed 'grade' to 'label'", "mapped grades to gains: 1→4, 2→3, -1→0")
+
+
+def test_docs_and_labels_of_another_length_are_dropped():
+    table = pa.table({"q": ["a", "b", "c"], "docs": [["x", "y"], ["z"], ["w"]], "label": [[1, 0], [1, 0], [1]]})
+    result = apply_plan(table, TidyPlan(inputs=("q", "docs"), label="label"), "labeled-list")
+    assert result.table.to_pydict() == {"q": ["a", "c"], "docs": [["x", "y"], ["w"]], "label": [[1, 0], [1]]}
+    assert result.dropped == {"docs and labels differ in length": 1}
+
+
+def test_the_docs_are_the_last_input():
+    table = pa.table({"q": ["a", "b"], "ctx": ["c1", "c2"], "docs": [["x", "y"], ["z"]], "label": [[1, 0], [1, 0]]})
+    result = apply_plan(table, TidyPlan(inputs=("q", "ctx", "docs"), label="label"), "labeled-list")
+    assert result.table.column("q").to_pylist() == ["a"]
+    assert result.dropped == {"docs and labels differ in length": 1}
+
+
+def test_lengths_are_not_compared_with_two_list_inputs_or_a_scalar_label():
+    two = pa.table({"q": ["a", "b"], "pos": [["p"], ["p", "r"]], "docs": [["x", "y"], ["z"]], "label": [[1, 0], [1, 0]]})
+    result = apply_plan(two, TidyPlan(inputs=("q", "pos", "docs"), label="label"), "labeled-list")
+    assert result.table.num_rows == 2 and result.dropped == {}
+    scalar = pa.table({"q": ["a", "b"], "docs": [["x", "y"], ["z"]], "score": [0.5, 0.25]})
+    result = apply_plan(scalar, TidyPlan(inputs=("q", "docs"), label="score"), "labeled-list")
+    assert result.table.to_pydict() == {"q": ["a", "b"], "docs": [["x", "y"], ["z"]], "label": [0.5, 0.25]}
+
+
+def test_the_drop_duplicates_argument_overrides_the_plan():
+    table = pa.table({"a": ["x", "x"], "b": ["y", "y"], "label": [1, 1]})
+    assert apply_plan(table, TidyPlan(inputs=("a", "b"), label="label"), "labeled-pair", drop_duplicates=False).table.num_rows == 2
+    plan = TidyPlan(inputs=("a", "b"), label="label", drop_duplicates=False)
+    assert apply_plan(table, plan, "labeled-pair").table.num_rows == 2
+    assert apply_plan(table, plan, "labeled-pair", drop_duplicates=True).dropped == {"exact duplicate": 1}
+
+
+def test_grouping_keeps_constant_lists_for_the_plan_to_decide():
+    table = pa.table({"query": ["a?", "a?", "b?", "b?"], "doc": ["d1", "d2", "d3", "d4"], "label": [1, 0, 0, 0]})
+    plan = TidyPlan(inputs=("query", "doc"), label="label", group_by_anchor=True)
+    assert outcome(apply_plan(table, plan, "labeled-list")) == {
+        "rows": {"query": ["a?", "b?"], "docs": [["d1", "d2"], ["d3", "d4"]], "label": [[1, 0], [0, 0]]},
+        "dropped": [], "applied": ["grouped rows by 'query' into lists"], "rows_in": 4, "rows_out": 2,
+        "format": "labeled-list", "mapping": {},
+    }
+
+
+def test_constant_lists_need_a_label_to_be_dropped():
+    table = pa.table({"q": ["a"], "docs": [["x", "y"]]})
+    result = apply_plan(table, TidyPlan(inputs=("q", "docs"), label=None, drop_constant_lists=True), "pair")
+    assert result.table.to_pydict() == {"q": ["a"], "docs": [["x", "y"]]} and result.dropped == {}
+
+
+# --- _label_steps: the label's notes -------------------------------------------------------------------------------------
+
+
+def test_numbers_written_as_text_are_cast():
+    table = pa.table({"a": ["x", "y", "z"], "b": ["p", "q", "r"], "label": ["0.5", "1", "0"]})
+    result = apply_plan(table, TidyPlan(inputs=("a", "b"), label="label", cast_label_numeric=True), "pair-score")
+    assert result.table.column("label").to_pylist() == [0.5, 1.0, 0.0]
+    assert result.applied == ("cast string labels to numbers",)
+
+
+def test_the_whole_columns_range_note_names_the_samples():
+    table = pa.table({"a": ["x", "y", "z"], "b": ["p", "q", "r"], "score": [1.0, 2.5, 6.0]})
+    result = apply_plan(table, TidyPlan(inputs=("a", "b"), label="score", score_range=(1.0, 5.0)), "pair-score")
+    assert result.table.column("label").to_pylist() == [0.0, 0.3, 1.0]
+    assert result.applied == ("scaled scores from [1.0, 6.0] to [0, 1] (the whole column's range; the sample's was [1.0, 5.0])",
+                              "renamed 'score' to 'label'")
+
+
+def test_a_given_range_scales_and_clips():
+    table = pa.table({"a": ["x", "y", "z"], "b": ["p", "q", "r"], "label": [1.0, 3.0, 7.0]})
+    result = apply_plan(table, TidyPlan(inputs=("a", "b"), label="label"), "pair-score", score_range=(1.0, 5.0))
+    assert result.table.column("label").to_pylist() == [0.0, 0.5, 1.0]
+    assert result.applied == ("scaled scores from [1.0, 5.0] to [0, 1]", "clipped 1 score(s) outside [1.0, 5.0] to [0, 1]")
+
+
+def test_an_empty_score_range_is_refused():
+    table = pa.table({"a": ["x"], "b": ["p"], "label": [1.0]})
+    with pytest.raises(FitError) as caught:
+        apply_plan(table, TidyPlan(inputs=("a", "b"), label="label"), "pair-score", score_range=(2.0, 2.0))
+    assert caught.value.message == "invalid score range 2.0:2.0"
+
+
+def test_infinite_scores_do_not_set_the_range():
+    table = pa.table({"a": ["x", "y", "z"], "b": ["p", "q", "r"], "label": [0.0, 2.0, -math.inf]})
+    result = apply_plan(table, TidyPlan(inputs=("a", "b"), label="label", score_range=(0.0, 4.0)), "pair-score")
+    assert result.applied[0] == "scaled scores from [0.0, 2.0] to [0, 1] (the whole column's range; the sample's was [0.0, 4.0])"
