@@ -259,3 +259,101 @@ def test_infinite_scores_do_not_set_the_range():
     table = pa.table({"a": ["x", "y", "z"], "b": ["p", "q", "r"], "label": [0.0, 2.0, -math.inf]})
     result = apply_plan(table, TidyPlan(inputs=("a", "b"), label="label", score_range=(0.0, 4.0)), "pair-score")
     assert result.applied[0] == "scaled scores from [0.0, 2.0] to [0, 1] (the whole column's range; the sample's was [0.0, 4.0])"
+
+
+# --- tidy_code: the exact lines a scaffolded script gets --------------------------------------------------------------
+
+
+def code_report(plan: TidyPlan, columns: dict[str, str]):
+    """A report whose columns carry the dtypes inspect writes ('string', 'list<int64>', 'large_list<double>')."""
+    return SimpleNamespace(tidy=plan, columns=tuple(SimpleNamespace(name=n, dtype=t) for n, t in columns.items()))
+
+
+DATASET = "from datasets import Dataset"
+KEEP_TEXTS = "dataset = dataset.filter(lambda row: all(row[c] and row[c].strip() for c in {!r}))"
+SELECT = "dataset = dataset.select_columns({!r})  # inputs are taken by order"
+DEDUP = "dataset = Dataset.from_pandas(dataset.to_pandas().drop_duplicates(subset={!r}), preserve_index=False)"
+
+
+def test_tidy_code_for_class_names_with_every_fix():
+    from lossadvisor.tidy import tidy_code
+
+    plan = TidyPlan(inputs=("s1", "s2"), label="gold", classes=("entailment", "neutral"), drop_label_values=("-",))
+    lines, imports = tidy_code(code_report(plan, {"id": "int64", "s1": "string", "s2": "string", "gold": "string"}))
+    assert lines == [
+        "dataset = dataset.filter(lambda row: row['gold'] not in ['-'])  # no gold label",
+        KEEP_TEXTS.format(["s1", "s2"]),
+        "CLASSES = ['entailment', 'neutral']",
+        "CLASS_IDS = {name.strip().lower(): i for i, name in enumerate(CLASSES)}",
+        "dataset = dataset.filter(lambda row: (row['gold'] or '').strip().lower() in CLASS_IDS)",
+        "dataset = dataset.map(lambda row: {\"label\": CLASS_IDS[row['gold'].strip().lower()]})",
+        SELECT.format(["s1", "s2", "label"]),
+        DEDUP.format(["s1", "s2", "label"]),
+    ]
+    assert imports == [DATASET]
+
+
+def test_tidy_code_casts_and_scales_a_score_written_as_text():
+    from lossadvisor.tidy import tidy_code
+
+    plan = TidyPlan(inputs=("s1", "s2"), label="score", cast_label_numeric=True, score_range=(1.0, 5.0), drop_duplicates=False)
+    lines, imports = tidy_code(code_report(plan, {"s1": "string", "s2": "string", "score": "string"}))
+    assert lines == [
+        KEEP_TEXTS.format(["s1", "s2"]),
+        "dataset = dataset.map(lambda row: {\"label\": min(1.0, max(0.0, (float(row['score']) - 1.0) / 4.0))})",
+        SELECT.format(["s1", "s2", "label"]),
+    ]
+    assert imports == []
+
+
+def test_tidy_code_writes_nothing_for_a_canonical_table():
+    from lossadvisor.tidy import tidy_code
+
+    plan = TidyPlan(inputs=("s1", "s2"), label="label", drop_null_texts=False, drop_duplicates=False)
+    assert tidy_code(code_report(plan, {"s1": "string", "s2": "string", "label": "int64"})) == ([], [])
+
+
+def test_tidy_code_dedups_without_a_label_or_without_texts():
+    from lossadvisor.tidy import tidy_code
+
+    unlabeled = TidyPlan(inputs=("s1", "s2"), label=None, drop_null_texts=False)
+    assert tidy_code(code_report(unlabeled, {"s1": "string", "s2": "string"})) == ([DEDUP.format(["s1", "s2"])], [DATASET])
+    no_texts = TidyPlan(inputs=("s1", "s2"), label="label")
+    assert tidy_code(code_report(no_texts, {"s1": "large_string", "s2": "large_string", "label": "int64"})) == ([], [])
+
+
+@pytest.mark.parametrize("dtype", ["list<int64>", "large_list<double>"])
+def test_tidy_code_leaves_a_list_label_out_of_the_duplicate_key(dtype):
+    from lossadvisor.tidy import tidy_code
+
+    plan = TidyPlan(inputs=("q", "docs"), label="label", drop_null_texts=False)
+    lines, _ = tidy_code(code_report(plan, {"q": "string", "docs": "list<string>", "label": dtype}))
+    assert lines == [DEDUP.format(["q"])]
+
+
+def test_tidy_code_combines_teacher_scores():
+    from lossadvisor.tidy import tidy_code
+
+    plan = TidyPlan(inputs=("query", "pos"), label=None, label_parts=("pos_score", "neg_score"))
+    lines, imports = tidy_code(code_report(plan, {"query": "string", "pos": "string", "pos_score": "double", "neg_score": "double"}))
+    assert lines == [
+        KEEP_TEXTS.format(["query", "pos"]),
+        "dataset = dataset.map(lambda row: {\"label\": [row['pos_score'], row['neg_score']]})  # one list of teacher scores",
+        SELECT.format(["query", "pos", "label"]),
+        DEDUP.format(["query", "pos"]),
+    ]
+    assert imports == [DATASET]
+
+
+def test_tidy_code_groups_long_rows_by_the_anchor():
+    from lossadvisor.tidy import tidy_code
+
+    plan = TidyPlan(inputs=("q", "doc", "extra"), label="rel", group_by_anchor=True, drop_null_texts=False, drop_duplicates=False)
+    lines, imports = tidy_code(code_report(plan, {"q": "string", "doc": "string", "extra": "string", "rel": "int64"}))
+    assert lines == [
+        "dataset = dataset.rename_column('rel', \"label\")",
+        SELECT.format(["q", "doc", "extra", "label"]),
+        "grouped = dataset.to_pandas().groupby('q', sort=False).agg({'doc': list, \"label\": list}).reset_index()",
+        "dataset = Dataset.from_pandas(grouped.rename(columns={'doc': \"docs\"}), preserve_index=False)",
+    ]
+    assert imports == [DATASET]
