@@ -8,7 +8,9 @@ no subprocess: milliseconds each.
 
 from __future__ import annotations
 
+import csv
 import math
+import random
 from types import SimpleNamespace
 
 import pyarrow as pa
@@ -357,3 +359,124 @@ def test_tidy_code_groups_long_rows_by_the_anchor():
         "dataset = Dataset.from_pandas(grouped.rename(columns={'doc': \"docs\"}), preserve_index=False)",
     ]
     assert imports == [DATASET]
+
+
+# --- load_canonical: read, inspect and tidy a file in-process ------------------------------------------------------------
+
+WORDS = "the a man woman dog cat runs eats plays ball park city river house red blue green big small".split()
+N = 40
+
+
+def sentence(i: int) -> str:
+    rng = random.Random(i * 7919 + 7)
+    return " ".join(rng.choice(WORDS) for _ in range(7)) + f" number {i}"
+
+
+@pytest.fixture(scope="module")
+def loss_table():
+    from lossadvisor.table import load_table
+
+    return load_table()
+
+
+def write_csv(path, header: list[str], rows: list[list]) -> str:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)
+
+
+def scores_csv(tmp_path) -> str:
+    return write_csv(tmp_path / "scores.csv", ["s1", "s2", "score"],
+                     [[sentence(i), sentence(i + 500), round(5 * i / (N - 1), 3)] for i in range(N)])
+
+
+def lists_parquet(tmp_path, labels: list, queries: list[str] | None = None) -> str:
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "lists.parquet"
+    queries = queries or [sentence(i) for i in range(len(labels))]
+    pq.write_table(pa.table({"query": queries, "docs": [[sentence(i + 100), sentence(i + 200)] for i in range(len(labels))],
+                             "label": labels}), path)
+    return str(path)
+
+
+def test_load_canonical_reads_inspects_and_tidies(tmp_path, loss_table):
+    from lossadvisor.tidy import load_canonical
+
+    spec = scores_csv(tmp_path)
+    prepared = load_canonical(spec, loss_table)
+    assert (prepared.format, prepared.report.format) == ("pair-score", "pair-score")
+    assert prepared.table is prepared.result.table
+    assert prepared.result.applied == ("scaled scores from [0.0, 5.0] to [0, 1]", "renamed 'score' to 'label'")
+    assert prepared.table.column_names == ["s1", "s2", "label"] and prepared.result.rows_out == N
+    ranged = load_canonical(spec, loss_table, score_range=(0.0, 10.0))
+    assert ranged.table.column("label").to_pylist()[-1] == 0.5
+
+
+def test_load_canonical_takes_the_column_choice_and_the_reading(tmp_path, loss_table):
+    from lossadvisor.profile import ColumnChoice
+    from lossadvisor.tidy import load_canonical
+
+    spec = scores_csv(tmp_path)
+    unlabeled = load_canonical(spec, loss_table, choice=ColumnChoice(label="none"))
+    assert (unlabeled.format, unlabeled.table.column_names) == ("pair", ["s1", "s2"])
+    with pytest.raises(FitError) as caught:
+        load_canonical(spec, loss_table, reading="pair-class")
+    assert caught.value.message == "the data cannot be read as pair-class (possible readings: pair-score)"
+
+
+def test_load_canonical_passes_split_and_subset_on(tmp_path, loss_table):
+    from lossadvisor.errors import SourceError
+    from lossadvisor.tidy import load_canonical
+
+    spec = scores_csv(tmp_path)
+    with pytest.raises(SourceError) as split:
+        load_canonical(spec, loss_table, split="test")
+    assert split.value.message == f"{spec}: local files have one split, 'train' (got --split test)"
+    with pytest.raises(SourceError) as subset:
+        load_canonical(spec, loss_table, subset="default")
+    assert subset.value.message == "--subset applies to hub datasets only"
+
+
+def test_load_canonical_refuses_an_empty_file(tmp_path, loss_table):
+    from lossadvisor.tidy import load_canonical
+
+    spec = write_csv(tmp_path / "empty.csv", ["s1", "s2", "label"], [])
+    with pytest.raises(FitError) as caught:
+        load_canonical(spec, loss_table)
+    assert caught.value.message == f"{spec}: the dataset is empty (no rows)"
+
+
+def test_load_canonical_refuses_data_no_format_fits(tmp_path, loss_table):
+    from lossadvisor.tidy import load_canonical
+
+    spec = write_csv(tmp_path / "one.csv", ["s1", "n"], [[sentence(i), i * 0.37] for i in range(N)])
+    with pytest.raises(FitError) as caught:
+        load_canonical(spec, loss_table)
+    assert (caught.value.message, caught.value.hint) == (
+        f"{spec}: no format of the loss table fits this data",
+        f"Run `lossadvisor inspect {spec}` to see the columns and what is missing.")
+
+
+def test_load_canonical_refuses_when_the_fixes_leave_no_row(tmp_path, loss_table):
+    from lossadvisor.tidy import load_canonical
+
+    spec = lists_parquet(tmp_path, [[0, 0]] * N, [""] + [sentence(i) for i in range(1, N)])
+    with pytest.raises(FitError) as caught:
+        load_canonical(spec, loss_table)
+    assert caught.value.message == (f"{spec}: no rows left after the fixes "
+                                    f"(1 null or empty text in 'query', {N - 1} nothing to rank (every label in the list equal))")
+    kept = load_canonical(spec, loss_table, keep_constant_lists=True)
+    assert (kept.format, kept.result.rows_out, kept.result.dropped) == ("labeled-list", N - 1, {"null or empty text in 'query'": 1})
+
+
+def test_load_canonical_keeps_a_single_row_and_applies_gains(tmp_path, loss_table):
+    from lossadvisor.tidy import load_canonical
+
+    spec = lists_parquet(tmp_path, [[1, 0]] + [[0, 0]] * (N - 1))
+    prepared = load_canonical(spec, loss_table, gain={0.0: 0.0, 1.0: 2.0})
+    assert prepared.table.column("label").to_pylist() == [[2, 0]]
+    assert prepared.result.applied == ("mapped grades to gains: 0→0, 1→2",)
+    assert prepared.result.dropped == {"nothing to rank (every label in the list equal)": N - 1}
