@@ -480,3 +480,94 @@ def test_load_canonical_keeps_a_single_row_and_applies_gains(tmp_path, loss_tabl
     assert prepared.table.column("label").to_pylist() == [[2, 0]]
     assert prepared.result.applied == ("mapped grades to gains: 0→0, 1→2",)
     assert prepared.result.dropped == {"nothing to rank (every label in the list equal)": N - 1}
+
+
+# --- convert/clean.py: the whole StepResult, its account of rows included -------------------------------------------------
+
+
+def account(step) -> tuple:
+    """What a StepResult says about itself: its method, target, rows in / out / used, drops, notes and stats.
+    StepResult's rule: rows_in == rows_used + sum(dropped.values())."""
+    assert step.rows_in == step.rows_used + sum(step.dropped.values())
+    return step.method, step.target_format, step.rows_in, step.rows_out, step.rows_used, step.dropped, step.notes, step.stats
+
+
+def test_every_step_gives_a_full_account():
+    from lossadvisor.convert import clean
+
+    texts = pa.table({"q": ["a", " ", "c"]})
+    assert account(clean.drop_empty_texts(texts)) == (
+        "drop-empty-texts", "same", 3, 2, 2, {"null or empty text in 'q'": 1}, [], {})
+    dups = pa.table({"q": ["a", "a", "b"], "d": ["x", "x", "y"], "n": [1, 2, 3]})
+    assert account(clean.drop_duplicates(dups)) == ("drop-duplicates", "same", 3, 2, 2, {"duplicate of (q, d)": 1}, [], {})
+    scores = pa.table({"label": [0.0, 5.0]})
+    assert account(clean.normalize_scores(scores)) == (
+        "normalize-scores", "same", 2, 2, 2, {}, ["scaled 'label' from [0, 5] to [0, 1]"], {"range": [0.0, 5.0], "outside_range": 0})
+    names = pa.table({"label": ["b", "a", "z!"]})
+    assert account(clean.map_class_names(names, names=["a", "b"])) == (
+        "map-class-names", "same", 3, 2, 2, {"label not a known class": 1}, ["class ids: {'a': 0, 'b': 1}"], {"mapping": {"a": 0, "b": 1}})
+    ids = pa.table({"label": [0, 1]})
+    assert account(clean.map_class_names(ids)) == (
+        "map-class-names", "same", 2, 2, 2, {}, ["'label' already holds int64"], {"mapping": {}})
+    values = pa.table({"label": ["a", "-"]})
+    assert account(clean.drop_label_values(values, "label", ("-",))) == (
+        "drop-label-values", "same", 2, 1, 1, {"label in ['-']": 1}, [], {})
+    lists = pa.table({"label": [[1, 0], [0, 0]]})
+    assert account(clean.drop_constant_lists(lists)) == (
+        "drop-constant-lists", "same", 2, 1, 1, {"nothing to rank (every label in the list equal)": 1}, [], {})
+    scalar = pa.table({"label": [1, 1]})
+    assert account(clean.drop_constant_lists(scalar)) == ("drop-constant-lists", "same", 2, 2, 2, {}, [], {})
+    numbers = pa.table({"label": ["1"]})
+    assert account(clean.cast_numbers(numbers)) == ("cast-numbers", "same", 1, 1, 1, {}, ["cast 'label' to numbers"], {})
+    nulls = pa.table({"label": [1.0, None]})
+    assert account(clean.drop_null_labels(nulls)) == ("drop-null-labels", "same", 2, 1, 1, {"null or NaN label": 1}, [], {})
+    mismatch = pa.table({"docs": [["a"], ["b"]], "label": [[1], [1, 0]]})
+    assert account(clean.drop_list_mismatch(mismatch, "docs")) == (
+        "drop-list-mismatch", "same", 2, 1, 1, {"docs and labels differ in length": 1}, [], {})
+
+
+def test_drop_duplicates_accounts_for_tables_of_no_key_no_row_and_one_row():
+    from lossadvisor.convert import clean
+
+    numbers = pa.table({"n": [1, 1]})
+    assert account(clean.drop_duplicates(numbers)) == ("drop-duplicates", "same", 2, 2, 2, {}, [], {})
+    empty = pa.table({"q": pa.array([], pa.string())})
+    assert account(clean.drop_duplicates(empty)) == ("drop-duplicates", "same", 0, 0, 0, {}, [], {})
+    one = pa.table({"q": ["a"]})
+    assert account(clean.drop_duplicates(one)) == ("drop-duplicates", "same", 1, 1, 1, {}, [], {})
+
+
+def test_steps_that_drop_nothing_return_the_table_itself():
+    from lossadvisor.convert import clean
+
+    table = pa.table({"q": ["a", "b"], "label": ["x", "y"]})
+    assert clean.drop_duplicates(table).table is table
+    assert clean.drop_label_values(table, "label", ("-",)).table is table
+
+
+def test_refusals_name_every_column():
+    from lossadvisor.convert import clean
+
+    table = pa.table({"a": ["x"], "b": ["y"]})
+    with pytest.raises(FitError) as scores:
+        clean.normalize_scores(table)
+    with pytest.raises(FitError) as classes:
+        clean.map_class_names(table)
+    assert scores.value.message == "no column 'label' to normalise (columns: a, b)"
+    assert classes.value.message == "no column 'label' to map (columns: a, b)"
+
+
+def test_entailment_among_other_names_is_not_nli():
+    from lossadvisor.convert import clean
+
+    result = clean.map_class_names(pa.table({"label": ["entailment", "other", "other"]}))
+    assert result.table.column("label").to_pylist() == [0, 1, 1]
+    assert result.stats["mapping"] == {"entailment": 0, "other": 1}
+
+
+def test_labels_with_no_letter_are_no_class_at_all():
+    from lossadvisor.convert import clean
+
+    result = clean.map_class_names(pa.table({"label": ["-", "?"], "n": [1, 2]}))
+    assert result.table.to_pydict() == {"label": [], "n": []}
+    assert result.dropped == {"label not a known class": 2} and result.stats["mapping"] == {}
