@@ -571,3 +571,20 @@ def test_labels_with_no_letter_are_no_class_at_all():
     result = clean.map_class_names(pa.table({"label": ["-", "?"], "n": [1, 2]}))
     assert result.table.to_pydict() == {"label": [], "n": []}
     assert result.dropped == {"label not a known class": 2} and result.stats["mapping"] == {}
+
+
+def test_combined_scores_are_doubles_even_when_missing():
+    from lossadvisor.convert import clean
+
+    empty = pa.table({"pos": pa.array([[], None], pa.list_(pa.float64())), "neg": pa.array([None, []], pa.list_(pa.float64()))})
+    combined = clean.combine_columns(empty, ["pos", "neg"])
+    assert (combined.type, combined.to_pylist()) == (pa.list_(pa.float64()), [[], []])
+    gap = clean.combine_columns(pa.table({"pos": [1.0, None], "neg": [2, 3]}), ["pos", "neg"]).to_pylist()
+    assert gap[0] == [1.0, 2.0] and math.isnan(gap[1][0]) and gap[1][1] == 3.0
+
+
+def test_label_values_are_compared_as_text():
+    from lossadvisor.convert import clean
+
+    result = clean.drop_label_values(pa.table({"label": [-1, 0, None, 1]}), "label", ("-1",))
+    assert result.table.column("label").to_pylist() == [0, None, 1] and result.dropped == {"label in ['-1']": 1}
