@@ -543,6 +543,10 @@ def test_steps_that_drop_nothing_return_the_table_itself():
     table = pa.table({"q": ["a", "b"], "label": ["x", "y"]})
     assert clean.drop_duplicates(table).table is table
     assert clean.drop_label_values(table, "label", ("-",)).table is table
+    assert clean.drop_null_labels(table).table is table
+    lists = pa.table({"docs": [["a", "b"]], "label": [[1, 0]]})
+    assert clean.drop_list_mismatch(lists, "docs").table is lists
+    assert clean.drop_constant_lists(lists).table is lists
 
 
 def test_refusals_name_every_column():
@@ -588,3 +592,5 @@ def test_label_values_are_compared_as_text():
 
     result = clean.drop_label_values(pa.table({"label": [-1, 0, None, 1]}), "label", ("-1",))
     assert result.table.column("label").to_pylist() == [0, None, 1] and result.dropped == {"label in ['-1']": 1}
+    none = clean.drop_label_values(pa.table({"label": ["a", None]}), "label", ())
+    assert none.table.column("label").to_pylist() == ["a", None] and none.dropped == {}
