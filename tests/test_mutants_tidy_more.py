@@ -594,3 +594,10 @@ def test_label_values_are_compared_as_text():
     assert result.table.column("label").to_pylist() == [0, None, 1] and result.dropped == {"label in ['-1']": 1}
     none = clean.drop_label_values(pa.table({"label": ["a", None]}), "label", ())
     assert none.table.column("label").to_pylist() == ["a", None] and none.dropped == {}
+
+
+def test_no_list_at_all_has_nothing_to_drop():
+    from lossadvisor.convert import clean
+
+    empty = pa.table({"label": pa.array([], pa.list_(pa.int64()))})
+    assert account(clean.drop_constant_lists(empty)) == ("drop-constant-lists", "same", 0, 0, 0, {}, [], {})
