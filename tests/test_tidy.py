@@ -65,3 +65,17 @@ def test_label_values_without_consensus_are_dropped(values, kept):
     table = pa.table({"t": ["x", "y", "z"], "gold": values})
     out = clean.drop_label_values(table, "gold", ("-",))
     assert out.table.num_rows == sum(kept) and out.dropped == {"label in ['-']": 1}
+
+
+def test_infinite_scores_are_dropped_not_clipped_by_a_range():
+    """inf / -inf are broken values, not scores above or below the range: with --score-range they used to be
+    clipped to 1.0 / 0.0 and trained as such; they are dropped under their own reason."""
+    table = pa.table({"score": [4.5, float("inf"), 2.0, float("-inf"), 7.5]})
+    scaled = clean.normalize_scores(table, "score", value_range=(0.0, 5.0))
+    assert scaled.table.column("score").to_pylist() == [0.9, float("inf"), 0.4, float("-inf"), 1.0]
+    assert scaled.stats["outside_range"] == 1  # 7.5 only
+    plan = TidyPlan(inputs=("q", "d"), label="score", score_range=(0.0, 5.0))
+    rows = pa.table({"q": list("abcde"), "d": list("vwxyz"), **table.to_pydict()})
+    result = apply_plan(rows, plan, "pair-score", score_range=(0.0, 5.0))  # --score-range 0:5
+    assert result.table.column("label").to_pylist() == [0.9, 0.4, 1.0]
+    assert result.dropped == {"infinite label": 2}

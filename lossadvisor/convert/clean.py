@@ -127,9 +127,12 @@ def normalize_scores(
     if not high > low:
         raise FitError(f"cannot normalise '{column}' with the range [{low}, {high}]", "Pass a range whose upper end is larger.")
     scaled = pc.divide(pc.subtract(numbers, low), high - low)
-    outside = int(pc.sum(pc.or_(pc.less(scaled, 0.0), pc.greater(scaled, 1.0))).as_py() or 0)
+    # inf / -inf are not scores beyond the range but broken values: kept as they are, so that the label check
+    # after this step drops them under their own reason instead of training them as 1.0 / 0.0
+    finite = pc.is_finite(scaled)
+    outside = int(pc.sum(pc.and_(finite, pc.or_(pc.less(scaled, 0.0), pc.greater(scaled, 1.0)))).as_py() or 0)
     if clip and outside:
-        scaled = pc.max_element_wise(pc.min_element_wise(scaled, 1.0), 0.0)
+        scaled = pc.if_else(finite, pc.max_element_wise(pc.min_element_wise(scaled, 1.0), 0.0), scaled)
     if is_list:
         offsets = pc.subtract(values_column.offsets, values_column.offsets[0])
         scaled = pa.ListArray.from_arrays(pc.cast(offsets, pa.int32()), scaled, mask=values_column.is_null())
