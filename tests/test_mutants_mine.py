@@ -1,0 +1,321 @@
+"""Tests that bite for the mine group (convert/mine_dense.py, convert/teacher.py): exact outputs, in-process.
+
+Dense mining and the teacher need a model; these tests use stand-ins with the same interface (upstream's
+`mine_hard_negatives` replaced by a recorder that returns a fixed table, a CrossEncoder with `predict`, an
+embedder with `encode` and `similarity_pairwise`) so that every argument passed and every value read back is
+checked in milliseconds.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from lossadvisor.convert import ConvertOptions
+from lossadvisor.convert import mine_dense as md
+from lossadvisor.convert import teacher as teacher_module
+from lossadvisor.convert.mine import prepare_pairs
+from lossadvisor.convert.progress import Reporter
+from lossadvisor.errors import FitError
+
+# ---------------------------------------------------------------------------------------------- shared pairs
+
+
+def _pairs(extra: tuple[str, ...] | None = ("e1", "q2")):
+    """Anchors q1, q2, q1 with positives d1, d2, d3; the corpus is d1, d2, d3 then the extra texts.
+
+    q2 is in the corpus (an extra text), so a negative equal to q2 for anchor q2 is the anchor itself."""
+    table = pa.table({"query": ["q1", "q2", "q1"], "answer": ["d1", "d2", "d3"]})
+    dropped: dict[str, int] = {}
+    pairs = prepare_pairs(table, extra, dropped)
+    assert pairs.anchors.to_pylist() == ["q1", "q2"]
+    assert dropped == {}
+    return pairs
+
+
+# ------------------------------------------------------------------------------------------ faiss_available
+
+
+def test_faiss_available_follows_the_import(monkeypatch):
+    monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss raises ImportError
+    assert md.faiss_available() is False
+    monkeypatch.setitem(sys.modules, "faiss", types.ModuleType("faiss"))
+    assert md.faiss_available() is True
+
+
+# ------------------------------------------------------------------------------------------------ mine_dense
+
+
+class _Model:
+    def __init__(self) -> None:
+        self.device = None
+
+    def to(self, device):
+        self.device = device
+        return self
+
+
+class _Upstream:
+    """Stands in for sentence_transformers.util.mine_hard_negatives: records its call, returns `result`."""
+
+    def __init__(self, monkeypatch, result: dict) -> None:
+        import datasets
+
+        self.calls: list[tuple] = []
+        self.result = result
+
+        def fake(dataset, model, **kwargs):
+            from tqdm import tqdm
+
+            for _ in tqdm(range(3)):  # an upstream bar: counted into our task
+                pass
+            self.calls.append((dataset.to_dict(), model, kwargs))
+            return datasets.Dataset.from_dict(self.result)
+
+        package = types.ModuleType("sentence_transformers")
+        util = types.ModuleType("sentence_transformers.util")
+        util.mine_hard_negatives = fake
+        package.util = util
+        monkeypatch.setitem(sys.modules, "sentence_transformers", package)
+        monkeypatch.setitem(sys.modules, "sentence_transformers.util", util)
+
+
+@pytest.fixture
+def loads(monkeypatch):
+    """Record how the miner and the rescorer are loaded; hand back the specs themselves."""
+    calls: list[tuple] = []
+
+    def load_st(spec, trust_remote_code=False):
+        calls.append(("bi", spec, trust_remote_code))
+        return spec
+
+    def load_ce(spec, role="teacher", flag="--teacher", trust_remote_code=False):
+        calls.append(("cross", spec, role, flag, trust_remote_code))
+        return spec
+
+    monkeypatch.setattr(md, "load_sentence_transformer", load_st)
+    monkeypatch.setattr(md, "load_cross_encoder", load_ce)
+    return calls
+
+
+def _run(options, target, num_negatives=2, extra=("e1", "q2")):
+    events: list[tuple] = []
+    stats: dict = {}
+    notes: list[str] = []
+    out = md.mine_dense(_pairs(extra), target, options, num_negatives, Reporter(lambda *e: events.append(e)), stats, notes)
+    return out, stats, notes, events
+
+
+def _expected_kwargs(**changes):
+    kwargs = dict(
+        anchor_column_name="anchor", positive_column_name="positive", corpus=["e1", "q2"], cross_encoder=None,
+        range_min=0, range_max=None, max_score=None, min_score=None, absolute_margin=None, relative_margin=None,
+        num_negatives=2, sampling_strategy="top", output_format="triplet", output_scores=False, batch_size=32,
+        use_faiss=False, faiss_batch_size=16384, use_multi_process=False, verbose=False,
+    )
+    kwargs.update(changes)
+    return kwargs
+
+
+DATASET = {"anchor": ["q1", "q2", "q1"], "positive": ["d1", "d2", "d3"]}
+
+
+def test_mine_dense_triplet_passes_every_knob_and_keeps_upstream_columns(monkeypatch, loads):
+    upstream = _Upstream(monkeypatch, {"anchor": ["q1"], "positive": ["d1"], "negative": ["d2"]})
+    model = _Model()
+    options = ConvertOptions(miner=model, trust_remote_code=True, use_faiss=False, device="cpu")
+    out, stats, notes, events = _run(options, "triplet")
+    assert loads == [("bi", model, True)]
+    assert model.device == "cpu"
+    assert len(upstream.calls) == 1
+    dataset, passed_model, kwargs = upstream.calls[0]
+    assert dataset == DATASET and passed_model is model
+    assert kwargs == _expected_kwargs()
+    assert out.column_names == ["anchor", "positive", "negative"]
+    assert out.to_pydict() == {"anchor": ["q1"], "positive": ["d1"], "negative": ["d2"]}
+    assert stats == {"faiss": False, "multi_process": False}
+    assert notes == []
+    description = "dense mining with _Model (batches encoded and searched)"
+    assert events[0] == (description, 0, None)
+    assert events[-1] == (description, 3, 3)  # upstream's bar of 3 counted, then finished
+
+
+def test_mine_dense_without_extra_corpus_passes_none_and_leaves_a_model_without_to(monkeypatch, loads):
+    upstream = _Upstream(monkeypatch, {"anchor": ["q1"], "positive": ["d1"], "negative": ["d2"]})
+    model = object()  # no .to: device is not applied
+    options = ConvertOptions(miner=model, use_faiss=True, device="cpu", multi_process=("cpu", "cpu"))
+    _, stats, _, _ = _run(options, "triplet", extra=None)
+    assert upstream.calls[0][2] == _expected_kwargs(corpus=None, use_faiss=True, use_multi_process=["cpu", "cpu"])
+    assert stats == {"faiss": True, "multi_process": ["cpu", "cpu"]}
+
+
+def test_mine_dense_use_faiss_none_asks_whether_faiss_is_installed(monkeypatch, loads):
+    upstream = _Upstream(monkeypatch, {"anchor": ["q1"], "positive": ["d1"], "negative": ["d2"]})
+    monkeypatch.setattr(md, "faiss_available", lambda: True)
+    _, stats, _, _ = _run(ConvertOptions(miner=_Model(), multi_process=True), "triplet")
+    assert upstream.calls[0][2] == _expected_kwargs(use_faiss=True, use_multi_process=True)
+    assert stats == {"faiss": True, "multi_process": True}
+
+
+def test_mine_dense_rescore_without_threshold_sets_a_zero_margin_and_says_so(monkeypatch, loads):
+    upstream = _Upstream(monkeypatch, {"anchor": ["q1"], "positive": ["d1"], "negative": ["d2"]})
+    miner, rescorer = _Model(), object()
+    options = ConvertOptions(miner=miner, rescore=rescorer, use_faiss=False, trust_remote_code=True)
+    _, _, notes, _ = _run(options, "triplet")
+    assert loads == [("bi", miner, True), ("cross", rescorer, "rescore", "--rescore", True)]
+    assert upstream.calls[0][2] == _expected_kwargs(cross_encoder=rescorer, absolute_margin=0.0)
+    assert notes == ["rescored with a CrossEncoder: candidates it scores above their anchor's positive are dropped"]
+
+
+def test_mine_dense_rescore_with_a_threshold_passes_the_thresholds_as_given(monkeypatch, loads):
+    upstream = _Upstream(monkeypatch, {"anchor": ["q1"], "positive": ["d1"], "negative": ["d2"]})
+    rescorer = object()
+    options = ConvertOptions(
+        miner=_Model(), rescore=rescorer, use_faiss=False, relative_margin=0.1, max_score=0.9, min_score=0.2,
+        absolute_margin=0.3, range_min=1, range_max=7, sampling="random", batch_size=4, faiss_batch_size=64,
+    )
+    _, _, notes, _ = _run(options, "triplet")
+    assert upstream.calls[0][2] == _expected_kwargs(
+        cross_encoder=rescorer, relative_margin=0.1, max_score=0.9, min_score=0.2, absolute_margin=0.3, range_min=1,
+        range_max=7, sampling_strategy="random", batch_size=4, faiss_batch_size=64,
+    )
+    assert notes == []
+
+
+def test_mine_dense_threshold_without_rescore_sets_no_margin(monkeypatch, loads):
+    upstream = _Upstream(monkeypatch, {"anchor": ["q1"], "positive": ["d1"], "negative": ["d2"]})
+    _, _, notes, _ = _run(ConvertOptions(miner=_Model(), use_faiss=False), "triplet")
+    assert upstream.calls[0][2]["absolute_margin"] is None and upstream.calls[0][2]["cross_encoder"] is None
+    assert notes == []
+
+
+def test_mine_dense_labeled_pair_renames_to_anchor_text_label(monkeypatch, loads):
+    upstream = _Upstream(monkeypatch, {"anchor": ["q1", "q1"], "positive": ["d1", "d2"], "labels": [0.9, 0.4]})
+    out, _, _, _ = _run(ConvertOptions(miner=_Model(), use_faiss=False, scores=True), "labeled-pair")
+    assert upstream.calls[0][2] == _expected_kwargs(output_format="labeled-pair", output_scores=True)
+    assert out.to_pydict() == {"anchor": ["q1", "q1"], "text": ["d1", "d2"], "label": [0.9, 0.4]}
+
+
+def test_mine_dense_labeled_list_renames_to_anchor_docs_label(monkeypatch, loads):
+    upstream = _Upstream(monkeypatch, {"anchor": ["q1"], "positive": [["d1", "d2"]], "labels": [[1, 0]]})
+    out, _, _, _ = _run(ConvertOptions(miner=_Model(), use_faiss=False, scores=True), "labeled-list")
+    assert upstream.calls[0][2] == _expected_kwargs(output_format="labeled-list", output_scores=True)
+    assert out.to_pydict() == {"anchor": ["q1"], "docs": [["d1", "d2"]], "label": [[1, 0]]}
+
+
+def test_mine_dense_n_tuple_drops_upstream_scores_and_asks_for_none(monkeypatch, loads):
+    upstream = _Upstream(
+        monkeypatch,
+        {"anchor": ["q1"], "positive": ["d1"], "negative_1": ["d2"], "negative_2": ["e1"], "scores": [[0.1, 0.2, 0.3]]},
+    )
+    out, _, _, _ = _run(ConvertOptions(miner=_Model(), use_faiss=False, scores=True), "n-tuple")
+    assert upstream.calls[0][2] == _expected_kwargs(output_format="n-tuple", output_scores=False)
+    assert out.to_pydict() == {"anchor": ["q1"], "positive": ["d1"], "negative_1": ["d2"], "negative_2": ["e1"]}
+
+
+# -------------------------------------------------------------------------------- pair_keys, dense_to_arrays
+
+
+def test_pair_keys_are_anchor_times_corpus_plus_text_and_minus_one_when_unknown():
+    pairs = _pairs()  # corpus d1 d2 d3 e1 q2 (5 texts)
+    anchors = pa.array(["q1", "q2", "q1", "zz", None, "q2"], pa.string())
+    texts = pa.array(["d3", "e1", "nope", "d1", "d1", None], pa.string())
+    assert md.pair_keys(pairs, anchors, texts).tolist() == [2, 8, -1, -1, -1, -1]
+
+
+def test_dense_to_arrays_triplet_keeps_distinct_valid_negatives_in_upstream_order():
+    pairs = _pairs()  # corpus ids: d1 0, d2 1, d3 2, e1 3, q2 4; anchor q1 0 (positives d1, d3), q2 1 (d2)
+    table = pa.table({
+        "anchor": ["q1", "q2", "q1", "q2", "q1"],
+        "positive": ["d1", "d2", "d3", "d2", "d1"],
+        "negative": ["e1", "q2", "d2", "e1", "d3"],  # q2→q2: the anchor itself; q1→d3: a known positive
+    })
+    stats: dict = {}
+    negatives, scores = md.dense_to_arrays(pairs, table, "triplet", 3, stats)
+    assert negatives.tolist() == [[3, 1, -1], [3, -1, -1]]
+    assert scores is None
+    assert stats == {"dropped_known_positives": 1, "dropped_anchor_itself": 1}
+
+
+def test_dense_to_arrays_n_tuple_reads_every_negative_column_row_major_and_caps_at_num_negatives():
+    pairs = _pairs()
+    table = pa.table({
+        "anchor": ["q1", "q2"],
+        "positive": ["d1", "d2"],
+        "negative_1": ["e1", "d3"],
+        "negative_2": ["d2", "unknown text"],
+        "negative_3": ["q2", "d1"],
+    })
+    stats: dict = {}
+    negatives, scores = md.dense_to_arrays(pairs, table, "n-tuple", 2, stats)
+    assert negatives.tolist() == [[3, 1], [2, 0]]  # q1 keeps e1, d2 (q2 cut by num_negatives); q2: d3, d1
+    assert scores is None
+    assert stats == {"dropped_known_positives": 0, "dropped_anchor_itself": 0}
+
+
+def test_dense_to_arrays_labeled_pair_skips_positive_rows_and_keeps_scores():
+    pairs = _pairs()
+    table = pa.table({
+        "anchor": ["q1", "q1", "q1", "q2", "q2", "q2", "q1"],
+        "text": ["d1", "e1", "d2", "d2", "q2", "d1", "e1"],
+        "label": [0.9, 0.5, 0.25, 0.8, 0.7, 0.125, 0.3],
+    })
+    stats: dict = {}
+    negatives, scores = md.dense_to_arrays(pairs, table, "labeled-pair", 2, stats)
+    assert negatives.tolist() == [[3, 1], [0, -1]]  # the repeated (q1, e1) counts once, with its first score
+    assert scores.tolist() == [[0.5, 0.25], [0.125, -np.inf]]
+    assert scores.dtype == np.float64
+    assert stats == {"dropped_known_positives": 0, "dropped_anchor_itself": 1}
+
+
+def test_dense_to_arrays_labeled_list_drops_each_lists_first_document():
+    pairs = _pairs()
+    table = pa.table({
+        "anchor": ["q1", "q2"],
+        "docs": [["d1", "e1", "d3", "d2"], ["d2", "d1"]],
+        "label": [[0.9, 0.5, 0.75, 0.25], [0.8, 0.125]],
+    })
+    stats: dict = {}
+    negatives, scores = md.dense_to_arrays(pairs, table, "labeled-list", 3, stats)
+    assert negatives.tolist() == [[3, 1, -1], [0, -1, -1]]  # d3 is q1's known positive
+    assert scores.tolist() == [[0.5, 0.25, -np.inf], [0.125, -np.inf, -np.inf]]
+    assert stats == {"dropped_known_positives": 1, "dropped_anchor_itself": 0}
+
+
+def test_dense_to_arrays_with_no_rows_gives_empty_slots():
+    pairs = _pairs()
+    table = pa.table({"anchor": pa.array([], pa.string()), "positive": pa.array([], pa.string()),
+                      "negative": pa.array([], pa.string())})
+    stats: dict = {}
+    negatives, scores = md.dense_to_arrays(pairs, table, "triplet", 1, stats)
+    assert negatives.tolist() == [[-1], [-1]] and scores is None
+    assert stats == {"dropped_known_positives": 0, "dropped_anchor_itself": 0}
+
+
+# ------------------------------------------------------------------------------------ positive_scores_dense
+
+
+def test_positive_scores_dense_labeled_list_reads_each_lists_first_score():
+    pairs = _pairs()  # pairs in order: (q1, d1), (q2, d2), (q1, d3)
+    table = pa.table({
+        "anchor": ["q1", "q2"],
+        "docs": [["d1", "e1"], ["d2", "d1"]],
+        "label": [[0.75, 0.5], [0.25, 0.125]],
+    })
+    got = md.positive_scores_dense(pairs, table, "labeled-list")
+    assert got[:2].tolist() == [0.75, 0.25] and np.isnan(got[2])
+
+
+def test_positive_scores_dense_labeled_pair_reads_the_positive_rows():
+    pairs = _pairs()
+    table = pa.table({
+        "anchor": ["q1", "q1", "q2", "q1"],
+        "text": ["d3", "e1", "d2", "d1"],
+        "label": [0.5, 0.375, 0.25, 0.125],
+    })
+    got = md.positive_scores_dense(pairs, table, "labeled-pair")
+    assert got.tolist() == [0.125, 0.25, 0.5]
