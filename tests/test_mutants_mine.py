@@ -319,3 +319,204 @@ def test_positive_scores_dense_labeled_pair_reads_the_positive_rows():
     })
     got = md.positive_scores_dense(pairs, table, "labeled-pair")
     assert got.tolist() == [0.125, 0.25, 0.5]
+
+
+# --------------------------------------------------------------------------------------------------- teacher
+
+SCORES = {("q1", "p1"): 3.0, ("q1", "n1"): 1.0, ("q1", "n2"): 4.0, ("q2", "p2"): 2.0, ("q2", "n1"): 0.5,
+          ("q2", "n2"): -1.0, ("q1", "p2"): 0.25}
+
+
+class _Cross:
+    """A stand-in CrossEncoder: a fixed score per (query, text); records every pair it is asked for."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str]] = []
+
+    def predict(self, pairs, batch_size=32, show_progress_bar=None):
+        self.asked.extend(pairs)
+        return np.array([SCORES[p] for p in pairs], dtype=np.float32)
+
+
+class _Dense:
+    """A stand-in SentenceTransformer: one-hot-ish vectors, similarity = dot product."""
+
+    similarity_fn_name = "dot"
+    VECTORS = {"q1": [1.0, 2.0], "q2": [0.0, 1.0], "p1": [1.0, 1.0], "p2": [2.0, 0.5], "n1": [0.5, 0.0],
+               "n2": [3.0, 0.5]}
+
+    def __init__(self, sparse: bool = False) -> None:
+        self.sparse = sparse
+        self.encoded: list[tuple[list[str], dict]] = []
+
+    def encode(self, texts, **kwargs):
+        import torch
+
+        self.encoded.append((list(texts), kwargs))
+        out = torch.tensor([self.VECTORS[t] for t in texts])
+        return out.to_sparse() if self.sparse else out
+
+    def similarity_pairwise(self, a, b):
+        assert not a.is_sparse and not b.is_sparse  # sparse vectors are densified first
+        return (a * b).sum(-1)
+
+
+class SparseStandIn(_Dense):  # "Sparse" in the class name: teacher_kind says sparse
+    def __init__(self) -> None:
+        super().__init__(sparse=True)
+
+
+@pytest.fixture
+def teacher_loads(monkeypatch):
+    calls: list[tuple] = []
+    real_cross, real_embedder = teacher_module.load_cross_encoder, teacher_module.load_embedder
+
+    def load_ce(spec, trust_remote_code=False):
+        calls.append(("cross", trust_remote_code))
+        return real_cross(spec, trust_remote_code=trust_remote_code)
+
+    def load_emb(spec, trust_remote_code=False):
+        calls.append(("embedder", trust_remote_code))
+        return real_embedder(spec, trust_remote_code=trust_remote_code)
+
+    monkeypatch.setattr(teacher_module, "load_cross_encoder", load_ce)
+    monkeypatch.setattr(teacher_module, "load_embedder", load_emb)
+    return calls
+
+
+TRIPLETS = pa.table({
+    "q": ["q1", "q2", None, "q1", "q2"],
+    "p": ["p1", "p2", "p1", "p1", "p2"],
+    "n": ["n1", "n2", "n1", "n2", ""],
+})
+
+
+def _teach(table, target, model, **options):
+    events: list[tuple] = []
+    step = teacher_module.teacher(table, target, ConvertOptions(teacher=model, **options), progress=lambda *e: events.append(e))
+    return step, events
+
+
+def test_teacher_triplet_margin_with_a_cross_encoder_scores_each_distinct_pair_once(teacher_loads):
+    model = _Cross()
+    step, events = _teach(TRIPLETS, "triplet-margin", model, trust_remote_code=True)
+    assert teacher_loads == [("cross", True)]
+    assert sorted(model.asked) == [("q1", "n1"), ("q1", "n2"), ("q1", "p1"), ("q2", "n2"), ("q2", "p2")]
+    assert step.table.to_pydict() == {"q": ["q1", "q2", "q1"], "p": ["p1", "p2", "p1"], "n": ["n1", "n2", "n2"],
+                                      "label": [2.0, 3.0, -1.0]}
+    assert step.table.schema.field("label").type == pa.float64()
+    assert (step.method, step.target_format, step.rows_in, step.rows_out, step.rows_used) == (
+        "teacher", "triplet-margin", 5, 3, 3)
+    assert step.dropped == {"null or empty text": 2}
+    assert step.stats == {"teacher": "_Cross", "teacher_kind": "CrossEncoder", "pairs_scored": 5, "score_min": -1.0,
+                          "score_max": 4.0, "negatives_scored_above_positive": 1}
+    assert step.notes == [
+        "labels are the teacher's raw scores (logits, no Sigmoid)",
+        "the teacher scores 1 negatives above their positive (possible false negatives; their margins are negative)",
+    ]
+    assert events[0] == ("scoring with teacher _Cross", 0, 5) and events[-1] == ("scoring with teacher _Cross", 5, 5)
+
+
+NTUPLES = pa.table({"q": ["q1", "q2"], "p": ["p1", "p2"], "n1": ["n1", "n1"], "n2": ["n2", "n2"], "label": [1, 1]})
+
+
+def test_teacher_n_tuple_margin_and_scores_give_lists_of_k_and_k_plus_one(teacher_loads):
+    margin, _ = _teach(NTUPLES, "n-tuple-margin", _Cross())
+    assert margin.table.to_pydict() == {"q": ["q1", "q2"], "p": ["p1", "p2"], "n1": ["n1", "n1"], "n2": ["n2", "n2"],
+                                        "label": [[2.0, -1.0], [1.5, 3.0]]}
+    scores, _ = _teach(NTUPLES, "n-tuple-scores", _Cross())
+    assert scores.table.column("label").to_pylist() == [[3.0, 1.0, 4.0], [2.0, 0.5, -1.0]]
+    assert scores.table.column_names == ["q", "p", "n1", "n2", "label"]
+    assert scores.stats == {"teacher": "_Cross", "teacher_kind": "CrossEncoder", "pairs_scored": 6, "score_min": -1.0,
+                            "score_max": 4.0, "negatives_scored_above_positive": 1}
+    assert scores.dropped == {} and (scores.rows_in, scores.rows_out, scores.rows_used) == (2, 2, 2)
+
+
+def test_teacher_triplet_scores_and_pair_score(teacher_loads):
+    triplets = pa.table({"q": ["q1", "q2"], "p": ["p1", "p2"], "n": ["n1", "n1"]})
+    scores, _ = _teach(triplets, "triplet-scores", _Cross())
+    assert scores.table.column("label").to_pylist() == [[3.0, 1.0], [2.0, 0.5]]
+    assert scores.notes == ["labels are the teacher's raw scores (logits, no Sigmoid)"]  # no negative above
+    assert scores.stats["negatives_scored_above_positive"] == 0
+    pairs = pa.table({"q": ["q1", "q2", "q1"], "p": ["p1", "p2", "p2"]})
+    step, _ = _teach(pairs, "pair-score", _Cross())
+    assert step.table.to_pydict() == {"q": ["q1", "q2", "q1"], "p": ["p1", "p2", "p2"], "label": [3.0, 2.0, 0.25]}
+    assert step.stats == {"teacher": "_Cross", "teacher_kind": "CrossEncoder", "pairs_scored": 3, "score_min": 0.25,
+                          "score_max": 3.0}
+    assert step.notes == ["labels are the teacher's raw scores (logits, no Sigmoid)",
+                          "for BinaryCrossEntropyLoss rather than MSELoss, squash them to [0, 1] first"]
+
+
+def test_teacher_with_only_empty_rows_gives_an_empty_table_and_no_score_range(teacher_loads):
+    table = pa.table({"q": ["", None], "p": ["p1", "p2"]})
+    step, _ = _teach(table, "pair-score", _Cross())
+    assert step.table.num_rows == 0 and step.table.column_names == ["q", "p", "label"]
+    assert step.dropped == {"null or empty text": 2}
+    assert step.stats == {"teacher": "_Cross", "teacher_kind": "CrossEncoder", "pairs_scored": 0, "score_min": None,
+                          "score_max": None}
+
+
+@pytest.mark.parametrize("model, kind", [(_Dense(), "SentenceTransformer"), (SparseStandIn(), "SparseEncoder")])
+def test_teacher_with_an_embedder_labels_with_its_similarity(teacher_loads, model, kind):
+    triplets = pa.table({"q": ["q1", "q2", "q1"], "p": ["p1", "p2", "p1"], "n": ["n1", "n2", "n2"]})
+    step, events = _teach(triplets, "triplet-scores", model, batch_size=7, trust_remote_code=True)
+    assert teacher_loads == [("embedder", True)]
+    # q1·p1 = 3, q1·n1 = 0.5, q2·p2 = 0.5, q2·n2 = 0.5, q1·n2 = 4
+    assert step.table.column("label").to_pylist() == [[3.0, 0.5], [0.5, 0.5], [3.0, 4.0]]
+    assert model.encoded == [(["q1", "q2"], {"batch_size": 7, "show_progress_bar": False, "convert_to_tensor": True}),
+                             (["p1", "n1", "p2", "n2"], {"batch_size": 7, "show_progress_bar": False,
+                                                         "convert_to_tensor": True})]
+    assert step.stats == {"teacher": type(model).__name__, "teacher_kind": kind, "pairs_scored": 5, "score_min": 0.5,
+                          "score_max": 4.0, "negatives_scored_above_positive": 1}
+    assert step.notes == [
+        f"labels are the teacher {kind}'s similarity of the texts' embeddings (dot)",
+        "the teacher scores 1 negatives above their positive (possible false negatives; their margins are negative)",
+    ]
+    description = f"scoring with teacher {type(model).__name__}"
+    assert events[0] == (description, 0, 5) and events[-1] == (description, 5, 5)
+
+
+def test_embedder_scores_in_chunks_match_the_pairwise_similarity():
+    model = _Dense()
+    model.similarity_fn_name = None
+    got = teacher_module.embedder_scores(model, ["q1", "q2"], ["p1", "p2", "n2"], np.array([0, 1, 0, 1, 0]),
+                                         np.array([0, 1, 2, 2, 1]), 3, chunk=2)
+    assert got.tolist() == [3.0, 0.5, 4.0, 0.5, 3.0]
+    assert got.dtype == np.float64
+    assert teacher_module.embedder_scores(model, [], [], np.zeros(0, int), np.zeros(0, int), 3).tolist() == []
+
+
+def test_teacher_notes_name_the_similarity_function_or_say_it_has_none(teacher_loads):
+    model = _Dense()
+    model.similarity_fn_name = None
+    step, _ = _teach(pa.table({"q": ["q1"], "p": ["p1"]}), "pair-score", model)
+    assert step.notes == ["labels are the teacher SentenceTransformer's similarity of the texts' embeddings"
+                          " (its similarity function)"]
+
+
+def test_teacher_errors_name_the_target_the_columns_and_the_fix():
+    table = pa.table({"q": ["q1"], "p": ["p1"]})
+    with pytest.raises(FitError) as error:
+        teacher_module.teacher(table, "triplet", ConvertOptions(teacher=_Cross()))
+    assert error.value.message == (
+        "a teacher makes pair-score, triplet-margin, triplet-scores, n-tuple-margin, n-tuple-scores, not triplet")
+    with pytest.raises(FitError) as error:
+        teacher_module.teacher(table, "pair-score", ConvertOptions())
+    assert (error.value.message, error.value.hint) == (
+        "converting to pair-score needs a teacher CrossEncoder",
+        "Pass --teacher with a local CrossEncoder folder or a model id already in your Hugging Face cache.",
+    )
+    with pytest.raises(FitError) as error:
+        teacher_module.teacher(table, "triplet-margin", ConvertOptions(teacher=_Cross()))
+    assert error.value.message == "triplet-margin is made from 3 text columns, found 2 (q, p)"
+    three = pa.table({"q": ["q1"], "p": ["p1"], "n": ["n1"], "label": [1]})
+    with pytest.raises(FitError) as error:
+        teacher_module.teacher(three, "pair-score", ConvertOptions(teacher=_Cross()))
+    assert error.value.message == "pair-score is made from 2 text columns, found 3 (q, p, n)"
+    with pytest.raises(FitError) as error:
+        teacher_module.teacher(three, "n-tuple-scores", ConvertOptions(teacher=_Cross()))
+    assert error.value.message == "n-tuple-scores is made from at least 4 text columns, found 3 (q, p, n)"
+    numbers = pa.table({"q": ["q1"], "p": [3]})
+    with pytest.raises(FitError) as error:
+        teacher_module.teacher(numbers, "pair-score", ConvertOptions(teacher=_Cross()))
+    assert error.value.message == "teacher expects text in column 'p', found int64"
