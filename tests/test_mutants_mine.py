@@ -308,6 +308,7 @@ def test_positive_scores_dense_labeled_list_reads_each_lists_first_score():
     })
     got = md.positive_scores_dense(pairs, table, "labeled-list")
     assert got[:2].tolist() == [0.75, 0.25] and np.isnan(got[2])
+    assert got.dtype == np.float64
 
 
 def test_positive_scores_dense_labeled_pair_reads_the_positive_rows():
@@ -318,7 +319,7 @@ def test_positive_scores_dense_labeled_pair_reads_the_positive_rows():
         "label": [0.5, 0.375, 0.25, 0.125],
     })
     got = md.positive_scores_dense(pairs, table, "labeled-pair")
-    assert got.tolist() == [0.125, 0.25, 0.5]
+    assert got.tolist() == [0.125, 0.25, 0.5] and got.dtype == np.float64
 
 
 # --------------------------------------------------------------------------------------------------- teacher
@@ -456,8 +457,9 @@ def test_teacher_with_only_empty_rows_gives_an_empty_table_and_no_score_range(te
                           "score_max": None}
 
 
-@pytest.mark.parametrize("model, kind", [(_Dense(), "SentenceTransformer"), (SparseStandIn(), "SparseEncoder")])
-def test_teacher_with_an_embedder_labels_with_its_similarity(teacher_loads, model, kind):
+@pytest.mark.parametrize("make, kind", [(_Dense, "SentenceTransformer"), (SparseStandIn, "SparseEncoder")])
+def test_teacher_with_an_embedder_labels_with_its_similarity(teacher_loads, make, kind):
+    model = make()
     triplets = pa.table({"q": ["q1", "q2", "q1"], "p": ["p1", "p2", "p1"], "n": ["n1", "n2", "n2"]})
     step, events = _teach(triplets, "triplet-scores", model, batch_size=7, trust_remote_code=True)
     assert teacher_loads == [("embedder", True)]
@@ -520,3 +522,43 @@ def test_teacher_errors_name_the_target_the_columns_and_the_fix():
     with pytest.raises(FitError) as error:
         teacher_module.teacher(numbers, "pair-score", ConvertOptions(teacher=_Cross()))
     assert error.value.message == "teacher expects text in column 'p', found int64"
+
+
+def test_dense_to_arrays_counts_only_real_anchor_hits_and_drops_the_first_anchor_itself():
+    """Anchor q1 (id 0) is also a corpus text; anchor q2 (id 1) is not, so an unknown text is never 'itself'."""
+    table = pa.table({"query": ["q1", "q2"], "answer": ["d1", "d2"]})
+    pairs = prepare_pairs(table, ("q1",), {})  # corpus d1 d2 q1
+    assert pairs.anchor_in_corpus.tolist() == [2, -1]
+    mined = pa.table({"anchor": ["q1", "q1", "q2", "q2"], "positive": ["d1", "d1", "d2", "d2"],
+                      "negative": ["q1", "d2", "unknown", "q1"]})
+    stats: dict = {}
+    negatives, _ = md.dense_to_arrays(pairs, mined, "triplet", 2, stats)
+    assert negatives.tolist() == [[1, -1], [2, -1]]
+    assert stats == {"dropped_known_positives": 0, "dropped_anchor_itself": 1}
+
+
+def test_dense_to_arrays_keeps_negatives_of_different_anchors_apart_when_anchors_outnumber_texts():
+    table = pa.table({"query": ["a0", "a1", "a2", "a3"], "answer": ["p0", "p0", "p1", "p1"]})
+    pairs = prepare_pairs(table, None, {})  # 4 anchors, 2 corpus texts
+    mined = pa.table({"anchor": ["a0", "a2"], "positive": ["p0", "p1"], "negative": ["p1", "p0"]})
+    stats: dict = {}
+    negatives, _ = md.dense_to_arrays(pairs, mined, "triplet", 1, stats)
+    assert negatives.tolist() == [[1], [-1], [0], [-1]]
+
+
+def test_dense_to_arrays_keeps_upstreams_rank_order_within_each_anchor():
+    """Rows of many anchors interleaved: each anchor's negatives stay in the order upstream gave them."""
+    n = 30
+    table = pa.table({"query": [f"q{i}" for i in range(3)], "answer": [f"p{i}" for i in range(3)]})
+    extra = tuple(f"t{j}" for j in range(n))
+    pairs = prepare_pairs(table, extra, {})  # corpus p0 p1 p2 t0 .. t29
+    rng = np.random.default_rng(0)
+    ranked = {i: rng.permutation(n).tolist() for i in range(3)}
+    anchors, negatives_text = [], []
+    for j in range(n):
+        for i in (2, 0, 1):
+            anchors.append(f"q{i}")
+            negatives_text.append(f"t{ranked[i][j]}")
+    mined = pa.table({"anchor": anchors, "positive": ["p0"] * len(anchors), "negative": negatives_text})
+    negatives, _ = md.dense_to_arrays(pairs, mined, "triplet", n, {})
+    assert negatives.tolist() == [[3 + t for t in ranked[i]] for i in range(3)]
