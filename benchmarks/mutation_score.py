@@ -111,13 +111,34 @@ def _configure(workdir: Path, modules: list[str], tests: list[str], pytest_args:
     (workdir / "pyproject.toml").write_text(text)
 
 
-def _change(workdir: Path, mutant: str) -> tuple[str, str]:
-    """The mutant's changed line: (as written, as mutated), each stripped."""
-    diff = subprocess.run([sys.executable, "-m", "mutmut", "show", mutant], cwd=workdir, capture_output=True,
-                          text=True).stdout.splitlines()
-    removed = [line[1:].strip() for line in diff if line.startswith("-") and not line.startswith("---")]
-    added = [line[1:].strip() for line in diff if line.startswith("+") and not line.startswith("+++")]
-    return " / ".join(removed), " / ".join(added)
+# One process reads every diff: `mutmut show` per mutant costs a Python start-up each (minutes for a thousand).
+_SHOW_ALL = """
+import contextlib, io, json, sys
+from mutmut.__main__ import show
+changes = {}
+for name in json.load(sys.stdin):
+    text = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(text):
+            show.callback(name)
+    except FileNotFoundError:
+        pass
+    changes[name] = text.getvalue()
+json.dump(changes, sys.stdout)
+"""
+
+
+def _changes(workdir: Path, mutants: list[str]) -> dict[str, tuple[str, str]]:
+    """Each mutant's changed line: (as written, as mutated), each stripped; ("", "") for one mutmut cannot find."""
+    done = subprocess.run([sys.executable, "-c", _SHOW_ALL], cwd=workdir, input=json.dumps(mutants), capture_output=True,
+                          text=True, check=True)
+    found = {}
+    for name, diff in json.loads(done.stdout).items():
+        lines = diff.splitlines()
+        removed = [line[1:].strip() for line in lines if line.startswith("-") and not line.startswith("---")]
+        added = [line[1:].strip() for line in lines if line.startswith("+") and not line.startswith("+++")]
+        found[name] = (" / ".join(removed), " / ".join(added))
+    return found
 
 
 def _statuses(workdir: Path, every: bool = False) -> list[tuple[str, str]]:
@@ -129,12 +150,10 @@ def _statuses(workdir: Path, every: bool = False) -> list[tuple[str, str]]:
 
 
 def _not_killed(workdir: Path) -> list[dict]:
-    found = []
-    for name, status in _statuses(workdir):
-        if status not in KILLED:
-            was, now = _change(workdir, name)
-            found.append({"mutant": name, "status": status, "was": was, "now": now})
-    return found
+    not_killed = [(name, status) for name, status in _statuses(workdir) if status not in KILLED]
+    changes = _changes(workdir, [name for name, _ in not_killed])
+    return [{"mutant": name, "status": status, "was": changes[name][0], "now": changes[name][1]}
+            for name, status in not_killed]
 
 
 def run_group(name: str, jobs: int, keep: bool, resume: Path | None = None) -> dict:
@@ -199,7 +218,8 @@ def recheck_group(name: str, stored: dict, jobs: int, keep: bool) -> dict:
         with open(workdir / "mutmut.log", "ab") as log:
             subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *names], cwd=workdir,
                            stdout=log, stderr=subprocess.STDOUT)
-        moved = [s["mutant"] for s in survivors if _change(workdir, s["mutant"]) != (s["was"], s["now"])]
+        changes = _changes(workdir, names)
+        moved = [s["mutant"] for s in survivors if changes[s["mutant"]] != (s["was"], s["now"])]
         if moved:
             return {"group": name, "not_run": f"{len(moved)} survivor(s) changed since the run (the module was "
                                               f"edited), e.g. {moved[0]}: run the group whole again"}
@@ -269,6 +289,7 @@ def score_table(results: dict[str, dict]) -> list[str]:
              "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
     for name, r in results.items():
         modules = ", ".join(m.removeprefix("lossadvisor/") for m in r["modules"])
+        name = f"{name} (partial: {r['total']} mutants checked)" if r.get("partial") else name
         lines.append(f"| {name} | {modules} | {r['total']} | {_killed(r)} | {_killed(r) / max(r['total'], 1):.1%} | "
                      f"{r['seconds']} s | {r['date']} |")
     killed, total = sum(_killed(r) for r in results.values()), sum(r["total"] for r in results.values())
