@@ -562,3 +562,38 @@ def test_dense_to_arrays_keeps_upstreams_rank_order_within_each_anchor():
     mined = pa.table({"anchor": anchors, "positive": ["p0"] * len(anchors), "negative": negatives_text})
     negatives, _ = md.dense_to_arrays(pairs, mined, "triplet", n, {})
     assert negatives.tolist() == [[3 + t for t in ranked[i]] for i in range(3)]
+
+
+class _RecordingCross:
+    """A CrossEncoder stand-in whose predict takes activation_fn, as the real one does."""
+
+    def __init__(self) -> None:
+        self.kwargs: list[dict] = []
+
+    def predict(self, pairs, batch_size=32, show_progress_bar=None, activation_fn=None):
+        self.kwargs.append({"batch_size": batch_size, "activation": type(activation_fn).__name__})
+        return np.array([0.123456 if q == "q1" else 2.718281 for q, _ in pairs])
+
+
+def test_teacher_asks_for_raw_logits_in_batches_and_rounds_the_score_range():
+    model = _RecordingCross()
+    pairs = pa.table({"q": ["q1", "q2"], "p": ["p1", "p1"]})  # one distinct text: the ids still keep queries apart
+    step, events = _teach(pairs, "pair-score", model, batch_size=5)
+    assert model.kwargs == [{"batch_size": 5, "activation": "Identity"}]
+    assert step.table.column("label").to_pylist() == [0.123456, 2.718281]
+    assert (step.stats["score_min"], step.stats["score_max"]) == (0.1235, 2.7183)
+    description = "scoring with teacher _RecordingCross"
+    assert events == [(description, 0, 2), (description, 2, 2), (description, 2, 2)]  # advanced, then finished
+
+
+def test_teacher_note_for_an_embedder_without_a_similarity_name():
+    class Plain(_Dense):
+        pass
+
+    del _Dense.similarity_fn_name  # restored below: an embedder that has no such attribute
+    try:
+        step, _ = _teach(pa.table({"q": ["q1"], "p": ["p1"]}), "pair-score", Plain())
+    finally:
+        _Dense.similarity_fn_name = "dot"
+    assert step.notes == ["labels are the teacher SentenceTransformer's similarity of the texts' embeddings"
+                          " (its similarity function)"]
