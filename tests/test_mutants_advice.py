@@ -130,14 +130,19 @@ def test_one_judgment_per_row_also_reads_as_lists_grouped_by_the_anchor(tmp_path
     assert report.needs_fixing is False  # the first reading needs no grouping
 
 
-def test_two_rows_per_anchor_are_not_long_form_lists(tmp_path, table):
-    rows = [{"query": QUERIES[i // 2], "document": DOCS[i], "label": i % 2} for i in range(40)]  # repeats 2.0 >= 1.5
-    three_rows = [{"query": QUERIES[i // 3], "document": DOCS[i], "label": i % 2} for i in range(39)]
-    one_row = binary_pairs()  # repeats 1.0 < 1.5
-    assert [r.format for r in inspect_dataset(write(tmp_path, rows, "two.jsonl"), table).readings][3:] == ["labeled-list"]
-    assert [r.format for r in inspect_dataset(write(tmp_path, three_rows, "three.jsonl"), table).readings][3:] == [
-        "labeled-list"]
-    assert [r.format for r in inspect_dataset(write(tmp_path, one_row, "one.jsonl"), table).readings][3:] == []
+def anchored(anchors: list[int]) -> list[dict]:
+    return [{"query": QUERIES[a], "document": DOCS[i], "label": i % 2} for i, a in enumerate(anchors)]
+
+
+@pytest.mark.parametrize("anchors, long_form", [
+    ([i // 2 for i in range(40)], ["labeled-list"]),  # 2.0 rows per query
+    ([(i // 3) * 2 + (i % 3 == 2) for i in range(39)], ["labeled-list"]),  # 39 rows, 26 queries: exactly 1.5
+    ([(i // 4) * 3 + min(i % 4, 2) for i in range(40)], []),  # 40 rows, 30 queries: 1.33
+    (list(range(40)), []),  # one row each
+])
+def test_long_form_lists_need_one_and_a_half_rows_per_anchor(tmp_path, table, anchors, long_form):
+    report = inspect_dataset(write(tmp_path, anchored(anchors)), table)
+    assert [r.format for r in report.readings] == ["labeled-pair", "pair-class", "pair-score", *long_form]
 
 
 def tuples_with_scores(scores: list[float]) -> list[dict]:
@@ -390,3 +395,11 @@ def test_explain_a_wrapper_wraps_the_common_loss_with_its_weights(table):
         "query_regularizer_weight=5e-5, document_regularizer_weight=3e-5)")
     assert explained.construction.splitlines()[:-1] == explain_loss(
         table.for_family("sparse-encoder"), "CSRLoss").construction.splitlines()[:-1]
+
+
+def test_score_columns_one_per_document_read_as_a_list_label(tmp_path, table):
+    rows = [{"query": QUERIES[i], "positive": DOCS[i], "negative_1": DOCS[i + 1], "negative_2": DOCS[i + 2],
+             "score_positive": 0.9 - i / 100, "score_negative_1": 0.5, "score_negative_2": 0.1} for i in range(40)]
+    report = inspect_dataset(write(tmp_path, rows), table)
+    assert readings(report) == [("n-tuple-scores", "number-list", None, ("MarginMSELoss",), False)]
+    assert [r.loss for r in report.recommendations] == ["MarginMSELoss"]
