@@ -403,3 +403,37 @@ def test_score_columns_one_per_document_read_as_a_list_label(tmp_path, table):
     report = inspect_dataset(write(tmp_path, rows), table)
     assert readings(report) == [("n-tuple-scores", "number-list", None, ("MarginMSELoss",), False)]
     assert [r.loss for r in report.recommendations] == ["MarginMSELoss"]
+
+
+def unlabeled_pairs() -> list[dict]:
+    return [{"anchor": QUERIES[i], "positive": DOCS[i]} for i in range(40)]
+
+
+def test_an_explicit_format_is_read_only_when_asked(tmp_path, table):
+    path = write(tmp_path, unlabeled_pairs())
+    embedder = table.for_family("sentence-transformer")
+    assert [r.format for r in inspect_dataset(path, embedder).readings] == ["pair"]
+    asked = inspect_dataset(path, embedder, reading="anchor-anchor")
+    assert [(r.format, r.losses) for r in asked.readings] == [
+        ("anchor-anchor", ("ContrastiveTensionLossInBatchNegatives",)),
+        ("pair", ("MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss", "MegaBatchMarginLoss",
+                  "GISTEmbedLoss", "CachedGISTEmbedLoss", "MultipleNegativesSymmetricRankingLoss",
+                  "CachedMultipleNegativesSymmetricRankingLoss")),
+    ]
+    assert [r.loss for r in asked.recommendations] == ["ContrastiveTensionLossInBatchNegatives"]
+
+
+def test_one_label_value_is_no_label(tmp_path, table):
+    rows = [{"query": QUERIES[i], "document": DOCS[i], "label": 1} for i in range(40)]
+    report = inspect_dataset(write(tmp_path, rows), table)
+    assert readings(report) == [
+        ("pair", "none", None, ("MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss"), False)]
+    assert report.needs_fixing is True  # the single-class warning
+
+
+def test_the_column_choice_reaches_the_profile(tmp_path, table):
+    from lossadvisor.profile import ColumnChoice
+
+    path = write(tmp_path, binary_pairs())
+    report = inspect_dataset(path, table, choice=ColumnChoice(inputs=("query", "document"), label="none"))
+    assert [r.format for r in report.readings] == ["pair"]
