@@ -437,3 +437,27 @@ def test_the_column_choice_reaches_the_profile(tmp_path, table):
     path = write(tmp_path, binary_pairs())
     report = inspect_dataset(path, table, choice=ColumnChoice(inputs=("query", "document"), label="none"))
     assert [r.format for r in report.readings] == ["pair"]
+
+
+@pytest.mark.parametrize("rows, first_pick, first_answer", [
+    (LOGITS, "MSELoss", "a teacher model's scores or logits (MSELoss, distillation)"),
+    (SCORE, "BinaryCrossEntropyLoss", "a similarity on a bounded scale (BinaryCrossEntropyLoss)"),
+])
+def test_logits_make_every_family_pick_distillation_and_ask_first_for_a_teacher(tmp_path, table, rows, first_pick,
+                                                                                 first_answer):
+    report = inspect_dataset(write(tmp_path, rows), table)
+    assert [(f.family, f.loss) for f in report.families] == [
+        ("cross-encoder", first_pick), ("sentence-transformer", "CoSENTLoss"), ("sparse-encoder", "SparseCoSENTLoss"),
+        ("multi-vector", None)]
+    assert [(q.topic, q.choices[0].answer) for q in report.questions] == [("score-reading", first_answer)]
+
+
+def test_binary_pairs_ask_nothing(tmp_path, table):
+    assert inspect_dataset(write(tmp_path, binary_pairs()), table).questions == ()
+
+
+def test_an_asked_long_form_reading_needs_fixing(tmp_path, table):
+    rows = [{"query": QUERIES[i // 4], "document": DOCS[i], "label": i % 2} for i in range(40)]
+    report = inspect_dataset(write(tmp_path, rows), table, reading="labeled-list")
+    assert (report.format, report.needs_fixing) == ("labeled-list", True)
+    assert report.readings[0].needs_grouping is True
