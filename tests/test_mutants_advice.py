@@ -461,3 +461,15 @@ def test_an_asked_long_form_reading_needs_fixing(tmp_path, table):
     report = inspect_dataset(write(tmp_path, rows), table, reading="labeled-list")
     assert (report.format, report.needs_fixing) == ("labeled-list", True)
     assert report.readings[0].needs_grouping is True
+
+
+@pytest.mark.parametrize("row, reading", [
+    (lambda i: {"query": QUERIES[i], "pos": [DOCS[i]], "neg": [DOCS[i + 1], DOCS[i + 2]]}, ("pos-neg-lists", "none")),
+    (lambda i: {"query": QUERIES[i], "pos": [DOCS[i]], "neg": [DOCS[i + 1], DOCS[i + 2]], "pos_scores": [0.9],
+                "neg_scores": [0.2, 0.1]}, ("pos-neg-lists-scores", "number-list")),
+    (lambda i: {"query": QUERIES[i], "positive": DOCS[i], "negatives": [DOCS[i + 1], DOCS[i + 2]]},
+     ("list-negatives", "none")),
+])
+def test_lists_of_texts_read_by_how_many_inputs_are_lists(tmp_path, table, row, reading):
+    report = inspect_dataset(write(tmp_path, [row(i) for i in range(40)]), table)
+    assert [(r.format, r.label_kind, r.assumption) for r in report.readings] == [(*reading, None)]
