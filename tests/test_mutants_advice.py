@@ -377,7 +377,10 @@ def test_explain_mining_needs_nothing_to_supply(table):
 
 def test_explain_a_modifier_wraps_the_common_loss(table):
     explained = explain_loss(table.for_family("sentence-transformer"), "MatryoshkaLoss")
-    assert explained.role == "modifier"
+    assert (explained.role, explained.params, explained.rows, explained.convertible_from) == ("modifier", (), (), ())
+    assert explained.options == ({"name": "matryoshka_dims", "value": "[384, 256, 128, 64]",
+                                  "why": "must not exceed the model's embedding dimension"},)
+    assert explained.import_path == "sentence_transformers.sentence_transformer.losses.MatryoshkaLoss"
     assert explained.construction.splitlines()[-1] == (
         "loss = losses.MatryoshkaLoss(model, losses.MultipleNegativesRankingLoss(model), "
         "matryoshka_dims=[model.get_embedding_dimension()] + [d for d in [768, 512, 256, 128, 64] "
@@ -390,6 +393,12 @@ def test_explain_a_modifier_wraps_the_common_loss(table):
 def test_explain_a_wrapper_wraps_the_common_loss_with_its_weights(table):
     explained = explain_loss(table.for_family("sparse-encoder"), "SpladeLoss")
     assert explained.role == "wrapper"
+    assert explained.params == (
+        {"name": "query_regularizer_weight", "value": "5e-5", "why": "how hard query vectors are pushed to be sparse"},
+        {"name": "document_regularizer_weight", "value": "3e-5",
+         "why": "how hard document vectors are pushed to be sparse"},
+    )
+    assert explained.summary == "wrapper: the main loss plus FLOPS sparsity regularization of queries and documents"
     assert explained.construction.splitlines()[-1] == (
         "loss = losses.SpladeLoss(model, losses.SparseMultipleNegativesRankingLoss(model), "
         "query_regularizer_weight=5e-5, document_regularizer_weight=3e-5)")
