@@ -482,3 +482,12 @@ def test_an_asked_long_form_reading_needs_fixing(tmp_path, table):
 def test_lists_of_texts_read_by_how_many_inputs_are_lists(tmp_path, table, row, reading):
     report = inspect_dataset(write(tmp_path, [row(i) for i in range(40)]), table)
     assert [(r.format, r.label_kind, r.assumption) for r in report.readings] == [(*reading, None)]
+
+
+def test_the_sort_order_is_read_from_the_first_500_lists(tmp_path, table):
+    rows = [{"query": f"question {i} about a topic", "docs": [f"document {i} a", f"document {i} b", f"document {i} c"],
+             "labels": [2, 1, 0]} for i in range(501)]
+    rows[500]["labels"] = [0, 1, 2]  # the 501st list is unsorted: past what the check reads
+    report = inspect_dataset(write(tmp_path, rows), table)
+    assert report.recommendations[1].reason == ("position-aware ListMLE; assumes the documents are sorted by relevance "
+                                                "unless respect_input_order=False")
