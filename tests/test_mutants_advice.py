@@ -491,3 +491,11 @@ def test_the_sort_order_is_read_from_the_first_500_lists(tmp_path, table):
     report = inspect_dataset(write(tmp_path, rows), table)
     assert report.recommendations[1].reason == ("position-aware ListMLE; assumes the documents are sorted by relevance "
                                                 "unless respect_input_order=False")
+
+
+def test_rows_without_columns_are_refused(tmp_path, table):
+    path = tmp_path / "objects.jsonl"
+    path.write_text("{}\n{}\n", encoding="utf-8")
+    with pytest.raises(SourceError) as caught:
+        inspect_dataset(str(path), table)
+    assert caught.value.message == f"{path}: the dataset has no columns"
