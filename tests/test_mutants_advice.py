@@ -90,23 +90,22 @@ SCALED = float_pairs(lambda i: (i % 6) + 0.5)  # in [0.5, 5.5]: a similarity on 
 LOGITS = float_pairs(lambda i: (i % 7) * 1.7 - 5.3)  # negative and above 1: a teacher's logits
 
 
-@pytest.mark.parametrize("rows, family, assumption, losses", [
-    (SCORE, "cross-encoder", "float read as a gold similarity (BinaryCrossEntropyLoss); if a teacher model produced it, "
+@pytest.mark.parametrize("rows, kind, family, assumption, losses", [
+    (SCORE, "score", "cross-encoder", "float read as a gold similarity (BinaryCrossEntropyLoss); if a teacher model produced it, "
      "MSELoss distils it", ("BinaryCrossEntropyLoss", "MSELoss")),
-    (SCORE, "sentence-transformer", "float read as a gold similarity for CoSENTLoss, AnglELoss", EMBEDDER_SCORE),
-    (SCALED, "cross-encoder", "scores in [0.5, 5.5] need rescaling to [0, 1]", ("BinaryCrossEntropyLoss", "MSELoss")),
-    (SCALED, "sentence-transformer", "scores in [0.5, 5.5] need rescaling to [0, 1]", EMBEDDER_SCORE),
-    (SCALED, "multi-vector", "scores in [0.5, 5.5] need rescaling to [0, 1]", ()),
-    (LOGITS, "cross-encoder", "unbounded floats read as a teacher's logits: MSELoss (distillation) first; a similarity "
+    (SCORE, "score", "sentence-transformer", "float read as a gold similarity for CoSENTLoss, AnglELoss", EMBEDDER_SCORE),
+    (SCALED, "scaled-score", "cross-encoder", "scores in [0.5, 5.5] need rescaling to [0, 1]", ("BinaryCrossEntropyLoss", "MSELoss")),
+    (SCALED, "scaled-score", "sentence-transformer", "scores in [0.5, 5.5] need rescaling to [0, 1]", EMBEDDER_SCORE),
+    (SCALED, "scaled-score", "multi-vector", "scores in [0.5, 5.5] need rescaling to [0, 1]", ()),
+    (LOGITS, "logit", "cross-encoder", "unbounded floats read as a teacher's logits: MSELoss (distillation) first; a similarity "
      "on a bounded scale needs --score-range", ("BinaryCrossEntropyLoss", "MSELoss")),
-    (LOGITS, "sentence-transformer", "unbounded floats read as a teacher's scores; CoSENTLoss, AnglELoss need a "
+    (LOGITS, "logit", "sentence-transformer", "unbounded floats read as a teacher's scores; CoSENTLoss, AnglELoss need a "
      "similarity on a bounded scale (--score-range)", EMBEDDER_SCORE),
-    (LOGITS, "multi-vector", "unbounded floats read as a teacher's scores; no loss of this family need a similarity "
+    (LOGITS, "logit", "multi-vector", "unbounded floats read as a teacher's scores; no loss of this family need a similarity "
      "on a bounded scale (--score-range)", ()),
 ])
-def test_float_pairs_are_one_pair_score_reading(tmp_path, table, rows, family, assumption, losses):
+def test_float_pairs_are_one_pair_score_reading(tmp_path, table, rows, kind, family, assumption, losses):
     report = inspect_dataset(write(tmp_path, rows), table.for_family(family))
-    kind = {id(SCORE): "score", id(SCALED): "scaled-score", id(LOGITS): "logit"}[id(rows)]
     assert readings(report) == [("pair-score", kind, assumption, losses, False)]
 
 
