@@ -498,3 +498,13 @@ def test_rows_without_columns_are_refused(tmp_path, table):
     with pytest.raises(SourceError) as caught:
         inspect_dataset(str(path), table)
     assert caught.value.message == f"{path}: the dataset has no columns"
+
+
+def test_rare_positives_weigh_the_binary_loss_from_the_label_column(tmp_path, table):
+    rows = [{"query": QUERIES[i], "document": DOCS[i], "label": int(i % 4 == 0)} for i in range(40)]  # 10 of 40
+    first = inspect_dataset(write(tmp_path, rows), table).recommendations[0]
+    assert first.params == ({"name": "pos_weight", "value": "torch.tensor(3.00)",
+                             "why": "30 negatives / 10 positives in the data; balances rare positives (set from the "
+                                    "label ratio)"},)
+    assert first.construction.splitlines()[-1] == (
+        "loss = losses.BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(3.00))")
