@@ -508,3 +508,13 @@ def test_rare_positives_weigh_the_binary_loss_from_the_label_column(tmp_path, ta
                                     "label ratio)"},)
     assert first.construction.splitlines()[-1] == (
         "loss = losses.BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(3.00))")
+
+
+def test_unlabeled_pairs_are_offered_mining(tmp_path, table):
+    path = write(tmp_path, unlabeled_pairs())
+    report = inspect_dataset(path, table)
+    assert [(c.to, c.command) for c in report.conversions][:2] == [
+        ("triplet", f"lossadvisor convert {path} --to triplet -o triplet-dataset"),
+        ("n-tuple", f"lossadvisor convert {path} --to n-tuple -o n-tuple-dataset"),
+    ]
+    assert inspect_dataset(write(tmp_path, binary_pairs(), "binary.jsonl"), table).conversions == ()
