@@ -469,6 +469,10 @@ def test_an_asked_long_form_reading_needs_fixing(tmp_path, table):
     report = inspect_dataset(write(tmp_path, rows), table, reading="labeled-list")
     assert (report.format, report.needs_fixing) == ("labeled-list", True)
     assert report.readings[0].needs_grouping is True
+    # one 0/1 label per row, not a list: no sort order to warn about before the rows are grouped
+    assert [r.reason for r in report.recommendations if r.loss in ("PListMLELoss", "ListMLELoss")] == [
+        "position-aware ListMLE; assumes the documents are sorted by relevance unless respect_input_order=False",
+        "ListMLE likelihood of the relevance order; PListMLELoss usually does better"]
 
 
 @pytest.mark.parametrize("row, reading", [
