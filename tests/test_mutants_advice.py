@@ -118,6 +118,15 @@ def test_a_float_with_three_texts_is_a_teacher_margin(tmp_path, table):
     ]
 
 
+@pytest.mark.parametrize("family, loss", [("sentence-transformer", "MarginMSELoss"),
+                                          ("sparse-encoder", "SparseMarginMSELoss")])
+def test_an_embedder_borrows_only_the_rescaling_note_from_the_cross_encoder(tmp_path, table, family, loss):
+    rows = [{"anchor": QUERIES[i], "positive": DOCS[i], "negative": DOCS[i + 1], "score": round((i % 10) / 10 + 0.05, 2)}
+            for i in range(40)]
+    report = inspect_dataset(write(tmp_path, rows), table.for_family(family))
+    assert readings(report) == [("triplet-margin", "score", None, (loss,), False)]
+
+
 def test_one_judgment_per_row_also_reads_as_lists_grouped_by_the_anchor(tmp_path, table):
     rows = [{"query": QUERIES[i // 4], "document": DOCS[i], "label": i % 2} for i in range(40)]  # 4 rows per query
     report = inspect_dataset(write(tmp_path, rows), table)
