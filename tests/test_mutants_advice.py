@@ -531,3 +531,25 @@ def test_unlabeled_pairs_are_offered_mining(tmp_path, table):
         ("n-tuple", f"lossadvisor convert {path} --to n-tuple -o n-tuple-dataset"),
     ]
     assert inspect_dataset(write(tmp_path, binary_pairs(), "binary.jsonl"), table).conversions == ()
+
+
+@pytest.mark.parametrize("losses, named", [
+    (["MSELoss"], "MSELoss"),  # the loss the table lists for labeled-pair is the one named
+    (None, "BinaryCrossEntropyLoss"),  # no labeled-pair row in the family: the assumption still names a loss
+])
+def test_the_relevance_assumption_names_the_tables_first_labeled_pair_loss(tmp_path, losses, named):
+    import yaml
+
+    from lossadvisor.table import default_table_path
+
+    raw = yaml.safe_load(default_table_path().read_text(encoding="utf-8"))
+    family = raw["families"]["cross-encoder"]
+    if losses is None:
+        family["rows"] = [row for row in family["rows"] if row["format"] != "labeled-pair"]
+    else:
+        next(row for row in family["rows"] if row["format"] == "labeled-pair")["losses"] = losses
+    path = tmp_path / "table.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    report = inspect_dataset(write(tmp_path, binary_pairs()), load_table(path))
+    assert (report.readings[0].format, report.readings[0].assumption) == (
+        "labeled-pair", f"0/1 read as relevance (1 = positive pair) for {named}")
