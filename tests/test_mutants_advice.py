@@ -553,3 +553,10 @@ def test_the_relevance_assumption_names_the_tables_first_labeled_pair_loss(tmp_p
     report = inspect_dataset(write(tmp_path, binary_pairs()), load_table(path))
     assert (report.readings[0].format, report.readings[0].assumption) == (
         "labeled-pair", f"0/1 read as relevance (1 = positive pair) for {named}")
+
+
+def test_teacher_margins_need_no_assumption(tmp_path, table):
+    rows = [{"anchor": QUERIES[i], "positive": DOCS[i], "negative": DOCS[i + 1], "margin": (i % 9) * 0.7 - 2.5}
+            for i in range(40)]
+    report = inspect_dataset(write(tmp_path, rows), table)
+    assert readings(report) == [("triplet-margin", "margin", None, ("MarginMSELoss",), False)]
