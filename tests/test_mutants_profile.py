@@ -328,3 +328,47 @@ def test_anchor_repeats_leave_out_null_anchors(tmp_path):
     columns = {"query": [sentence(i % 9) if i < 36 else None for i in range(N)],
                "answer": [sentence(i + 100) for i in range(N)], "label": [i % 2 for i in range(N)]}
     assert profile_of(tmp_path, columns).anchor_repeats == pytest.approx(4.0)
+
+
+# --- a short text column as the label: the edges of _class_like_text ------------------------------------------------
+
+ANIMALS = ("ant bee cat dog eel fox gnu hen ibis jay kiwi lynx mole newt owl pig quail rat seal toad urchin "
+           "vole wolf yak zebu").split()
+
+
+def with_verdict(values: list) -> dict:
+    """Two sentence columns and a short text column 'verdict' (not a label-like name): it is the label only when it
+    reads as a small set of classes."""
+    columns = {f"sentence{k + 1}": [sentence(i + 1000 * k) for i in range(len(values))] for k in range(2)}
+    columns["verdict"] = pa.array(values, pa.string())
+    return columns
+
+
+def cycle(distinct: int, rows: int) -> list[str]:
+    return [ANIMALS[i % distinct] for i in range(rows)]
+
+
+@pytest.mark.parametrize("values, label", [
+    (cycle(20, 100), "verdict"),               # 20 classes, the most (rows / 4 = 25 leaves room)
+    (cycle(21, 100), None),                    # 21 are too many
+    (["yes"] * N, "verdict"),                  # a single class still reads as one
+    ([""] * N, None),                          # no value at all: no classes
+    (cycle(9, N), "verdict"),                  # under a quarter of the rows
+    (cycle(10, N), None),                      # a quarter of the rows: too many for 40 rows
+    (cycle(3, 8), None),                       # three values in eight rows: at least three are allowed, but not three
+    (cycle(2, 8), "verdict"),
+    (cycle(8, 32) + [None] * 8, None),         # 8 classes in 32 non-null rows: a quarter, too many
+    (cycle(8, 32) + [""] * 8, None),           # empty strings count like nulls
+    (cycle(7, 32) + [None] * 8, "verdict"),
+])
+def test_when_a_short_text_column_is_the_label(tmp_path, values, label):
+    found = profile_of(tmp_path, with_verdict(values))
+    assert found.label == label
+    assert found.inputs == ("sentence1", "sentence2")
+
+
+def test_two_and_a_half_words_on_average_are_text_not_classes(tmp_path):
+    values = [("red ball", "blue ball", "red big ball", "blue big ball")[i % 4] for i in range(N)]  # 2.5 words
+    found = profile_of(tmp_path, with_verdict(values))
+    assert found.label is None
+    assert found.inputs == ("sentence1", "sentence2", "verdict")
