@@ -372,3 +372,57 @@ def test_two_and_a_half_words_on_average_are_text_not_classes(tmp_path):
     found = profile_of(tmp_path, with_verdict(values))
     assert found.label is None
     assert found.inputs == ("sentence1", "sentence2", "verdict")
+
+
+# --- a list label: which lists are the documents, which are set aside (_set_aside_unaligned_lists) ------------------
+
+
+def docs(i: int, n: int) -> list[str]:
+    return [sentence(i * 10 + k + 7000) for k in range(n)]
+
+
+def list_label_columns(**extra) -> dict:
+    """A query, its passages (three a row) and a 0/1 list label aligned with them, plus the columns in `extra`."""
+    columns = {"query": [question(i) for i in range(N)], "passages": [docs(i, 3) for i in range(N)],
+               "label": [[1, 0, 0] if i % 2 else [0, 1, 0] for i in range(N)]}
+    columns.update(extra)
+    return columns
+
+
+def whys(found) -> dict:
+    return {c.name: c.why.value for c in found.columns}
+
+
+def test_lists_beside_a_list_label_are_documents_metadata_or_unaligned(tmp_path):
+    columns = list_label_columns(**{
+        "answers": [docs(i + 500, 1) for i in range(N)],                                   # one a row: not aligned
+        "sources.passage_text": [docs(i + 900, 3) for i in range(N)],                      # aligned, a text name
+        "sources.url": [[f"http://example.org/{i}/{k}" for k in range(3)] for i in range(N)],  # aligned, a url
+        "tags": [[("news", "web", "wiki")[i % 3]] for i in range(N)],                      # short codes, one a row
+    })
+    found = profile_of(tmp_path, columns)
+    assert whys(found) == {"query": "text", "passages": "text-list", "label": "label-named",
+                           "answers": "unaligned-list", "sources.passage_text": "text-list",
+                           "sources.url": "metadata", "tags": "unaligned-list"}
+    assert found.inputs == ("query", "passages", "sources.passage_text")
+    assert found.label_kind == "number-list"
+
+
+def test_two_lists_beside_a_list_label_are_sorted_out_too(tmp_path):
+    found = profile_of(tmp_path, list_label_columns(answers=[docs(i + 500, 1) for i in range(N)]))
+    assert whys(found) == {"query": "text", "passages": "text-list", "label": "label-named", "answers": "unaligned-list"}
+
+
+@pytest.mark.parametrize("aligned_rows, why", [
+    (36, "text-list"),        # aligned on 90% of the rows: aligned
+    (35, "unaligned-list"),   # 87.5%: not
+    (20, "unaligned-list"),   # half: not
+    (1, "unaligned-list"),
+])
+def test_a_list_is_aligned_from_ninety_percent_of_the_rows(tmp_path, aligned_rows, why):
+    columns = list_label_columns(snippets=[docs(i + 500, 3 if i < aligned_rows else 2) for i in range(N)],
+                                 answers=[docs(i + 800, 1) for i in range(N)])
+    found = profile_of(tmp_path, columns)
+    assert found.column("snippets").why.value == why
+    assert found.column("answers").why.value == "unaligned-list"
+    assert found.column("passages").why.value == "text-list"
