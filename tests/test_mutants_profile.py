@@ -426,3 +426,77 @@ def test_a_list_is_aligned_from_ninety_percent_of_the_rows(tmp_path, aligned_row
     assert found.column("snippets").why.value == why
     assert found.column("answers").why.value == "unaligned-list"
     assert found.column("passages").why.value == "text-list"
+
+
+# --- input order: texts before lists, negatives last; the reversed unnamed pair at its edges (_order_inputs) --------
+
+
+def test_positive_texts_then_lists_then_negative_texts_then_lists(tmp_path):
+    columns = {"negatives": [docs(i + 300, 2) for i in range(N)], "negative": [sentence(i + 400) for i in range(N)],
+               "more": [docs(i + 600, 2) for i in range(N)], "answer": [sentence(i + 100) for i in range(N)],
+               "query": [sentence(i) for i in range(N)]}
+    assert profile_of(tmp_path, columns).inputs == ("query", "answer", "more", "negative", "negatives")
+
+
+def text_of(length: int, ask: bool, i: int) -> str:
+    """A text of exactly `length` characters: a question (ends with '?') or a statement."""
+    head = ("what is item " if ask else "the item ") + f"{i:03d} "
+    return (head + "ab " * length)[: length - 1] + ("?" if ask else ".")
+
+
+@pytest.mark.parametrize("asks_first, asks_second, first_len, second_len, reversed_", [
+    (0, N, 100, 40, True),       # a passage then a question two and a half times shorter: reversed
+    (0, N, 80, 40, False),       # exactly twice as long: not more than twice
+    (0, N, 60, 40, False),
+    (0, 0, 100, 40, False),      # no questions second
+    (N, N, 100, 40, False),      # questions first as well
+    (0, 24, 100, 40, False),     # 60% questions second: not more than 60%
+    (0, 25, 100, 40, True),
+    (8, N, 100, 40, False),      # 20% questions first: not under 20%
+    (7, N, 100, 40, True),
+])
+def test_when_an_unnamed_pair_is_reversed(tmp_path, asks_first, asks_second, first_len, second_len, reversed_):
+    columns = {"c1": [text_of(first_len, i < asks_first, i) for i in range(N)],
+               "c2": [text_of(second_len, i < asks_second, i + 500) for i in range(N)]}
+    assert profile_of(tmp_path, columns).inputs == (("c2", "c1") if reversed_ else ("c1", "c2"))
+
+
+def test_a_named_anchor_is_never_swapped(tmp_path):
+    columns = {"query": [text_of(100, False, i) for i in range(N)], "c2": [text_of(40, True, i) for i in range(N)]}
+    assert profile_of(tmp_path, columns).inputs == ("query", "c2")
+
+
+# --- build_profile with what the user chose ----------------------------------------------------------------------------
+
+
+def test_a_chosen_label_has_no_label_parts(tmp_path):
+    columns = {f"text{k}": [sentence(i + 100 * k) for i in range(N)] for k in range(3)}
+    columns.update(pos_score=[i / N for i in range(N)], neg_score=[1 - i / N for i in range(N)])
+    assert profile_of(tmp_path, columns).label_parts == ("pos_score", "neg_score")  # without a choice: two parts
+    found = profile_of(tmp_path, columns, ColumnChoice(label="pos_score"))
+    assert found.label == "pos_score" and found.label_parts == () and found.label_kind == "score"
+
+
+def test_chosen_text_inputs_count_for_margins(tmp_path):
+    columns = pairs([round(-1.0 + 2.0 * i / (N - 1), 4) for i in range(N)], "gold", texts=3)
+    choice = ColumnChoice(inputs=("sentence1", "sentence2", "sentence3"))
+    assert profile_of(tmp_path, columns, choice).label_kind == "margin"
+    two = ColumnChoice(inputs=("sentence1", "sentence2"))
+    assert profile_of(tmp_path, columns, two).label_kind == "logit"
+
+
+def test_a_chosen_input_set_aside_by_name_is_an_input(tmp_path):
+    columns = pairs([i % 2 for i in range(N)])
+    columns["title"] = [sentence(i + 700) for i in range(N)]
+    assert profile_of(tmp_path, columns).column("title").why is Why.METADATA
+    found = profile_of(tmp_path, columns, ColumnChoice(inputs=("title", "sentence1")))
+    assert found.column("title").why is Why.CHOSEN_INPUT and found.inputs == ("title", "sentence1")
+
+
+@pytest.mark.parametrize("first", ["passages", "blank"])
+def test_anchor_repeats_are_one_when_the_first_input_has_no_distinct_texts(tmp_path, first):
+    columns = {"query": [sentence(i % 10) for i in range(N)], "passages": [docs(i, 2) for i in range(N)],
+               "blank": [""] * N}
+    found = profile_of(tmp_path, columns, ColumnChoice(inputs=(first, "query")))
+    assert found.anchor_repeats == 1.0
+    assert profile_of(tmp_path, columns, ColumnChoice(inputs=("query", first))).anchor_repeats == pytest.approx(4.0)
