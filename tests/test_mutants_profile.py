@@ -6,6 +6,7 @@ label kind at each edge of its rule, the class order, the exact --inputs/--label
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
@@ -500,3 +501,124 @@ def test_anchor_repeats_are_one_when_the_first_input_has_no_distinct_texts(tmp_p
     found = profile_of(tmp_path, columns, ColumnChoice(inputs=(first, "query")))
     assert found.anchor_repeats == 1.0
     assert profile_of(tmp_path, columns, ColumnChoice(inputs=("query", first))).anchor_repeats == pytest.approx(4.0)
+
+
+# --- which column is the label when none is named so (_choose_label) ------------------------------------------------
+
+
+def two_sentences(**extra) -> dict:
+    columns = {"sentence1": [sentence(i) for i in range(N)], "sentence2": [sentence(i + 1000) for i in range(N)]}
+    columns.update(extra)
+    return columns
+
+
+def tags(i: int) -> str:
+    return ("news", "web", "wiki")[i % 3]
+
+
+@pytest.mark.parametrize("columns, label, why", [
+    # reserved names and pandas' index are never the label, and the columns after them are still looked at
+    ({"dataset_name": ["snli"] * N, **two_sentences(), "return_loss": [i / N for i in range(N)],
+      "gold": [i % 2 for i in range(N)]}, "gold", "label-other-name"),
+    (two_sentences(return_loss=[i / N for i in range(N)]), None, None),
+    # an unnamed number before a short text column; a list of numbers before it too
+    (two_sentences(tag=[tags(i) for i in range(N)], n=[i % 2 for i in range(N)]), "n", "label-only-number"),
+    (two_sentences(tag=[tags(i) for i in range(N)], vals=[[i % 2, 1] for i in range(N)]), "vals", "label-only-number"),
+    # a short text column alone is the label with two texts, not with one
+    (two_sentences(tag=[tags(i) for i in range(N)]), "tag", "label-only-number"),
+    ({"sentence1": [sentence(i) for i in range(N)], "tag": [tags(i) for i in range(N)]}, None, None),
+    # unnamed numbers: a fraction before a small set of whole numbers before a wide range of them
+    (two_sentences(small=[i % 3 for i in range(N)], frac=[i / N for i in range(N)]), "frac", "label-only-number"),
+    (two_sentences(wide=[i % 30 for i in range(N)], small=[i % 3 for i in range(N)]), "small", "label-only-number"),
+    (two_sentences(wide=[i % 30 for i in range(N)], frac=[i / N for i in range(N)]), "frac", "label-only-number"),
+])
+def test_which_column_is_the_label_without_a_label_name(tmp_path, columns, label, why):
+    found = profile_of(tmp_path, columns)
+    assert found.label == label
+    assert (found.column(label).why.value if label else None) == why
+
+
+def test_a_teacher_score_beside_two_lists_of_texts_is_one_label(tmp_path):
+    columns = {"query": [sentence(i) for i in range(N)], "pos": [docs(i, 2) for i in range(N)],
+               "neg": [docs(i + 400, 2) for i in range(N)], "teacher": [i / N for i in range(N)]}
+    found = profile_of(tmp_path, columns)
+    assert (found.label, found.label_parts, found.label_kind) == ("teacher", (), "score")
+
+
+def test_flagembedding_score_lists_follow_the_lists_of_texts(tmp_path):
+    columns = {"query": [sentence(i) for i in range(N)], "pos": [docs(i, 2) for i in range(N)],
+               "neg": [docs(i + 400, 2) for i in range(N)],
+               "neg_scores": [[0.1, 0.2] for _ in range(N)], "pos_scores": [[0.9, 0.8] for _ in range(N)]}
+    found = profile_of(tmp_path, columns)
+    assert (found.label, found.label_parts) == (None, ("pos_scores", "neg_scores"))
+    assert found.column("neg_scores").why is Why.LABEL_PART
+
+
+# --- what reads as text to score (_text_inputs) ------------------------------------------------------------------------
+
+
+def test_a_text_column_named_candidates_is_an_input_not_metadata(tmp_path):
+    columns = {"query": [sentence(i) for i in range(N)], "candidates": [sentence(i + 100) for i in range(N)]}
+    found = profile_of(tmp_path, columns)  # 'candidates' holds 'date': a positive's name wins over metadata
+    assert found.inputs == ("query", "candidates") and found.column("candidates").why is Why.TEXT
+
+
+# --- a label with class names (a datasets ClassLabel), and a label of no usable kind (_label_facts) -----------------
+
+
+def with_class_names(tmp_path: Path, columns: dict, names: dict):
+    path = tmp_path / "data.parquet"
+    pq.write_table(pa.table(columns), path)
+    sample = dataclasses.replace(open_sample(str(path)), class_names=names)
+    return build_profile(sample)
+
+
+@pytest.mark.parametrize("values, names, kind, counts", [
+    ([i % 2 for i in range(N)], ["neg", "pos"], "binary", {"neg": 20, "pos": 20}),        # two names over 0/1
+    ([i % 2 for i in range(N)], ["a", "b", "c"], "class", {"a": 20, "b": 20}),           # three names: classes
+    ([i % 3 for i in range(N)], ["neg", "pos"], "class", {"neg": 14, "pos": 13, "2": 13}),  # an id without a name
+])
+def test_a_label_with_class_names(tmp_path, values, names, kind, counts):
+    found = with_class_names(tmp_path, pairs(values), {"label": names})
+    assert (found.label_kind, found.classes, found.class_counts) == (kind, tuple(names), counts)
+
+
+def test_a_chosen_label_of_texts_lists_has_no_kind(tmp_path):
+    columns = pairs([i % 2 for i in range(N)])
+    columns["answers"] = [docs(i, 2) for i in range(N)]
+    found = profile_of(tmp_path, columns, ColumnChoice(label="answers"))
+    assert (found.label, found.label_kind, found.column("answers").label_kind) == ("answers", "none", "none")
+
+
+# --- the roles of the other columns (_other_role) -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, values, why", [
+    ("notes", [""] * (N - 2) + ["a note here", "another"], "mostly-null"),         # empty strings count as nulls
+    ("notes", [None] * 36 + ["a b", "c d", "e f", "g h"], "short-codes"),           # 90%: not more than 90%
+    ("source", [None] + [("wiki", "news", "web")[i % 3] for i in range(N - 1)], "metadata"),  # one null is nothing
+    ("code", [f"A-{i}" for i in range(N)], "id"),                                   # id-like values, any name
+    ("doc_id", [("alpha", "beta")[i % 2] for i in range(N)], "id"),                 # an id name, any values
+    ("code", [f"A-{i}" if i % 2 else ("alpha", "beta")[i % 4 // 2] for i in range(N)], "id"),  # half id-like
+    ("part", ["train", "test", "dev", "trial", "validation", "valid", "val"] * 5 + ["train"] * 5, "split-marker"),
+    ("codes", [[("x", "y")[i % 2]] for i in range(N)], "code-list"),
+    ("scores", [[i / N, 1.0] for i in range(N)], "second-list"),
+    ("rank", [i % 5 for i in range(N)], "second-label"),
+    ("qid", list(range(N)), "id"),
+])
+def test_roles_of_the_other_columns(tmp_path, name, values, why):
+    columns = pairs([i % 2 for i in range(N)])
+    columns[name] = values
+    found = profile_of(tmp_path, columns)
+    assert found.label == "label"
+    assert found.column(name).why.value == why
+
+
+def test_a_column_of_records_is_nested(tmp_path):
+    columns = pairs([i % 2 for i in range(N)])
+    columns["meta"] = [{"a": i, "b": "x"} for i in range(N)]
+    columns["more"] = [[{"a": i}] for i in range(N)]
+    columns["other"] = [[{"b": "y"}] for i in range(N)]
+    found = profile_of(tmp_path, columns)
+    assert {name: found.column(name).why.value for name in ("meta", "more", "other")} == \
+        {"meta": "nested", "more": "nested", "other": "nested"}
