@@ -622,3 +622,22 @@ def test_a_column_of_records_is_nested(tmp_path):
     found = profile_of(tmp_path, columns)
     assert {name: found.column(name).why.value for name in ("meta", "more", "other")} == \
         {"meta": "nested", "more": "nested", "other": "nested"}
+
+
+def mixed(one_word: str, share: int, words: int) -> list[str]:
+    """`share` of every 10 values a one-word value (a number or an id), the others sentences of `words` words."""
+    return [one_word.format(i) if i % 10 < share else sentence(i + 500, words - 2) for i in range(N)]
+
+
+@pytest.mark.parametrize("values, is_input", [
+    (mixed("{}.5", 5, 4), False),     # half numbers (2.5 words on average): not text
+    (mixed("{}.5", 4, 4), True),
+    (mixed("{}.5", 6, 5), False),     # mostly numbers, though long sentences make 2.6 words on average
+    (mixed("A-{}", 5, 4), False),     # half ids: not text
+    (mixed("A-{}", 4, 4), True),
+    (mixed("A-{}", 6, 5), False),
+])
+def test_numbers_or_ids_in_half_the_rows_are_not_text(tmp_path, values, is_input):
+    columns = pairs([i % 2 for i in range(N)], texts=3)
+    columns["sentence3"] = values
+    assert (profile_of(tmp_path, columns).column("sentence3").role == "input") is is_input
