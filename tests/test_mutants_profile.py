@@ -625,14 +625,15 @@ def test_a_column_of_records_is_nested(tmp_path):
 
 
 def mixed(one_word: str, share: int, words: int) -> list[str]:
-    """`share` of every 10 values a one-word value (a number or an id), the others sentences of `words` words."""
+    """`share` of every 10 values a one-word value (a number such as 3e2, which is no id, or an id), the others
+    sentences of `words` words."""
     return [one_word.format(i) if i % 10 < share else sentence(i + 500, words - 2) for i in range(N)]
 
 
 @pytest.mark.parametrize("values, is_input", [
-    (mixed("{}.5", 5, 4), False),     # half numbers (2.5 words on average): not text
-    (mixed("{}.5", 4, 4), True),
-    (mixed("{}.5", 6, 5), False),     # mostly numbers, though long sentences make 2.6 words on average
+    (mixed("{}e2", 5, 4), False),     # half numbers (2.5 words on average): not text
+    (mixed("{}e2", 4, 4), True),
+    (mixed("{}e2", 6, 5), False),     # mostly numbers, though long sentences make 2.6 words on average
     (mixed("A-{}", 5, 4), False),     # half ids: not text
     (mixed("A-{}", 4, 4), True),
     (mixed("A-{}", 6, 5), False),
