@@ -39,9 +39,11 @@ REVIEWS_BY_GROUP = ROOT / "benchmarks" / "mutation_reviews"  # GROUP.yaml each: 
 SURVIVORS_DOC = ROOT / "docs" / "mutation-survivors.md"
 TARGET = 0.85
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
-# "suspicious" is not killed: the mutant's test process ended by SIGTERM (exit -15) before any test failed; the
-# source of the signal was not found (mutmut's own timeout sends SIGXCPU). Rerun by hand, the one checked (profile
-# _text_inputs__mutmut_9) passed every test of its group: a survivor whose full test run is slow.
+# "suspicious" is not killed: the mutant's test process ended by SIGTERM (exit -15) before any test failed. The
+# source: numba's default OpenMP threading layer terminates a process forked from one that already used it ("fork()
+# called from a process already using GNU OpenMP"), and mutmut forks every mutant's tests from a process that ran
+# the BM25 mining tests. The workqueue layer has no such state, so mutmut runs with it.
+MUTMUT_ENV = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue"}
 NOT_SLOW = ["-m", "not slow"]  # training tests: minutes each, and they reach the checks only through the same calls
 
 # group: (module globs mutmut may mutate, the tests that speak for them, extra pytest arguments). Globs cover a
@@ -175,7 +177,7 @@ def run_group(name: str, jobs: int, keep: bool, resume: Path | None = None) -> d
         # subprocess still import the unmutated one, so they cannot kill a mutant (and are left out of the groups)
         with open(workdir / "mutmut.log", "ab") as log:
             subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)], cwd=workdir,
-                           stdout=log, stderr=subprocess.STDOUT)
+                           stdout=log, stderr=subprocess.STDOUT, env=MUTMUT_ENV)
         subprocess.run([sys.executable, "-m", "mutmut", "export-cicd-stats"], cwd=workdir, capture_output=True)
         stats_file = workdir / "mutants" / "mutmut-cicd-stats.json"
         stats = json.loads(stats_file.read_text()) if stats_file.is_file() else {}
@@ -217,7 +219,7 @@ def recheck_group(name: str, stored: dict, jobs: int, keep: bool) -> dict:
         names = [s["mutant"] for s in survivors]
         with open(workdir / "mutmut.log", "ab") as log:
             subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *names], cwd=workdir,
-                           stdout=log, stderr=subprocess.STDOUT)
+                           stdout=log, stderr=subprocess.STDOUT, env=MUTMUT_ENV)
         changes = _changes(workdir, names)
         moved = [s["mutant"] for s in survivors if changes[s["mutant"]] != (s["was"], s["now"])]
         if moved:
