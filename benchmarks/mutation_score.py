@@ -323,7 +323,7 @@ def write_report(results: dict[str, dict]) -> int:
              "A mutant is *killed* when a test fails on it (a timeout counts as killed). Each survivor below is either",
              "**equivalent** (no behaviour a user could see changes, and why) or **killed now** by the named test, added",
              "after the run; the next run counts it as killed. *(suspicious)*: the mutant's test process ended by SIGTERM",
-             "(exit -15) before any test failed, on this loaded machine; *(no tests)*: no selected test reaches the",
+             "(exit -15, numba's OpenMP layer in a forked process) before any test failed; *(no tests)*: no selected test reaches the",
              "function in-process. Both count as not killed. A survivor marked **not reviewed yet** is an open item.", "",
              *score_table(results), ""]
     for name, r in results.items():
