@@ -342,14 +342,21 @@ def _reason(why: Why, c: ColumnProfile) -> str:
 def default_positive_class(classes) -> str:
     """The positive class to suggest for pair-class → triplet / labeled-pair, wherever one is suggested.
 
-    'entailment' when the classes are named so (NLI), else the first class name; ids without names: 0, the
-    entailment id of SNLI, MultiNLI and SICK.
+    'entailment' when the classes are named so (NLI), else a name that says "positive" (yes, true, relevant,
+    duplicate, …), else the first class name; ids without names: 0, the entailment id of SNLI, MultiNLI and SICK.
+    The first name alone would suggest 'no' for yes/no labels: a pasted command that mines the wrong pairs.
     """
     names = [str(name) for name in classes]
-    for name in names:
-        if name.strip().lower() == "entailment":
-            return name
+    for wanted in POSITIVE_CLASS_NAMES:
+        for name in names:
+            if name.strip().lower() == wanted:
+                return name
     return names[0] if names else "0"
+
+
+# Class names that mean "these two belong together", most specific first.
+POSITIVE_CLASS_NAMES = ("entailment", "positive", "relevant", "duplicate", "paraphrase", "similar", "match", "yes",
+                        "true", "pos")
 
 
 def _order_classes(values: list[str]) -> list[str]:

@@ -170,6 +170,10 @@ def test_a_chosen_label_is_marked_chosen(tmp_path):
 @pytest.mark.parametrize("classes, positive", [
     (["contradiction", " Entailment ", "neutral"], " Entailment "),
     (["b", "a"], "b"),
+    (["no", "yes"], "yes"),  # not the first name: 'no' would mine the wrong pairs
+    (["False", "True"], "True"),
+    (["not_duplicate", "duplicate"], "duplicate"),
+    (["yes", "entailment"], "entailment"),  # the most specific name first
     ([3, 1], "3"),
     ([], "0"),
 ])
