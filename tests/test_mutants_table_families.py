@@ -56,3 +56,25 @@ def test_resolve_loss_names_the_family_that_has_it(table):
     assert caught.value.message == ("sentence_transformers.sparse_encoder.losses.Splade is not a "
                                     "CrossEncoder loss: it is in the sparse-encoder table")
     assert caught.value.hint == "Pass --family sparse-encoder."
+
+
+def test_resolve_loss_names_every_family_that_has_it(table):
+    with pytest.raises(FitError) as caught:
+        table.for_family("multi-vector").resolve_loss("MarginMSELoss")
+    assert caught.value.message == ("MarginMSELoss is not a MultiVectorEncoder loss: it is in the cross-encoder, "
+                                    "sentence-transformer table")
+    assert caught.value.hint == "Pass --family cross-encoder."
+
+
+@pytest.mark.parametrize("name, family", [("Embedders", "sentence-transformer"), ("multi-vectors", "multi-vector"),
+                                          ("Sparse_Encoder", "sparse-encoder")])
+def test_a_family_name_in_the_plural_or_any_case_is_forgiven(table, name, family):
+    assert table.resolve_family(name) == family
+
+
+def test_an_unknown_family_lists_the_known_ones_without_a_guess(table):
+    with pytest.raises(FitError) as caught:
+        table.resolve_family("zzzz")
+    assert caught.value.message == ("unknown model family 'zzzz' (known: cross-encoder, sentence-transformer, "
+                                    "sparse-encoder, multi-vector)")
+    assert caught.value.hint is None
