@@ -70,3 +70,10 @@ def test_a_flat_last_input_after_two_texts_is_named(table):
 def test_class_ids_written_as_numbers_in_text_count_as_inspect_counts_them(table):
     data = pa.table({"a": ["q"] * 4, "b": ["p"] * 4, "label": ["0", "2", "1", "1"]})
     assert infer_num_labels("CrossEntropyLoss", data, table) == 3
+
+
+def test_class_names_in_the_label_column_are_not_ids(table):
+    data = pa.table({"a": ["q"] * 4, "b": ["p"] * 4, "label": ["entailment", "neutral", "contradiction", "neutral"]})
+    error = refusal(infer_num_labels, "CrossEntropyLoss", data, table)
+    assert error.message == ("CrossEntropyLoss needs class ids 0..N-1 in 'label', but the largest label is neutral: "
+                             "that would be a model with neutral outputs")
