@@ -31,7 +31,7 @@ NUMBA_BATCH = 16_384
 TOKENIZE_CHUNK = 50_000
 
 
-def tokenize(texts: list[str], reporter: Reporter, description: str) -> list[list[str]]:
+def tokenize(texts: Any, reporter: Reporter, description: str) -> list[list[str]]:
     """bm25s' tokenisation (lower case, \\w\\w+ words, English stopwords), a chunk at a time for the progress bar."""
     import bm25s
 
@@ -39,6 +39,7 @@ def tokenize(texts: list[str], reporter: Reporter, description: str) -> list[lis
     out: list[list[str]] = []
     for start in range(0, len(texts), TOKENIZE_CHUNK):
         chunk = texts[start : start + TOKENIZE_CHUNK]
+        chunk = chunk if isinstance(chunk, list) else chunk.to_pylist()
         out.extend(bm25s.tokenize(chunk, stopwords="en", show_progress=False, return_ids=False))
         task.advance(len(chunk))
     task.finish()
@@ -108,9 +109,10 @@ class BM25Index:
     """bm25s' index of the corpus as a (token x document) matrix of scores, and the queries as word counts."""
 
     def __init__(
-        self, corpus: list[str], queries: list[str], reporter: Reporter | None = None, *, dtype: Any = None, indexer: str = "numpy"
+        self, corpus: Any, queries: Any, reporter: Reporter | None = None, *, dtype: Any = None, indexer: str = "numpy"
     ) -> None:
-        """dtype of the scores matrix: None keeps float32 for numba (which adds in float64) and takes float64 for
+        """corpus and queries: lists of strings or Arrow string arrays (read a chunk at a time, never whole as
+        Python strings). dtype of the scores matrix: None keeps float32 for numba (which adds in float64) and takes float64 for
         scipy's product, so that both add exactly; float32 with scipy is the legacy method. indexer "numpy"
         (bm25_index.py) or "bm25s" (bm25s' own, the legacy method): the same scores either way."""
         import scipy.sparse as sp

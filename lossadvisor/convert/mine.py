@@ -176,7 +176,7 @@ def _mine_bm25(
         )
     dtype = np.float32 if method == "legacy" else (np.float64 if method == "scipy" else None)
     indexer = "bm25s" if method == "legacy" else "numpy"
-    index = BM25Index(pairs.corpus.to_pylist(), pairs.anchors.to_pylist(), reporter, dtype=dtype, indexer=indexer)
+    index = BM25Index(pairs.corpus, pairs.anchors, reporter, dtype=dtype, indexer=indexer)
     if index.empty_queries:
         notes.append(f"{index.empty_queries} anchors have no indexable word (only stopwords or symbols): no BM25 candidates")
     # +1: the anchor's own text may be in the corpus and is never a negative.
