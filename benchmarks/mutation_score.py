@@ -170,6 +170,14 @@ def _all_mutants(workdir: Path) -> list[str]:
     return names
 
 
+def _release(workdir: Path, name: str, keep: bool) -> None:
+    """A scratch copy is removed, or kept (--keep, --resume, or a run that checked nothing) and named."""
+    if keep:
+        print(f"{name}: scratch copy in {workdir}", file=sys.stderr)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def run_group(name: str, jobs: int, keep: bool, resume: Path | None = None, sample: int = 1) -> dict:
     """One group in a scratch copy; with `resume`, carry on in a copy kept by an earlier run (--keep), where
     mutmut checks only the mutants it has not checked yet. With `sample` K > 1, only every K-th mutant is checked
@@ -212,10 +220,7 @@ def run_group(name: str, jobs: int, keep: bool, resume: Path | None = None, samp
                      date=str(datetime.date.today()), survivors=_not_killed(workdir))
         return stats
     finally:
-        if keep:
-            print(f"{name}: scratch copy in {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        _release(workdir, name, keep)
 
 
 def recheck_group(name: str, stored: dict, jobs: int, keep: bool) -> dict:
@@ -261,10 +266,7 @@ def recheck_group(name: str, stored: dict, jobs: int, keep: bool) -> dict:
                       recheck_seconds=round(time.perf_counter() - started))
         return result
     finally:
-        if keep:
-            print(f"{name}: scratch copy in {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        _release(workdir, name, keep)
 
 
 def _sampled_result(name: str, workdir: Path, chosen: list[str], population: int, sample: int, modules: list[str],
