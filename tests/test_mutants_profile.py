@@ -650,3 +650,28 @@ def test_numbers_or_ids_in_half_the_rows_are_not_text(tmp_path, values, is_input
     columns = pairs([i % 2 for i in range(N)], texts=3)
     columns["sentence3"] = values
     assert (profile_of(tmp_path, columns).column("sentence3").role == "input") is is_input
+
+
+# --- a list of floats as the label: a teacher's embedding, or scores for a list ---------------------------------
+
+
+def vectors(length: int, rows: int = N, vary: bool = False) -> list[list[float]]:
+    return [[round((i * 31 + j) % 17 / 17, 3) for j in range(length + (i % 2 if vary else 0))] for i in range(rows)]
+
+
+@pytest.mark.parametrize("length, expected", [(32, "embedding"), (384, "embedding"), (31, "number-list")])
+def test_a_fixed_length_float_list_beside_a_text_is_an_embedding_from_32_values(tmp_path, length, expected):
+    found = profile_of(tmp_path, {"sentence": [sentence(i) for i in range(N)], "label": vectors(length)})
+    assert (found.label, found.label_kind) == ("label", expected)
+
+
+def test_float_lists_of_varying_length_are_not_embeddings(tmp_path):
+    found = profile_of(tmp_path, {"sentence": [sentence(i) for i in range(N)], "label": vectors(40, vary=True)})
+    assert (found.label, found.label_kind) == ("label", "number-list")
+
+
+def test_scores_beside_a_list_of_documents_are_not_an_embedding(tmp_path):
+    """40 documents a query with 40 scores: the same fixed length, but scores for the documents, not a vector."""
+    docs = [[sentence(i * 100 + j, 5) for j in range(40)] for i in range(N)]
+    found = profile_of(tmp_path, {"query": [sentence(i) for i in range(N)], "docs": docs, "label": vectors(40)})
+    assert (found.label, found.label_kind) == ("label", "number-list")
