@@ -60,6 +60,12 @@ def test_class_sampling_names_itself_when_the_first_column_is_not_text():
         "Put the text columns first, in order, and the label last.")
 
 
+def test_class_sampling_without_a_positive_class_names_its_target_format():
+    table = pa.table({"s1": ["a", "a"], "s2": ["x", "y"], "label": ["good", "bad"]})
+    assert error_of(lambda: reshape.class_sampling(table, "triplet", ConvertOptions()))[0] == (
+        "converting pair-class to triplet needs to know which class is the positive one (classes: good, bad)")
+
+
 def test_class_to_binary_checks_the_first_column_is_text():
     table = _first_column_numbers(["s1", "s2", "label"], [[1, 2], ["x", "y"], ["yes", "no"]])
     options = ConvertOptions(positive_class="yes", negative_class="no")
