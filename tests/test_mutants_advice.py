@@ -560,3 +560,12 @@ def test_teacher_margins_need_no_assumption(tmp_path, table):
             for i in range(40)]
     report = inspect_dataset(write(tmp_path, rows), table)
     assert readings(report) == [("triplet-margin", "margin", None, ("MarginMSELoss",), False)]
+
+
+def test_each_familys_next_command_names_the_dataset(tmp_path, table):
+    """The pick's command is pasted as printed: it must name the user's file, not 'None'."""
+    path = write(tmp_path, binary_pairs())
+    report = inspect_dataset(path, table)
+    commands = [f.command for f in report.families]
+    assert len(commands) == 4 and all(c.startswith("lossadvisor ") for c in commands)
+    assert all(f" {path} " in f"{c} " for c in commands), commands
