@@ -151,6 +151,18 @@ def test_rescore_reorders_the_candidates_by_the_cross_encoders_score_and_says_so
     )
 
 
+def test_rescore_passes_the_axis_that_numpy_1_requires(monkeypatch):
+    take_along_axis = np.take_along_axis
+
+    def numpy_1_take_along_axis(arr, indices, axis):  # numpy < 2.3: axis has no default
+        return take_along_axis(arr, indices, axis)
+
+    monkeypatch.setattr(np, "take_along_axis", numpy_1_take_along_axis)
+    model = _Cross({"apple pie": 5.0, "apple a": 1.0, "apple b": 2.0, "apple c": 3.0})
+    result = _mine(RESCORED, num_negatives=1, corpus=RESCORED_CORPUS, rescore=model)
+    assert result.table.column("negative").to_pylist() == ["apple c"]
+
+
 def test_rescore_moves_the_model_to_the_asked_device():
     model = _Cross({"apple pie": 5.0})
     _mine(RESCORED, num_negatives=1, corpus=RESCORED_CORPUS, rescore=model, device="cpu")
