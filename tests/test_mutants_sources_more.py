@@ -5,7 +5,6 @@ In-process only (a subprocess imports the unmutated package); small files writte
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -268,16 +267,6 @@ def test_decoded_bytes_of_a_one_row_batch():
 
     batch = pa.record_batch({"n": pa.array([7], pa.int64())})
     assert _decoded_bytes(batch).tolist() == [16]
-
-
-def test_a_large_string_column_keeps_its_type_and_values(tmp_path):
-    import pyarrow.compute  # noqa: F401  (decoded by pyarrow, then cast to the stored type)
-
-    from lossadvisor.sources.local import parquet_batches
-
-    pq.write_table(pa.table({"text": pa.array(["a", "b", "a"], pa.large_string())}), tmp_path / "d.parquet")
-    schema, batches = parquet_batches(str(tmp_path / "d.parquet"))
-    assert pa.Table.from_batches(list(batches), schema=schema).column("text").to_pylist() == ["a", "b", "a"]
 
 
 def test_full_read_budget_grows_with_the_file(tmp_path, monkeypatch):
