@@ -389,3 +389,19 @@ def test_check_utf8_counts_lines_over_every_block(tmp_path):
     assert refused(_check_utf8, str(path)) == (
         f"{path}: not UTF-8 text at line 16,777,217 (byte 33,554,432)",
         f"Re-encode it, e.g. `iconv -f latin1 -t utf-8 {path} > fixed.csv`.")
+
+
+def test_ids_resolved_from_nested_records_are_not_flattened_again(tmp_path):
+    record = '{"query_id": "q1", "hits": [{"doc_id": "d1", "note": "some words"}, {"doc_id": "d2", "note": "more"}]}\n'
+    write(tmp_path, "train.jsonl", record * 2)
+    write(tmp_path, "queries.jsonl", '{"_id": "q1", "text": "a query"}\n')
+    write(tmp_path, "corpus.jsonl", '{"_id": "d1", "text": "doc one"}\n{"_id": "d2", "text": "doc two"}\n')
+    assert open_sample(str(tmp_path)).flattened == ()
+
+
+def test_parquet_batches_come_in_65536_rows(tmp_path):
+    from lossadvisor.sources.local import parquet_batches
+
+    pq.write_table(pa.table({"n": list(range(65537))}), tmp_path / "d.parquet")
+    schema, batches = parquet_batches(str(tmp_path / "d.parquet"))
+    assert [b.num_rows for b in batches] == [65536, 1]
