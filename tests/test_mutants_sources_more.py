@@ -9,24 +9,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
+from test_mutants_sources import refused, write  # the helpers of the first sources file
 
-from lossadvisor.errors import SourceError
 from lossadvisor.sources import open_sample
-
-
-def write(folder: Path, name: str, text: str) -> str:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
-def refused(call, *args, **kwargs) -> tuple[str, str | None]:
-    with pytest.raises(SourceError) as caught:
-        call(*args, **kwargs)
-    return caught.value.message, caught.value.hint
-
 
 # --- ids.py: which field of a lookup is the id, which the text ---------------------------------------------------------
 
