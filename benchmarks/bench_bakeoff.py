@@ -59,25 +59,16 @@ def _load(case: dict, loss_table):
     return prepared.format, data, losses
 
 
-def run_case(name: str, case: dict, loss_table, base: str) -> dict:
-    from lossadvisor.trial import TrialOptions, compare
-    from lossadvisor.trial.progress import step_printer
-
-    fmt, data, losses = _load(case, loss_table)
-    options = TrialOptions(model=base, steps=case["steps"], batch_size=case["batch"], lr=case["lr"],
-                           max_length=MAX_LENGTH, seed=SEED, eval_fraction=case["eval_fraction"])
-    print(f"\n{name}: {fmt}, {data.num_rows} rows, losses {', '.join(losses)}", file=sys.stderr, flush=True)
-    started = time.perf_counter()
-    results = compare(data, fmt, losses, loss_table, options, on_step=step_printer(losses, case["steps"]))
-    seconds = time.perf_counter() - started
-    top = losses[0]
+def case_summary(name: str, case: dict, fmt: str, data, top: str, results, seconds: float,
+                 row_extra=lambda result: {}) -> dict:
+    """One case's results, best first, and how the top pick fared: the summary both bake-offs print and store."""
     rows = []
     for r in sorted(results, key=lambda r: r.standing.rank if r.standing else 99):
         e, st = r.evaluation, r.standing
         rows.append({
             "loss": r.loss_name, "rank": st.rank if st else None, "status": r.status,
             "metric": e.metric if e else None, "before": e.before if e else None, "after": e.after if e else None,
-            "change": e.change if e else None, "noise": e.noise if e else None,
+            "change": e.change if e else None, "noise": e.noise if e else None, **row_extra(r),
             "behind_best": st.behind_best if st else None, "gap_noise": st.noise if st else None,
             "group": st.group if st else None, "verdict": r.verdict, "seconds": r.train_seconds,
         })
@@ -93,6 +84,20 @@ def run_case(name: str, case: dict, loss_table, base: str) -> dict:
             "steps": case["steps"], "batch": case["batch"], "lr": case["lr"], "held_out_units": units,
             "train_rows": results[0].train_rows if results else 0, "top_pick": top, "top_pick_outcome": outcome,
             "seconds": seconds, "results": rows}
+
+
+def run_case(name: str, case: dict, loss_table, base: str) -> dict:
+    from lossadvisor.trial import TrialOptions, compare
+    from lossadvisor.trial.progress import step_printer
+
+    fmt, data, losses = _load(case, loss_table)
+    options = TrialOptions(model=base, steps=case["steps"], batch_size=case["batch"], lr=case["lr"],
+                           max_length=MAX_LENGTH, seed=SEED, eval_fraction=case["eval_fraction"])
+    print(f"\n{name}: {fmt}, {data.num_rows} rows, losses {', '.join(losses)}", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    results = compare(data, fmt, losses, loss_table, options, on_step=step_printer(losses, case["steps"]))
+    seconds = time.perf_counter() - started
+    return case_summary(name, case, fmt, data, losses[0], results, seconds)
 
 
 def markdown(summary: dict) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import sys
 import time
 
-from bench_bakeoff import REAL, run_bakeoff
+from bench_bakeoff import REAL, case_summary, run_bakeoff
 
 DATASETS = {
     "wikiqa": {"file": "wikiqa/wikiqa_train_triplets.tsv", "task": "retrieval", "steps": 20, "batch": 16,
@@ -53,25 +53,9 @@ def run_case(name: str, case: dict, loss_table, base: str) -> dict:
     started = time.perf_counter()
     results = compare(data, fmt, list(LOSSES), loss_table, options, on_step=step_printer(list(LOSSES), case["steps"]))
     seconds = time.perf_counter() - started
-    rows = []
-    for r in sorted(results, key=lambda r: r.standing.rank if r.standing else 99):
-        e, st = r.evaluation, r.standing
-        rows.append({
-            "loss": r.loss_name, "rank": st.rank if st else None, "status": r.status,
-            "metric": e.metric if e else None, "before": e.before if e else None, "after": e.after if e else None,
-            "change": e.change if e else None, "noise": e.noise if e else None,
-            "mrr": next(((before, after) for other, before, after in e.others if other == "mrr@10"), None) if e else None,
-            "behind_best": st.behind_best if st else None, "gap_noise": st.noise if st else None,
-            "group": st.group if st else None, "verdict": r.verdict, "seconds": r.train_seconds,
-        })
-    top_row = next(row for row in rows if row["loss"] == top)
-    outcome = ("best" if top_row["rank"] == 1 else "within noise of the best" if top_row["group"] == 1
-               else "loses by more than noise")
-    units = results[0].evaluation.units if results and results[0].evaluation else 0
-    return {"dataset": name, "file": case["file"], "format": fmt, "task": case["task"], "rows": data.num_rows,
-            "steps": case["steps"], "batch": case["batch"], "lr": case["lr"], "held_out_units": units,
-            "train_rows": results[0].train_rows if results else 0, "top_pick": top, "top_pick_outcome": outcome,
-            "seconds": seconds, "results": rows}
+    return case_summary(name, case, fmt, data, top, results, seconds, row_extra=lambda r: {
+        "mrr": next(((before, after) for other, before, after in r.evaluation.others if other == "mrr@10"), None)
+        if r.evaluation else None})
 
 
 def main() -> None:
