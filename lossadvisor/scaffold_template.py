@@ -45,6 +45,33 @@ def texts_of(dataset: Dataset) -> list[str]:
                 texts.extend(value if isinstance(value, list) else [value])
     return texts'''
 
+
+# The training arguments both templates write: the CrossEncoder script always evaluates, a family script only when
+# it has an evaluator for the format.
+TRAINING_ARGUMENTS = '''    lr = args.lr if args.lr is not None else ($tiny_lr if args.model == "tiny" else $model_lr)
+    training_args = @ARGS_CLASS@(
+        output_dir=args.output_dir,
+        num_train_epochs=args.epochs,
+        max_steps=args.max_steps,
+        per_device_train_batch_size=args.batch_size,
+        per_device_eval_batch_size=args.batch_size,
+        learning_rate=lr,
+        $warmup
+        # bf16 where the GPU supports it; float32 elsewhere.
+        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+$sampler        eval_strategy=@EVAL_STRATEGY@,
+        eval_steps=0.2,
+        save_strategy="steps",
+        save_steps=0.2,
+        save_total_limit=2,
+        logging_steps=0.05,
+        logging_first_step=True,
+        seed=args.seed,
+        report_to="none",
+    )
+'''
+
+
 TEMPLATE = '''#!/usr/bin/env python
 """Train a CrossEncoder reranker with $loss on $doc_spec ($fmt data).
 
@@ -109,28 +136,7 @@ $num_labels_body
     before = evaluator(model)
     print("before training: %s %.4f" % headline_metric(before), before)
 
-    lr = args.lr if args.lr is not None else ($tiny_lr if args.model == "tiny" else $model_lr)
-    training_args = CrossEncoderTrainingArguments(
-        output_dir=args.output_dir,
-        num_train_epochs=args.epochs,
-        max_steps=args.max_steps,
-        per_device_train_batch_size=args.batch_size,
-        per_device_eval_batch_size=args.batch_size,
-        learning_rate=lr,
-        $warmup
-        # bf16 where the GPU supports it; float32 elsewhere.
-        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
-$sampler        eval_strategy="steps",
-        eval_steps=0.2,
-        save_strategy="steps",
-        save_steps=0.2,
-        save_total_limit=2,
-        logging_steps=0.05,
-        logging_first_step=True,
-        seed=args.seed,
-        report_to="none",
-    )
-    trainer = CrossEncoderTrainer(
+@TRAINING_ARGUMENTS@    trainer = CrossEncoderTrainer(
         model=model,
         args=training_args,
         train_dataset=train_dataset,
@@ -149,6 +155,14 @@ $sampler        eval_strategy="steps",
 if __name__ == "__main__":
     main()
 '''
+
+
+def _with_training_arguments(template: str, args_class: str, eval_strategy: str) -> str:
+    return template.replace("@TRAINING_ARGUMENTS@", TRAINING_ARGUMENTS.replace("@ARGS_CLASS@", args_class)
+                            .replace("@EVAL_STRATEGY@", eval_strategy))
+
+
+TEMPLATE = _with_training_arguments(TEMPLATE, "CrossEncoderTrainingArguments", '"steps"')
 
 
 # The script for the embedder families (SentenceTransformer, SparseEncoder, MultiVectorEncoder); scaffold_family fills it.
@@ -213,28 +227,7 @@ $rows_body
         before = evaluator(model)
         print("before training: %s %.4f" % headline_metric(before), before)
 
-    lr = args.lr if args.lr is not None else ($tiny_lr if args.model == "tiny" else $model_lr)
-    training_args = $args_class(
-        output_dir=args.output_dir,
-        num_train_epochs=args.epochs,
-        max_steps=args.max_steps,
-        per_device_train_batch_size=args.batch_size,
-        per_device_eval_batch_size=args.batch_size,
-        learning_rate=lr,
-        $warmup
-        # bf16 where the GPU supports it; float32 elsewhere.
-        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
-$sampler        eval_strategy="steps" if evaluator is not None else "no",
-        eval_steps=0.2,
-        save_strategy="steps",
-        save_steps=0.2,
-        save_total_limit=2,
-        logging_steps=0.05,
-        logging_first_step=True,
-        seed=args.seed,
-        report_to="none",
-    )
-    trainer = $trainer_class(
+@TRAINING_ARGUMENTS@    trainer = $trainer_class(
         model=model,
         args=training_args,
         train_dataset=train_dataset,
@@ -253,3 +246,5 @@ $sampler        eval_strategy="steps" if evaluator is not None else "no",
 if __name__ == "__main__":
     main()
 '''
+
+FAMILY_TEMPLATE = _with_training_arguments(FAMILY_TEMPLATE, "$args_class", '"steps" if evaluator is not None else "no"')
